@@ -1,0 +1,14 @@
+"""The ``gsr-eda`` command line: one module per command, registered on one typer app.
+
+Command modules import heavy libraries (torch, h5py) inside the command
+functions, so ``gsr-eda --help`` and light commands start fast.
+"""
+
+from __future__ import annotations
+
+from gsr_eda.cli.app import app, main
+
+# Each import registers its commands on ``app``.
+from gsr_eda.cli import version  # noqa: F401,E402
+
+__all__ = ["app", "main"]

@@ -1,0 +1,19 @@
+"""``gsr-eda version``: package and compute-core build information."""
+
+from __future__ import annotations
+
+import typer
+
+from gsr_eda.cli.app import app, emit_json
+
+
+@app.command()
+def version(json_out: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Print the gsr-eda version and how the compute core was built."""
+    from gsr_eda import __version__, _core
+
+    info = {"version": __version__, "core_cuda": bool(_core.has_cuda())}
+    if json_out:
+        emit_json(info)
+    else:
+        typer.echo(f"gsr-eda {info['version']} (compute core: {'CPU+CUDA' if info['core_cuda'] else 'CPU'})")

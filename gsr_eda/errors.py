@@ -1,0 +1,40 @@
+"""Errors that reach the user as one clear line and a meaningful exit code.
+
+Exit codes of the ``gsr-eda`` command:
+
+====  ==========================================================================
+0     success
+1     unexpected internal error (a bug: please report it with the traceback)
+2     command-line usage error (unknown option, missing argument; from click)
+3     bad input: a file is missing, malformed, corrupt, or does not fit
+4     gate tripped: ``predict --fail-above`` found too many hotspots
+====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_BAD_INPUT = 3
+EXIT_GATE = 4
+
+
+class GsrEdaError(Exception):
+    """Base class: an error the user can act on, reported as one line."""
+
+    exit_code: int = EXIT_BAD_INPUT
+
+
+class InputError(GsrEdaError):
+    """A user-supplied file or value is missing, malformed or inconsistent.
+
+    The message names the file (when there is one) and the problem.
+    """
+
+    def __init__(self, problem: str, path: str | Path | None = None) -> None:
+        self.path = None if path is None else Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}" if self.path is not None else problem)
