@@ -1,0 +1,365 @@
+"""Read a placed DEF (with ``lefdef``) and its LEF library (with ``sc_leflib``) into a :class:`PlacedDesign`.
+
+Library coverage, checked on every DEF/LEF in ``shared/data/openroad`` (asap7 ``aes_place``,
+sky130hd ``gcd`` floorplan and ``insert_decap``, Nangate45 ``grt_reports/gcd.def``):
+
+* ``lefdef`` 0.6 gives DIEAREA points, GCELLGRID, COMPONENTS (id, master, status, orientation
+  code, x, y), PINS (net, status, orientation, position and shapes; ``PORT`` shapes already in
+  absolute DBU), NETS (connections, with ``PIN`` for IO pins; SPECIALNETS excluded), ROWS and
+  TRACKS. It lacks UNITS, DESIGN and net USE (see :mod:`gsr_eda.ingest.def_text`), and it
+  aborts the process on malformed input (see :mod:`gsr_eda.ingest.native`).
+* ``sc_leflib`` 0.5 gives layers and macros but no macro CLASS (see :mod:`gsr_eda.ingest.lef`).
+
+Instances are dropped when they are physical-only (LEF class ``CORE SPACER``, ``CORE WELLTAP``,
+``CORE ANTENNACELL``, ``ENDCAP*``) or connected to no net, unless ``keep_unconnected``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gsr_eda.design import GcellGrid, PlacedDesign, RoutingCapacity
+from gsr_eda.errors import InputError
+from gsr_eda.ingest.def_text import scan_net_uses, scan_units_and_name
+from gsr_eda.ingest.lef import LefLibrary, read_lef_library
+from gsr_eda.ingest.native import parse_def_native
+from gsr_eda.ingest.orientation import oriented_pin_offset, oriented_size
+from gsr_eda.ingest.routing_grid import (
+    TrackPattern,
+    assumed_directions,
+    derived_grid_step,
+    grid_from_lines,
+    ordered_layers,
+    track_capacity,
+)
+
+_PLACED_STATUSES = (b"PLACED", b"FIXED", b"COVER")
+# A vector (x, y) rotated/mirrored about the origin by each orientation code N, W, S, E, FN, FW, FS, FE.
+_ROTATE_ABOUT_ORIGIN = [
+    lambda x, y: (x, y),
+    lambda x, y: (-y, x),
+    lambda x, y: (-x, -y),
+    lambda x, y: (y, -x),
+    lambda x, y: (-x, y),
+    lambda x, y: (-y, -x),
+    lambda x, y: (x, -y),
+    lambda x, y: (y, x),
+]
+
+
+@dataclass
+class DefFloorplan:
+    """The floorplan part of a DEF: units, die, gcell grid and (when derivable) track capacity."""
+
+    dbu_per_micron: float
+    die: tuple[float, float, float, float]
+    grid: GcellGrid
+    capacity: RoutingCapacity | None
+    layer_directions_assumed: bool = False  # True when no LEF gave layer directions
+
+
+def _decode(value: bytes | None) -> str:
+    return value.decode("utf-8", "replace") if value is not None else ""
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError as err:
+        raise InputError(f"cannot read DEF: {err.strerror}", path) from err
+
+
+def _die(c_def, dbu: float, path: Path) -> tuple[float, float, float, float]:
+    if c_def.c_num_points < 2:
+        raise InputError("DEF has no DIEAREA", path)
+    xs = [c_def.c_die_area_width[i] for i in range(c_def.c_num_points)]
+    ys = [c_def.c_die_area_height[i] for i in range(c_def.c_num_points)]
+    die = (min(xs) / dbu, min(ys) / dbu, max(xs) / dbu, max(ys) / dbu)
+    if die[2] <= die[0] or die[3] <= die[1]:
+        raise InputError(f"DIEAREA is empty: {die}", path)
+    return die
+
+
+def _tracks(c_def, dbu: float) -> list[TrackPattern]:
+    patterns = []
+    for axis, array, count in (("X", c_def.c_tracks_x, c_def.c_num_tracks_x), ("Y", c_def.c_tracks_y, c_def.c_num_tracks_y)):
+        for k in range(count):
+            t = array[k]
+            patterns.append(TrackPattern(_decode(t.c_layer), axis, t.c_offset / dbu, int(t.c_num), t.c_step / dbu))
+    return patterns
+
+
+def _track_spacing(tracks: list[TrackPattern], layer: str, axis: str) -> float | None:
+    """Typical spacing of a layer's tracks on one axis (several offset patterns interleave on ASAP7 M2)."""
+    coords = [t.coordinates() for t in tracks if t.layer == layer and t.axis == axis]
+    unique = np.unique(np.concatenate(coords)) if coords else np.empty(0)
+    return float(np.median(np.diff(unique))) if len(unique) > 1 else None
+
+
+def _grid_and_capacity(
+    c_def,
+    dbu: float,
+    die: tuple[float, float, float, float],
+    library: LefLibrary | None,
+    gcell_tracks: int,
+    path: Path,
+) -> tuple[GcellGrid, RoutingCapacity | None, bool]:
+    """Gcell grid, track capacity, and whether layer directions had to be assumed."""
+    tracks = _tracks(c_def, dbu)
+    lef_layers = library.routing_layers if library is not None else []
+    directions = {layer.name: layer.direction for layer in lef_layers}
+    pitches = {layer.name: layer.pitch for layer in lef_layers}
+    assumed = False
+    if not directions and tracks:
+        directions = assumed_directions([t.layer for t in tracks])
+        assumed = True
+        for layer, direction in directions.items():
+            spacing = _track_spacing(tracks, layer, "Y" if direction == "HORIZONTAL" else "X")
+            if spacing is not None:
+                pitches[layer] = spacing
+    layers_bottom_up = [layer.name for layer in lef_layers] or ordered_layers([t.layer for t in tracks])
+    x_spacing = {layer.name: layer.pitch_x for layer in lef_layers}
+    for layer in layers_bottom_up:
+        spacing = _track_spacing(tracks, layer, "X")
+        if spacing is not None:
+            x_spacing[layer] = spacing
+
+    x_lines = [g.c_offset / dbu + g.c_step / dbu * np.arange(g.c_num) for g in c_def.c_g_cell_grid_x[: c_def.c_num_g_cell_grid_x]]
+    y_lines = [g.c_offset / dbu + g.c_step / dbu * np.arange(g.c_num) for g in c_def.c_g_cell_grid_y[: c_def.c_num_g_cell_grid_y]]
+    if x_lines and y_lines:
+        grid = grid_from_lines(die, x_lines, y_lines)
+    elif x_spacing:
+        step = derived_grid_step(layers_bottom_up, x_spacing, gcell_tracks)
+        grid = GcellGrid.uniform(*die, step, step)
+    else:
+        raise InputError(
+            "DEF has no GCELLGRID and no routing layer pitch to derive one (no TRACKS, no technology LEF)", path
+        )
+    capacity = track_capacity(grid, die, directions, tracks, pitches) if directions else None
+    return grid, capacity, assumed
+
+
+def read_def_floorplan(def_path: str | Path, lef_paths: Sequence[str | Path] = ()) -> DefFloorplan:
+    """Units, die, gcell grid and track capacity of a DEF, for label readers without a cell library.
+
+    With no technology LEF the preferred directions of the DEF ``TRACKS`` layers are assumed to
+    alternate with the lowest layer horizontal (true for Nangate45, e.g. ``grt_reports/gcd.def``);
+    ``layer_directions_assumed`` is then set.
+    """
+    path = Path(def_path)
+    reader, c_def = parse_def_native(path)
+    dbu, _ = scan_units_and_name(_read_text(path), path)
+    die = _die(c_def, dbu, path)
+    library = read_lef_library(lef_paths) if lef_paths else None
+    grid, capacity, assumed = _grid_and_capacity(c_def, dbu, die, library, 15, path)
+    del reader
+    return DefFloorplan(dbu, die, grid, capacity, assumed)
+
+
+def _io_pin_position(pin, dbu: float) -> tuple[float, float]:
+    """Centre of an IO pin's first shape (PORT shapes are absolute; plain shapes are pin-relative)."""
+    if pin.c_num_ports > 0 and pin.c_ports[0].c_num_rects > 0:
+        r = pin.c_ports[0].c_rects[0]
+        return 0.5 * (r.c_xl + r.c_xh) / dbu, 0.5 * (r.c_yl + r.c_yh) / dbu
+    dx = dy = 0.0
+    if pin.c_num_rects > 0:
+        r = pin.c_rects[0]
+        dx, dy = _ROTATE_ABOUT_ORIGIN[pin.c_orient % 8](0.5 * (r.c_xl + r.c_xh), 0.5 * (r.c_yl + r.c_yh))
+    return (pin.c_x + dx) / dbu, (pin.c_y + dy) / dbu
+
+
+def read_def_design(
+    def_path: str | Path,
+    lef_paths: Sequence[str | Path],
+    *,
+    name: str | None = None,
+    include_io_pins: bool = False,
+    keep_unconnected: bool = False,
+    gcell_tracks: int = 15,
+) -> PlacedDesign:
+    """Read a placed DEF and the LEF(s) of its technology and cells into a :class:`PlacedDesign` (microns).
+
+    Positions are the lower-left corners of the oriented boxes (DEF ``( x y )`` divided by
+    ``UNITS DISTANCE MICRONS``). Pin offsets are the centre of each LEF pin's first port shapes,
+    moved by the instance's orientation; the cell centre when the LEF pin has no shapes.
+    IO pins become zero-size fixed ``is_io`` nodes when ``include_io_pins``; otherwise they are
+    left out of their nets. Raises :class:`InputError` for any bad or inconsistent input.
+    """
+    path = Path(def_path)
+    lef_paths = [Path(p) for p in lef_paths]
+    if not lef_paths:
+        raise InputError("no LEF given: pass the technology LEF and the cell LEF(s) with the DEF", path)
+    library = read_lef_library(lef_paths)
+    reader, c_def = parse_def_native(path)
+    text = _read_text(path)
+    dbu, design_name = scan_units_and_name(text, path)
+    die = _die(c_def, dbu, path)
+
+    # Components.
+    n_comp = c_def.c_num_components
+    comps = [c_def.c_components[i] for i in range(n_comp)]
+    comp_names = [_decode(c.c_id) for c in comps]
+    comp_masters = [_decode(c.c_name) for c in comps]
+    statuses = [c.c_status for c in comps]
+    orient = np.array([c.c_orient for c in comps], dtype=np.int64)
+    raw_x = np.array([c.c_x for c in comps], dtype=np.float64) / dbu
+    raw_y = np.array([c.c_y for c in comps], dtype=np.float64) / dbu
+    if np.any((orient < 0) | (orient > 7)):
+        bad = int(np.flatnonzero((orient < 0) | (orient > 7))[0])
+        raise InputError(f"component {comp_names[bad]} has an unknown orientation code {orient[bad]}", path)
+    macros = []
+    for inst, master in zip(comp_names, comp_masters):
+        macro = library.macros.get(master)
+        if macro is None:
+            raise InputError(f"unknown macro {master} for instance {inst}; pass the LEF that defines it", path)
+        macros.append(macro)
+    index_of = {inst: k for k, inst in enumerate(comp_names)}
+    if len(index_of) != n_comp:
+        raise InputError("COMPONENTS has duplicate instance names", path)
+
+    # IO pins.
+    io_index: dict[str, int] = {}
+    io_positions: list[tuple[float, float]] = []
+    for k in range(c_def.c_num_pins):
+        pin = c_def.c_pins[k]
+        io_index[_decode(pin.c_name)] = k
+        io_positions.append(_io_pin_position(pin, dbu))
+
+    # Nets: (net, node, pin) triples; node < n_comp is a component, n_comp + k the k-th IO pin.
+    net_names: list[str] = []
+    pin_owner: list[int] = []
+    pin_net: list[int] = []
+    pin_names: list[str] = []
+    for j in range(c_def.c_num_nets):
+        net = c_def.c_nets[j]
+        net_name = _decode(net.c_name)
+        net_names.append(net_name)
+        instances, pins = net.c_instances, net.c_pins  # fetch each ctypes field once per net
+        for i in range(net.c_num_pins):
+            inst = _decode(instances[i])
+            pin_name = _decode(pins[i])
+            if inst == "*":
+                continue  # "( * VDD )": the same pin of every instance, a global (power-like) hookup
+            if inst == "PIN":
+                if pin_name not in io_index:
+                    raise InputError(f"net {net_name} references unknown IO pin {pin_name}", path)
+                owner = n_comp + io_index[pin_name]
+            else:
+                owner = index_of.get(inst, -1)
+                if owner < 0:
+                    raise InputError(f"net {net_name} references unknown instance {inst}", path)
+            pin_owner.append(owner)
+            pin_net.append(j)
+            pin_names.append(pin_name)
+    pin_owner_arr = np.array(pin_owner, dtype=np.int64)
+    pin_net_arr = np.array(pin_net, dtype=np.int64)
+
+    # Which components stay: connected, not physical-only, unless keep_unconnected.
+    connected = np.zeros(n_comp, dtype=bool)
+    connected[pin_owner_arr[pin_owner_arr < n_comp]] = True
+    physical_only = np.array([m.is_physical_only for m in macros], dtype=bool)
+    placed = np.array([s in _PLACED_STATUSES for s in statuses], dtype=bool)
+    keep = np.ones(n_comp, dtype=bool) if keep_unconnected else (connected & ~physical_only)
+    unplaced_kept = keep & ~placed & connected
+    if unplaced_kept.any():
+        first = comp_names[int(np.flatnonzero(unplaced_kept)[0])]
+        raise InputError(
+            f"{int(unplaced_kept.sum())} components connected to nets are UNPLACED or have no placement "
+            f"status (first: {first}); run placement first (UNPLACED cells without nets are ignored)",
+            path,
+        )
+    keep &= placed  # unplaced cells without nets carry no position: nothing to keep
+    keep_io = include_io_pins and c_def.c_num_pins > 0
+
+    # Node arrays.
+    kept = np.flatnonzero(keep)
+    north_w = np.array([macros[k].width for k in kept], dtype=np.float64)
+    north_h = np.array([macros[k].height for k in kept], dtype=np.float64)
+    width, height = oriented_size(north_w, north_h, orient[kept])
+    n_io = c_def.c_num_pins if keep_io else 0
+    io_xy = np.array(io_positions, dtype=np.float64).reshape(-1, 2)
+    node_of = np.full(n_comp + c_def.c_num_pins, -1, dtype=np.int64)
+    node_of[kept] = np.arange(len(kept))
+    if keep_io:
+        node_of[n_comp:] = len(kept) + np.arange(n_io)
+    num_nodes = len(kept) + n_io
+    if num_nodes == 0 or not len(kept):
+        raise InputError("empty design: no placed instance is connected to a net", path)
+
+    pin_names_io = list(io_index)
+    status_fixed = np.array([s == b"FIXED" for s in statuses], dtype=bool)
+    node_names = np.array([comp_names[k] for k in kept] + (pin_names_io if keep_io else []), dtype=object)
+    node_masters = np.array([comp_masters[k] for k in kept] + [""] * n_io, dtype=object)
+    zeros_io = np.zeros(n_io)
+    design_width = np.concatenate([width, zeros_io])
+    design_height = np.concatenate([height, zeros_io])
+    x = np.concatenate([raw_x[kept], io_xy[:n_io, 0]])
+    y = np.concatenate([raw_y[kept], io_xy[:n_io, 1]])
+    is_fixed = np.concatenate([status_fixed[kept], np.ones(n_io, dtype=bool)])
+    is_macro = np.concatenate([np.array([macros[k].is_block for k in kept], dtype=bool), np.zeros(n_io, dtype=bool)])
+    is_io = np.concatenate([np.zeros(len(kept), dtype=bool), np.ones(n_io, dtype=bool)])
+
+    # Pins whose owner was dropped leave their net; nets left without pins are dropped.
+    pin_node_all = node_of[pin_owner_arr] if len(pin_owner_arr) else np.empty(0, np.int64)
+    kept_pins = np.flatnonzero(pin_node_all >= 0)
+    pin_node = pin_node_all[kept_pins]
+    pin_net_kept = pin_net_arr[kept_pins]
+
+    # Pin offsets in the north frame, then oriented; the cell centre when the LEF pin is unknown.
+    px = np.empty(len(kept_pins))
+    py = np.empty(len(kept_pins))
+    pin_orient = np.zeros(len(kept_pins), dtype=np.int64)
+    pin_w = np.zeros(len(kept_pins))
+    pin_h = np.zeros(len(kept_pins))
+    for out, p in enumerate(kept_pins):
+        owner = pin_owner[p]
+        if owner >= n_comp:  # IO pin node: zero size, the pin is the node
+            px[out] = py[out] = 0.0
+            continue
+        macro = macros[owner]
+        centre = macro.pin_centres.get(pin_names[p])
+        px[out], py[out] = centre if centre is not None else (0.5 * macro.width, 0.5 * macro.height)
+        pin_orient[out] = orient[owner]
+        pin_w[out] = macro.width
+        pin_h[out] = macro.height
+    pin_dx, pin_dy = oriented_pin_offset(px, py, pin_w, pin_h, pin_orient)
+
+    counts = np.bincount(pin_net_kept, minlength=len(net_names))
+    nonempty = np.flatnonzero(counts > 0)
+    order = np.argsort(pin_net_kept, kind="stable")
+    net_ptr = np.zeros(len(nonempty) + 1, dtype=np.int64)
+    net_ptr[1:] = np.cumsum(counts[nonempty])
+    uses = scan_net_uses(text)
+    kept_net_names = [net_names[j] for j in nonempty]
+
+    grid, capacity, _ = _grid_and_capacity(c_def, dbu, die, library, gcell_tracks, path)
+    del reader
+    design = PlacedDesign(
+        name=name or design_name or path.stem,
+        dbu_per_micron=dbu,
+        die=die,
+        grid=grid,
+        node_names=node_names,
+        node_masters=node_masters,
+        width=design_width,
+        height=design_height,
+        x=x,
+        y=y,
+        is_fixed=is_fixed,
+        is_macro=is_macro,
+        is_io=is_io,
+        net_names=np.array(kept_net_names, dtype=object),
+        net_use=np.array([uses.get(n, "SIGNAL") for n in kept_net_names], dtype=object),
+        net_ptr=net_ptr,
+        pin_node=pin_node[order],
+        pin_dx=pin_dx[order].astype(np.float32),
+        pin_dy=pin_dy[order].astype(np.float32),
+        capacity=capacity,
+        source={"def": str(path), "lef": ",".join(str(p) for p in lef_paths)},
+    )
+    design.validate()
+    return design
