@@ -1,0 +1,383 @@
+"""A resident congestion model for one design, queried once per placement iteration.
+
+A placement loop changes only cell positions. :class:`CongestionSession` therefore does the
+position-independent work once, when it is created, and keeps it in memory:
+
+* the design (netlist, cell sizes, pin offsets, gcell grid),
+* the static node features (:func:`gsr_eda.graph.static_features`),
+* the graph (:func:`gsr_eda.graph.build_adjacency` with the checkpoint's net model), prepared
+  by the predictor for its device,
+* the model itself, on its device.
+
+Each :meth:`CongestionSession.estimate` call recomputes only the position-dependent feature
+columns with :func:`gsr_eda.graph.position_features` (the same function ingest uses, so the
+model sees exactly what it was trained on), assembles them with the static columns in the
+checkpoint's feature order, and runs one forward pass.
+
+Example (a Python placer)::
+
+    from gsr_eda.flow import CongestionSession
+
+    session = CongestionSession.from_def("top.def", ["tech.lef", "cells.lef"], "runs/gsr16/best.pt")
+    for it in range(iterations):
+        x, y = placer.step()                      # microns, lower-left corners, session order
+        est = session.estimate(x, y, reuse=True)  # reuse: skip the model if nothing moved much
+        inflate(est.hotspots(0.5))
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gsr_eda.design import PlacedDesign, gcell_map_from_cells
+from gsr_eda.errors import InputError
+from gsr_eda.flow.estimate import CongestionEstimate
+from gsr_eda.predict.core import coverage
+
+if TYPE_CHECKING:
+    from gsr_eda.train.checkpoint import Predictor
+
+UNITS = ("um", "dbu")
+
+
+class CongestionSession:
+    """The model, the static design and its static features, resident for repeated estimates.
+
+    Create one with :meth:`from_def`, :meth:`from_store` or :meth:`from_design`. Cell order is
+    the design's node order (DEF ``COMPONENTS`` order of the kept cells); :attr:`node_names`
+    and :meth:`index_of` translate names. Thread-safe: estimates on one session are serialised.
+
+    Args:
+        design: the placed design; its positions are the session's initial positions.
+        predictor: a loaded predictor (:func:`gsr_eda.train.checkpoint.load_predictor`).
+        adjacency: ``(indptr, indices)`` of the design under the predictor's net model; built
+            from the design when omitted.
+        source: where the design and checkpoint came from, for messages.
+    """
+
+    def __init__(
+        self,
+        design: PlacedDesign,
+        predictor: Predictor,
+        *,
+        adjacency: tuple[np.ndarray, np.ndarray] | None = None,
+        source: dict[str, str] | None = None,
+    ) -> None:
+        from gsr_eda.graph import build_adjacency, position_features, static_features
+
+        self.design = design
+        self.predictor = predictor
+        self.source = dict(source or {})
+        self._lock = threading.Lock()
+        if adjacency is None:
+            adjacency = build_adjacency(design, predictor.net_model, predictor.net_cap)
+        indptr, indices = adjacency
+        self._graph = predictor.prepare_graph(indptr, indices, design.num_nodes)
+        self._position_features = position_features
+
+        # Place static and position columns into the checkpoint's feature order once; each
+        # estimate then copies the static template and overwrites the position columns.
+        static = static_features(design)
+        probe = position_features(design, design.x, design.y)
+        static_col = {name: j for j, name in enumerate(static.names)}
+        position_col = {name: j for j, name in enumerate(probe.names)}
+        wanted = list(predictor.feature_names)
+        missing = [n for n in wanted if n not in static_col and n not in position_col]
+        if missing:
+            raise InputError(
+                f"the checkpoint expects features this version does not compute: {', '.join(missing)}",
+                self.source.get("checkpoint"),
+            )
+        self._template = np.zeros((design.num_nodes, len(wanted)), dtype=np.float32)
+        self._position_src: list[int] = []
+        self._position_dst: list[int] = []
+        for dst, name in enumerate(wanted):
+            if name in position_col:
+                self._position_src.append(position_col[name])
+                self._position_dst.append(dst)
+            else:
+                self._template[:, dst] = static.values[:, static_col[name]]
+
+        # Reuse threshold: half the narrowest gcell along each axis.
+        self._half_gcell = (
+            0.5 * float(np.diff(design.grid.x_edges).min()),
+            0.5 * float(np.diff(design.grid.y_edges).min()),
+        )
+        self._x = np.array(design.x, dtype=np.float64)
+        self._y = np.array(design.y, dtype=np.float64)
+        self._name_index: dict[str, int] | None = None
+        self._orient: np.ndarray | None = None
+        self._last: CongestionEstimate | None = None
+        self._last_x: np.ndarray | None = None
+        self._last_y: np.ndarray | None = None
+
+    # ----------------------------------------------------------------------------- creation
+
+    @classmethod
+    def from_design(
+        cls, design: PlacedDesign, checkpoint: str | Path, *, device: str = "cpu"
+    ) -> CongestionSession:
+        """A session on an in-memory design with the model of ``checkpoint``."""
+        predictor = _load_predictor(checkpoint, device)
+        return cls(design, predictor, source={"checkpoint": str(checkpoint)})
+
+    @classmethod
+    def from_def(
+        cls,
+        def_path: str | Path,
+        lef_paths: Sequence[str | Path],
+        checkpoint: str | Path,
+        *,
+        device: str = "cpu",
+        name: str | None = None,
+        include_io_pins: bool = False,
+    ) -> CongestionSession:
+        """Read a placed DEF with its LEFs (technology first) and load the checkpoint onto ``device``.
+
+        ``include_io_pins`` must match how the training designs were ingested (as for predict).
+        """
+        from gsr_eda.ingest import read_def_design
+
+        lef_paths = [str(p) for p in lef_paths]
+        design = read_def_design(str(def_path), lef_paths, name=name, include_io_pins=include_io_pins)
+        predictor = _load_predictor(checkpoint, device)
+        source = {"def": str(def_path), "lefs": "\n".join(lef_paths), "checkpoint": str(checkpoint)}
+        if include_io_pins:
+            source["include_io_pins"] = "1"
+        return cls(design, predictor, source=source)
+
+    @classmethod
+    def from_store(
+        cls, store_path: str | Path, name: str, checkpoint: str | Path, *, device: str = "cpu"
+    ) -> CongestionSession:
+        """A design from a graph store entry; its stored graph is reused when the net model matches."""
+        from gsr_eda.store import GraphStore
+
+        with GraphStore(store_path) as store:
+            record = store.read(name)
+        predictor = _load_predictor(checkpoint, device)
+        same_graph = (record.net_model, int(record.net_cap)) == (predictor.net_model, int(predictor.net_cap))
+        adjacency = (record.indptr, record.indices) if same_graph else None
+        source = {"store": str(store_path), "name": name, "checkpoint": str(checkpoint)}
+        return cls(record.design, predictor, adjacency=adjacency, source=source)
+
+    # ---------------------------------------------------------------------------- positions
+
+    @property
+    def num_cells(self) -> int:
+        return self.design.num_nodes
+
+    @property
+    def node_names(self) -> np.ndarray:
+        return self.design.node_names
+
+    @property
+    def positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Current lower-left ``(x, y)`` in microns (copies)."""
+        return self._x.copy(), self._y.copy()
+
+    def index_of(self, names: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Session index of each name, ``-1`` for names the design does not have."""
+        if self._name_index is None:
+            self._name_index = {str(n): i for i, n in enumerate(self.design.node_names)}
+        lookup = self._name_index
+        return np.fromiter((lookup.get(str(n), -1) for n in names), dtype=np.int64, count=len(names))
+
+    def set_positions(self, x: Any, y: Any = None, *, units: str = "um") -> float:
+        """Replace all positions (see :meth:`estimate` for the accepted forms); returns the largest move in microns."""
+        new_x, new_y = self._coerce(x, y, units)
+        with self._lock:
+            moved = float(max(np.abs(new_x - self._x).max(initial=0.0), np.abs(new_y - self._y).max(initial=0.0)))
+            self._x, self._y = new_x, new_y
+        return moved
+
+    def move_cells(self, names: Sequence[str] | np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[int, float]:
+        """Set the positions (microns) of the named cells; others keep theirs.
+
+        Returns ``(cells matched, largest move in microns)``. Names the design does not have are
+        ignored (fill, tap and unconnected cells are not part of the graph).
+        """
+        idx = self.index_of(names)
+        keep = idx >= 0
+        idx = idx[keep]
+        x = np.asarray(x, dtype=np.float64)[keep]
+        y = np.asarray(y, dtype=np.float64)[keep]
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise InputError("positions must be finite")
+        with self._lock:
+            moved = float(max(np.abs(x - self._x[idx]).max(initial=0.0), np.abs(y - self._y[idx]).max(initial=0.0)))
+            self._x[idx] = x
+            self._y[idx] = y
+        return int(idx.size), moved
+
+    def update_from_def(self, def_path: str | Path) -> dict[str, Any]:
+        """Take new positions from a re-written DEF of the same design (placer output).
+
+        Only ``UNITS`` and ``COMPONENTS`` are read (:mod:`gsr_eda.flow.def_positions`), so this
+        is cheap. When a cell's orientation changed since the design was read, its pin offsets
+        (and, for a 90-degree rotation, its width and height) changed too: the design is then
+        re-read in full with the session's LEFs (``reloaded`` in the result). Returns
+        ``{"matched", "moved_um", "reloaded"}``; components the design does not have (fill,
+        tap, unconnected cells) are ignored.
+        """
+        from gsr_eda.flow.def_positions import read_def_placement
+
+        new = read_def_placement(def_path)
+        if self._orient is None:
+            self._orient = self._initial_orientations()
+        idx = self.index_of(new.names)
+        keep = idx >= 0
+        if not keep.any():
+            raise InputError(f"no component of this DEF is a cell of design {self.design.name!r}", def_path)
+        if self._orient is not None and np.any(self._orient[idx[keep]] != new.orient[keep]):
+            self._reload(def_path)
+            return {"matched": int(keep.sum()), "moved_um": float("nan"), "reloaded": True}
+        matched, moved = self.move_cells(new.names[keep], new.x[keep], new.y[keep])
+        return {"matched": matched, "moved_um": moved, "reloaded": False}
+
+    def _initial_orientations(self) -> np.ndarray | None:
+        """Orientation of every cell in the DEF the session was read from (None without one)."""
+        from gsr_eda.flow.def_positions import read_def_placement
+
+        if "def" not in self.source:
+            return None
+        placed = read_def_placement(self.source["def"])
+        orient = np.full(self.num_cells, "N", dtype=object)
+        idx = self.index_of(placed.names)
+        orient[idx[idx >= 0]] = placed.orient[idx >= 0]
+        return orient
+
+    def _reload(self, def_path: str | Path) -> None:
+        """Re-read the design from ``def_path`` with the session's LEFs, keeping the model."""
+        from gsr_eda.ingest import read_def_design
+
+        if "lefs" not in self.source:
+            raise InputError("cell orientations changed and this session has no LEFs to re-read the design", def_path)
+        lefs = self.source["lefs"].split("\n")
+        design = read_def_design(
+            str(def_path), lefs, name=self.design.name, include_io_pins="include_io_pins" in self.source
+        )
+        fresh = CongestionSession(design, self.predictor, source={**self.source, "def": str(def_path)})
+        with self._lock:
+            lock = self._lock
+            self.__dict__.update(fresh.__dict__)
+            self._lock = lock
+
+    # ----------------------------------------------------------------------------- estimate
+
+    def estimate(self, positions: Any = None, y: Any = None, *, units: str = "um", reuse: bool = False) -> CongestionEstimate:
+        """Run the model on new positions (or the current ones) and return per-cell and per-gcell congestion.
+
+        Args:
+            positions: lower-left corners of every cell in session order: an ``(N, 2)`` array,
+                or the ``x`` array with ``y`` given separately; numpy or torch (any device);
+                ``None`` keeps the current positions.
+            y: the ``y`` array when ``positions`` is the ``x`` array.
+            units: ``"um"`` (microns, default) or ``"dbu"`` (the DEF's database units,
+                divided by ``design.dbu_per_micron``).
+            reuse: when true and no cell moved more than half a gcell (along either axis) since
+                the last estimate that ran the model, return that estimate again (``reused``
+                set) without running the model. Movement is measured from that estimate, not
+                from the last call, so small steps cannot accumulate unnoticed.
+
+        Raises:
+            InputError: wrong shape or length, non-finite values, unknown ``units``.
+        """
+        if positions is not None:
+            new_x, new_y = self._coerce(positions, y, units)
+        elif y is not None:
+            raise InputError("y given without x")
+        with self._lock:
+            if positions is not None:
+                self._x, self._y = new_x, new_y
+            x, y_ = self._x, self._y
+            if reuse and self._last is not None and self._moved_less_than_half_gcell(x, y_):
+                last = self._last
+                return CongestionEstimate(
+                    last.cell_scores, last.gcell_map, last.grid, last.node_names, last.covered, reused=True, seconds=0.0
+                )
+            start = time.perf_counter()
+            features = self._features(x, y_)
+            scores = np.asarray(self.predictor.predict(features, self._graph), dtype=np.float32).reshape(-1)
+            spans = self.design.gcell_spans(x, y_)
+            gmap = gcell_map_from_cells(scores, spans, self.design.grid.shape, self.predictor.label_reduce)
+            result = CongestionEstimate(
+                cell_scores=scores,
+                gcell_map=gmap,
+                grid=self.design.grid,
+                node_names=self.design.node_names,
+                covered=coverage(spans, self.design.grid.shape),
+                reused=False,
+                seconds=time.perf_counter() - start,
+            )
+            self._last, self._last_x, self._last_y = result, x.copy(), y_.copy()
+            return result
+
+    def features(self, positions: Any = None, y: Any = None, *, units: str = "um") -> np.ndarray:
+        """The raw ``(N, F)`` feature matrix the model would see for these positions (for debugging)."""
+        if positions is None:
+            return self._features(self._x, self._y)
+        return self._features(*self._coerce(positions, y, units))
+
+    def _features(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        full = self._template.copy()
+        if self._position_dst:
+            pos = self._position_features(self.design, x, y)
+            full[:, self._position_dst] = np.asarray(pos.values, dtype=np.float32)[:, self._position_src]
+        return full
+
+    def _moved_less_than_half_gcell(self, x: np.ndarray, y: np.ndarray) -> bool:
+        assert self._last_x is not None and self._last_y is not None
+        return bool(
+            np.abs(x - self._last_x).max(initial=0.0) < self._half_gcell[0]
+            and np.abs(y - self._last_y).max(initial=0.0) < self._half_gcell[1]
+        )
+
+    def _coerce(self, positions: Any, y: Any, units: str) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in any accepted form -> two float64 arrays of length N, microns."""
+        if units not in UNITS:
+            raise InputError(f"units must be one of {', '.join(UNITS)}, got {units!r}")
+        n = self.num_cells
+        pos = _to_numpy(positions)
+        if y is None:
+            if pos.ndim != 2 or pos.shape != (n, 2):
+                raise InputError(f"positions must have shape ({n}, 2) for this design's {n} cells, got {pos.shape}")
+            x_arr, y_arr = pos[:, 0], pos[:, 1]
+        else:
+            x_arr, y_arr = pos, _to_numpy(y)
+            for label, arr in (("x", x_arr), ("y", y_arr)):
+                if arr.shape != (n,):
+                    raise InputError(f"{label} must have shape ({n},) for this design's {n} cells, got {arr.shape}")
+        try:
+            x_arr = np.array(x_arr, dtype=np.float64)
+            y_arr = np.array(y_arr, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError("positions must be numbers") from None
+        if not (np.all(np.isfinite(x_arr)) and np.all(np.isfinite(y_arr))):
+            raise InputError("positions contain NaN or infinite values")
+        if units == "dbu":
+            x_arr /= self.design.dbu_per_micron
+            y_arr /= self.design.dbu_per_micron
+        return x_arr, y_arr
+
+
+def _to_numpy(value: Any) -> np.ndarray:
+    """numpy view of an array-like or a torch tensor (detached, moved to the CPU)."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        value = value.detach().cpu().numpy()
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"positions are not an array: {err}") from None
+
+
+def _load_predictor(checkpoint: str | Path, device: str) -> Predictor:
+    from gsr_eda.train.checkpoint import load_predictor
+
+    return load_predictor(str(checkpoint), device=device)
