@@ -7,7 +7,11 @@ included; the time covers only the reader call (imports excluded), best of ``--r
 
 Cases: ``def-aes`` (read_def_design on asap7 aes_place.def with both LEFs, IO pins included;
 target: whole ingest under 10 s on 2 cores), ``circuitnet-a`` (read_circuitnet_design on
-zero-riscy-a), ``synth-20k`` (generate and write a 20,000-cell synthetic design).
+zero-riscy-a), ``synth-20k`` (generate and write a 20,000-cell synthetic design), and the
+placement-loop re-read of aes_place.def: ``def-aes-positions`` (the COMPONENTS-only reader
+:func:`gsr_eda.flow.def_positions.read_def_placement`) against ``def-aes-lefdef`` (lefdef's
+parse alone, with the crash guard of :func:`gsr_eda.ingest.native.parse_def_native`: the least
+any lefdef-based re-read costs).
 """
 
 from __future__ import annotations
@@ -34,6 +38,19 @@ def _run_case(case: str, data: Path, repeat: int) -> dict:
         def call():
             design = read_def_design(root / "aes_place.def", lefs, include_io_pins=True)
             return {"nodes": design.num_nodes, "nets": design.num_nets, "pins": design.num_pins}
+
+    elif case == "def-aes-positions":
+        from gsr_eda.flow.def_positions import read_def_placement
+
+        def call():
+            return {"components": len(read_def_placement(data / "openroad" / "asap7" / "aes_place.def").names)}
+
+    elif case == "def-aes-lefdef":
+        from gsr_eda.ingest.native import parse_def_native
+
+        def call():
+            _reader, c_def = parse_def_native(data / "openroad" / "asap7" / "aes_place.def")
+            return {"components": c_def.c_num_components}
 
     elif case == "circuitnet-a":
         from gsr_eda.ingest import read_circuitnet_design
@@ -78,7 +95,7 @@ def main() -> None:
         print(json.dumps(_run_case(args.one, args.data, args.repeat)))
         return
     results = []
-    for case in args.case or ["def-aes", "circuitnet-a", "synth-20k"]:
+    for case in args.case or ["def-aes", "def-aes-positions", "def-aes-lefdef", "circuitnet-a", "synth-20k"]:
         child = subprocess.run(
             [sys.executable, __file__, "--one", case, "--data", str(args.data), "--repeat", str(args.repeat)],
             capture_output=True, text=True, check=True,
@@ -89,7 +106,7 @@ def main() -> None:
         return
     for r in results:
         extra = ", ".join(f"{k}={v}" for k, v in r.items() if k not in ("case", "best_s", "runs_s", "peak_rss_mib"))
-        print(f"{r['case']:14s} best {r['best_s']:7.3f} s  peak RSS {r['peak_rss_mib']:7.1f} MiB  ({extra})")
+        print(f"{r['case']:17s} best {r['best_s']:7.3f} s  peak RSS {r['peak_rss_mib']:7.1f} MiB  ({extra})")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ from typing import Any, Optional
 import typer
 
 from gsr_eda.cli.app import app, emit_json
+from gsr_eda.cli.manual import manual_page
 
 
 @app.command()
+@manual_page
 def info(
     store: Path = typer.Argument(..., help="Graph store (.h5) written by `gsr-eda ingest`.", dir_okay=False),
     design: Optional[str] = typer.Option(
@@ -28,6 +30,12 @@ def info(
     Only attributes and dataset shapes are read, so this is fast on large stores. A missing,
     corrupt or foreign file, or a store written by a newer gsr-eda, prints one line and exits
     with status 3.
+
+    Examples:
+
+      gsr-eda info designs.h5
+
+      gsr-eda info designs.h5 --design aes_cipher_top --json
     """
     from gsr_eda.store import GraphStore
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from gsr_eda.cli.app import app, emit_json
+from gsr_eda.cli.manual import manual_page
 
 if TYPE_CHECKING:
     from gsr_eda.store.jobs import IngestJob, JobResult
@@ -20,7 +21,11 @@ ingest_app = typer.Typer(
         "features, and a congestion label per gcell and per cell. Without router output the label is "
         "a probabilistic routing estimate, stored and reported as a proxy. The store is written "
         "atomically: a failed or interrupted ingest leaves the previous store intact. "
-        "Schema: docs/store-schema.md."
+        "Schema: docs/store-schema.md.\n\n"
+        "Example:\n\n"
+        "  gsr-eda ingest design --def aes_place.def \\\n"
+        "    --lef tech.lef --lef cells.lef --store designs.h5\n\n"
+        "Run gsr-eda ingest COMMAND --help for the options of each input kind."
     ),
     no_args_is_help=True,
 )
@@ -43,6 +48,7 @@ _JSON = typer.Option(False, "--json", help="Print a JSON summary (designs, sizes
 
 
 @ingest_app.command("design")
+@manual_page
 def ingest_design(
     def_path: Path = typer.Option(..., "--def", help="Placed DEF file.", dir_okay=False),
     lef: list[Path] = typer.Option(
@@ -62,7 +68,12 @@ def ingest_design(
     label_reduce: str = _LABEL_REDUCE,
     net_model: str = _NET_MODEL,
     net_cap: int = _NET_CAP,
-    include_io_pins: bool = typer.Option(False, "--include-io-pins", help="Add IO pins as zero-size nodes."),
+    include_io_pins: bool = typer.Option(
+        False,
+        "--include-io-pins",
+        help="Add IO pins as zero-size fixed nodes. Pins without PLACED/FIXED (pin placement not run) "
+        "are left out of their nets and counted in the report.",
+    ),
     keep_unconnected: bool = typer.Option(
         False, "--keep-unconnected", help="Keep instances without nets (fill, tap, decap cells); dropped by default."
     ),
@@ -74,14 +85,28 @@ def ingest_design(
 ) -> None:
     """Ingest one placed DEF design (with its LEFs) into a graph store.
 
-    Example:
-
-      gsr-eda ingest design --def aes_place.def --lef tech.lef --lef cells.lef --store designs.h5
+    Nodes are the placed instances connected to nets; fill, tap, endcap and antenna cells and
+    instances without nets are left out unless --keep-unconnected. The gcell grid is the DEF's
+    GCELLGRID, or --gcell-tracks routing tracks per gcell when it has none; routing capacity
+    comes from the DEF TRACKS and the LEF layer directions.
 
     With --labels FILE --label-kind KIND the label comes from real router output; without, the
-    proxy congestion estimate is stored and marked as a proxy. Bad input (missing or malformed
-    file, unknown macro) prints one line naming the file and exits with status 3; the store is
-    not modified.
+    proxy congestion estimate is stored and marked as a proxy.
+
+    The summary reports what the reader changed: IO pins left out for lack of placement, and
+    "( * PIN )" wildcard connections expanded to the pins of every matching instance.
+
+    Bad input (missing or malformed file, unknown macro) prints one line naming the file and
+    exits with status 3; the store is not modified.
+
+    Examples:
+
+      gsr-eda ingest design --def aes_place.def \\
+        --lef tech.lef --lef cells.lef --store designs.h5
+
+      gsr-eda ingest design --def gcd.def --lef tech.lef --lef cells.lef \\
+        --store designs.h5 --labels gcd.guide --label-kind openroad-guides \\
+        --net-model star --include-io-pins --json
     """
     from gsr_eda.store.jobs import IngestJob
 
@@ -103,6 +128,7 @@ def ingest_design(
 
 
 @ingest_app.command("circuitnet")
+@manual_page
 def ingest_circuitnet(
     root: Path = typer.Option(
         ..., "--root", help="CircuitNet folder holding graph_information/ and instance_placement_gcell/.", file_okay=False
@@ -138,16 +164,19 @@ def ingest_circuitnet(
 ) -> None:
     """Ingest CircuitNet designs (netlist graph + placement sample) into a graph store.
 
-    Example (two designs, two worker processes):
-
-      gsr-eda ingest circuitnet --root circuitnet --store cn.h5 -j 2
-        --design zero-riscy-a-1-c2 --placement circuitnet/instance_placement_gcell/7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0.npy
-        --design zero-riscy-b-1-c2 --placement circuitnet/instance_placement_gcell/9276-zero-riscy-b-1-c2-u0.85-m1-p1-f1.npy
-
     Each design is stored under its placement sample name (the .npy file name without suffix).
     The graph is built on the instances present in both the netlist and the placement; the
     summary reports how many were dropped on each side. The .npy files are loaded with a
     restricted unpickler (plain arrays and builtin containers only).
+
+    Example (two designs, two worker processes):
+
+      P=circuitnet/instance_placement_gcell
+      gsr-eda ingest circuitnet --root circuitnet --store cn.h5 -j 2 \\
+        --design zero-riscy-a-1-c2 \\
+        --placement $P/7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0.npy \\
+        --design zero-riscy-b-1-c2 \\
+        --placement $P/9276-zero-riscy-b-1-c2-u0.85-m1-p1-f1.npy
     """
     from gsr_eda.errors import InputError
     from gsr_eda.store.jobs import IngestJob
@@ -174,6 +203,7 @@ def ingest_circuitnet(
 
 
 @ingest_app.command("manifest")
+@manual_page
 def ingest_manifest(
     manifest: Path = typer.Argument(..., help="JSON manifest listing the designs.", dir_okay=False),
     store: Path = _STORE,
@@ -197,9 +227,14 @@ def ingest_manifest(
 
     Entry keys: kind, name, def, lef, include_io_pins, keep_unconnected, gcell_tracks, root,
     base, placement, gcell_size_um, labels, label_kind, label_which, label_reduce, net_model,
-    net_cap (defaults as in `ingest design` / `ingest circuitnet`). Workers read the designs and
-    build the graphs; the store is written once at the end, so one failing design fails the
-    whole call and leaves the store untouched.
+    net_cap (defaults as in `ingest design` / `ingest circuitnet`).
+
+    Workers read the designs and build the graphs; the store is written once at the end, so one
+    failing design fails the whole call and leaves the store untouched.
+
+    Example:
+
+      gsr-eda ingest manifest designs.json --store designs.h5 -j 2
     """
     from gsr_eda.store.jobs import read_manifest
 

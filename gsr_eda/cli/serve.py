@@ -8,9 +8,11 @@ from typing import Optional
 import typer
 
 from gsr_eda.cli.app import app
+from gsr_eda.cli.manual import manual_page
 
 
 @app.command()
+@manual_page
 def serve(
     checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="Trained checkpoint (.pt file or run folder)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Loopback unless --allow-remote."),
@@ -59,6 +61,11 @@ def serve(
     Security: the server reads and writes any path a client names. It
     listens on loopback only unless --allow-remote is given, which requires
     --token.
+
+    Example (then, in OpenROAD: source flows/openroad/gsr_eda.tcl):
+
+      gsr-eda serve --checkpoint runs/gsr/best.pt --port 40123 \\
+        --out-dir congestion/
     """
     import json
     import sys

@@ -24,7 +24,10 @@ _HELP = (
     "net (USE CLOCK) to every flip-flop.\n\n"
     "The files parse with the same readers as real designs (gsr-eda ingest design). "
     "The same --cells and --seed always give the same files.\n\n"
-    "Example: gsr-eda synth --cells 3000 --seed 1 --out designs/"
+    "Example (write, read back, then ingest):\n\n"
+    "  gsr-eda synth --cells 3000 --seed 1 --out designs/ --verify\n"
+    "  gsr-eda ingest design --def designs/synth_3000_s1.def \\\n"
+    "    --lef designs/synth_3000_s1.lef --store synth.h5"
 )
 
 

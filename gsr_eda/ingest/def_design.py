@@ -12,10 +12,23 @@ sky130hd ``gcd`` floorplan and ``insert_decap``, Nangate45 ``grt_reports/gcd.def
 
 Instances are dropped when they are physical-only (LEF class ``CORE SPACER``, ``CORE WELLTAP``,
 ``CORE ANTENNACELL``, ``ENDCAP*``) or connected to no net, unless ``keep_unconnected``.
+
+Two things the reader does that a user should know about are counted in ``design.source``
+(keys :data:`REPORT_KEYS`; ``gsr-eda ingest`` prints them and stores them in the record):
+
+* ``unplaced_io_pins``: with ``include_io_pins``, an IO pin without ``+ PLACED|FIXED|COVER``
+  (pin placement not run yet) has no position. It is left out of its net, as when IO pins are
+  not included, rather than put at the die origin, where it would pull its net's edges and
+  the congestion estimate towards one corner. The rest of the design is still usable, so this
+  is a warning, not an error.
+* ``wildcard_connections``: a ``( * PIN )`` connection in ``NETS`` ("pin ``PIN`` of every
+  component") is expanded to the named pin of every component whose LEF macro has that pin;
+  a component-name pattern with ``*`` (e.g. ``( u_reg* CK )``) to the matching components.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +37,8 @@ import numpy as np
 
 from gsr_eda.design import GcellGrid, PlacedDesign, RoutingCapacity
 from gsr_eda.errors import InputError
-from gsr_eda.ingest.def_text import scan_net_uses, scan_units_and_name
-from gsr_eda.ingest.lef import LefLibrary, read_lef_library
+from gsr_eda.ingest.def_text import scan_net_uses, scan_placed_io_pins, scan_units_and_name
+from gsr_eda.ingest.lef import LefLibrary, LefMacro, read_lef_library
 from gsr_eda.ingest.native import parse_def_native
 from gsr_eda.ingest.orientation import oriented_pin_offset, oriented_size
 from gsr_eda.ingest.routing_grid import (
@@ -38,6 +51,9 @@ from gsr_eda.ingest.routing_grid import (
 )
 
 _PLACED_STATUSES = (b"PLACED", b"FIXED", b"COVER")
+# design.source keys holding what the reader changed or left out (see the module docstring).
+REPORT_KEYS = ("unplaced_io_pins", "wildcard_connections")
+_REPORT_EXAMPLES = 3  # names quoted in a report line before "..."
 # A vector (x, y) rotated/mirrored about the origin by each orientation code N, W, S, E, FN, FW, FS, FE.
 _ROTATE_ABOUT_ORIGIN = [
     lambda x, y: (x, y),
@@ -172,6 +188,32 @@ def _io_pin_position(pin, dbu: float) -> tuple[float, float]:
     return (pin.c_x + dx) / dbu, (pin.c_y + dy) / dbu
 
 
+def _examples(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_REPORT_EXAMPLES])
+    return shown + (", ..." if len(names) > _REPORT_EXAMPLES else "")
+
+
+class _WildcardExpander:
+    """Components matched by a ``( pattern pin )`` net connection whose pattern holds ``*``."""
+
+    def __init__(self, comp_names: list[str], macros: list[LefMacro]) -> None:
+        self._names = comp_names
+        self._macros = macros
+        self._cache: dict[tuple[str, str], list[int]] = {}
+
+    def __call__(self, pattern: str, pin: str) -> list[int]:
+        key = (pattern, pin)
+        if key not in self._cache:
+            # DEF escapes are literal characters of the name; only "*" is special.
+            regex = re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
+            self._cache[key] = [
+                k
+                for k, (name, macro) in enumerate(zip(self._names, self._macros))
+                if pin in macro.pin_names and (pattern == "*" or regex.fullmatch(name))
+            ]
+        return self._cache[key]
+
+
 def read_def_design(
     def_path: str | Path,
     lef_paths: Sequence[str | Path],
@@ -187,7 +229,10 @@ def read_def_design(
     ``UNITS DISTANCE MICRONS``). Pin offsets are the centre of each LEF pin's first port shapes,
     moved by the instance's orientation; the cell centre when the LEF pin has no shapes.
     IO pins become zero-size fixed ``is_io`` nodes when ``include_io_pins``; otherwise they are
-    left out of their nets. Raises :class:`InputError` for any bad or inconsistent input.
+    left out of their nets. IO pins without placement are always left out, and counted in
+    ``design.source["unplaced_io_pins"]``; ``( * PIN )`` net connections are expanded and
+    counted in ``design.source["wildcard_connections"]`` (see the module docstring).
+    Raises :class:`InputError` for any bad or inconsistent input.
     """
     path = Path(def_path)
     lef_paths = [Path(p) for p in lef_paths]
@@ -228,22 +273,33 @@ def read_def_design(
         pin = c_def.c_pins[k]
         io_index[_decode(pin.c_name)] = k
         io_positions.append(_io_pin_position(pin, dbu))
+    placed_io = scan_placed_io_pins(text)
+    io_placed = np.array([pin_name in placed_io for pin_name in io_index], dtype=bool)
 
     # Nets: (net, node, pin) triples; node < n_comp is a component, n_comp + k the k-th IO pin.
     net_names: list[str] = []
     pin_owner: list[int] = []
     pin_net: list[int] = []
     pin_names: list[str] = []
+    expand_wildcard = _WildcardExpander(comp_names, macros)
+    wildcards: list[str] = []
     for j in range(c_def.c_num_nets):
         net = c_def.c_nets[j]
         net_name = _decode(net.c_name)
         net_names.append(net_name)
         instances, pins = net.c_instances, net.c_pins  # fetch each ctypes field once per net
-        for i in range(net.c_num_pins):
-            inst = _decode(instances[i])
-            pin_name = _decode(pins[i])
-            if inst == "*":
-                continue  # "( * VDD )": the same pin of every instance, a global (power-like) hookup
+        connections = [(_decode(instances[i]), _decode(pins[i])) for i in range(net.c_num_pins)]
+        explicit = {(index_of[inst], pin_name) for inst, pin_name in connections if inst in index_of}
+        for inst, pin_name in connections:
+            if "*" in inst and inst not in index_of:
+                # "( * A )": pin A of every component that has one (pins also listed explicitly count once).
+                matched = [k for k in expand_wildcard(inst, pin_name) if (k, pin_name) not in explicit]
+                pin_owner += matched
+                pin_net += [j] * len(matched)
+                pin_names += [pin_name] * len(matched)
+                explicit.update((k, pin_name) for k in matched)
+                wildcards.append(f"{net_name} ( {inst} {pin_name} ): {len(matched)} pins")
+                continue
             if inst == "PIN":
                 if pin_name not in io_index:
                     raise InputError(f"net {net_name} references unknown IO pin {pin_name}", path)
@@ -274,31 +330,43 @@ def read_def_design(
         )
     keep &= placed  # unplaced cells without nets carry no position: nothing to keep
     keep_io = include_io_pins and c_def.c_num_pins > 0
+    report: dict[str, str] = {}
+    if wildcards:
+        report["wildcard_connections"] = f"{len(wildcards)} expanded: {_examples(wildcards)}"
+    if keep_io and not io_placed.all():
+        # Only IO pins on a net would have carried edges; unconnected ones need no warning.
+        on_nets = np.zeros(c_def.c_num_pins, dtype=bool)
+        on_nets[pin_owner_arr[pin_owner_arr >= n_comp] - n_comp] = True
+        unplaced = [name for name, ok, used in zip(io_index, io_placed, on_nets) if used and not ok]
+        if unplaced:
+            report["unplaced_io_pins"] = (
+                f"{len(unplaced)} IO pins without PLACED/FIXED left out of their nets: {_examples(unplaced)}"
+            )
 
     # Node arrays.
     kept = np.flatnonzero(keep)
     north_w = np.array([macros[k].width for k in kept], dtype=np.float64)
     north_h = np.array([macros[k].height for k in kept], dtype=np.float64)
     width, height = oriented_size(north_w, north_h, orient[kept])
-    n_io = c_def.c_num_pins if keep_io else 0
-    io_xy = np.array(io_positions, dtype=np.float64).reshape(-1, 2)
+    kept_io = np.flatnonzero(io_placed) if keep_io else np.empty(0, np.int64)
+    n_io = len(kept_io)
+    io_xy = np.array(io_positions, dtype=np.float64).reshape(-1, 2)[kept_io]
     node_of = np.full(n_comp + c_def.c_num_pins, -1, dtype=np.int64)
     node_of[kept] = np.arange(len(kept))
-    if keep_io:
-        node_of[n_comp:] = len(kept) + np.arange(n_io)
+    node_of[n_comp + kept_io] = len(kept) + np.arange(n_io)
     num_nodes = len(kept) + n_io
     if num_nodes == 0 or not len(kept):
         raise InputError("empty design: no placed instance is connected to a net", path)
 
-    pin_names_io = list(io_index)
+    io_names = list(io_index)
     status_fixed = np.array([s == b"FIXED" for s in statuses], dtype=bool)
-    node_names = np.array([comp_names[k] for k in kept] + (pin_names_io if keep_io else []), dtype=object)
+    node_names = np.array([comp_names[k] for k in kept] + [io_names[k] for k in kept_io], dtype=object)
     node_masters = np.array([comp_masters[k] for k in kept] + [""] * n_io, dtype=object)
     zeros_io = np.zeros(n_io)
     design_width = np.concatenate([width, zeros_io])
     design_height = np.concatenate([height, zeros_io])
-    x = np.concatenate([raw_x[kept], io_xy[:n_io, 0]])
-    y = np.concatenate([raw_y[kept], io_xy[:n_io, 1]])
+    x = np.concatenate([raw_x[kept], io_xy[:, 0]])
+    y = np.concatenate([raw_y[kept], io_xy[:, 1]])
     is_fixed = np.concatenate([status_fixed[kept], np.ones(n_io, dtype=bool)])
     is_macro = np.concatenate([np.array([macros[k].is_block for k in kept], dtype=bool), np.zeros(n_io, dtype=bool)])
     is_io = np.concatenate([np.zeros(len(kept), dtype=bool), np.ones(n_io, dtype=bool)])
@@ -359,7 +427,7 @@ def read_def_design(
         pin_dx=pin_dx[order].astype(np.float32),
         pin_dy=pin_dy[order].astype(np.float32),
         capacity=capacity,
-        source={"def": str(path), "lef": ",".join(str(p) for p in lef_paths)},
+        source={"def": str(path), "lef": ",".join(str(p) for p in lef_paths), **report},
     )
     design.validate()
     return design

@@ -1,7 +1,9 @@
 """Targeted scans of the few DEF statements that ``lefdef`` 0.6 does not expose.
 
-``lefdef``'s ``C_Def`` structure has no ``UNITS DISTANCE MICRONS``, no ``DESIGN`` name and no
-net ``+ USE``. Everything else comes from the library; these scans read only those statements.
+``lefdef``'s ``C_Def`` structure has no ``UNITS DISTANCE MICRONS``, no ``DESIGN`` name, no
+net ``+ USE``, and no placement status for IO pins given with ``+ PORT`` (their shapes come
+back with or without a ``+ PLACED``). Everything else comes from the library; these scans read
+only those statements.
 DEF statements end with ``;`` and may span lines, so the scans work on ``;``-terminated text.
 """
 
@@ -16,6 +18,9 @@ _UNITS = re.compile(r"^\s*UNITS\s+DISTANCE\s+MICRONS\s+(\S+)\s*;", re.MULTILINE)
 _DESIGN = re.compile(r"^\s*DESIGN\s+(\S+)\s*;", re.MULTILINE)
 _NETS_START = re.compile(r"^\s*NETS\s+\d+\s*;", re.MULTILINE)
 _NETS_END = re.compile(r"^\s*END\s+NETS\b", re.MULTILINE)
+_PINS_START = re.compile(r"^\s*PINS\s+\d+\s*;", re.MULTILINE)
+_PINS_END = re.compile(r"^\s*END\s+PINS\b", re.MULTILINE)
+_PLACEMENT_STATUSES = frozenset({"PLACED", "FIXED", "COVER"})
 
 
 def scan_units_and_name(text: str, path: Path) -> tuple[float, str | None]:
@@ -33,21 +38,37 @@ def scan_units_and_name(text: str, path: Path) -> tuple[float, str | None]:
     return dbu, design.group(1) if design else None
 
 
+def _section_statements(text: str, start: re.Pattern[str], end: re.Pattern[str]) -> list[list[str]]:
+    """The tokens of each ``- name ... ;`` statement of one DEF section (empty when it is absent)."""
+    begin = start.search(text)
+    if begin is None:
+        return []
+    finish = end.search(text, begin.end())
+    body = text[begin.end() : finish.start() if finish else len(text)]
+    statements = (statement.split() for statement in body.split(";"))
+    return [tokens for tokens in statements if len(tokens) >= 2 and tokens[0] == "-"]
+
+
+def scan_placed_io_pins(text: str) -> set[str]:
+    """Names of the ``PINS`` that have a location: ``+ PLACED|FIXED|COVER`` on the pin or a port.
+
+    A pin without one (pin placement not run yet) has no position; ``lefdef`` reports it at
+    ``(0, 0)`` like a pin really placed there, hence this scan.
+    """
+    placed = set()
+    for tokens in _section_statements(text, _PINS_START, _PINS_END):
+        if any(tokens[k] in _PLACEMENT_STATUSES and tokens[k - 1] == "+" for k in range(2, len(tokens))):
+            placed.add(tokens[1])
+    return placed
+
+
 def scan_net_uses(text: str) -> dict[str, str]:
     """``{net name: USE value}`` for the regular ``NETS`` section (``SPECIALNETS`` excluded).
 
     Nets without ``+ USE`` are absent from the result (the DEF default is ``SIGNAL``).
     """
-    start = _NETS_START.search(text)
-    if start is None:
-        return {}
-    end = _NETS_END.search(text, start.end())
-    body = text[start.end() : end.start() if end else len(text)]
     uses: dict[str, str] = {}
-    for statement in body.split(";"):
-        tokens = statement.split()
-        if len(tokens) < 2 or tokens[0] != "-":
-            continue
+    for tokens in _section_statements(text, _NETS_START, _NETS_END):
         for k in range(2, len(tokens) - 1):
             if tokens[k] == "USE" and tokens[k - 1] == "+":
                 uses[tokens[1]] = tokens[k + 1]

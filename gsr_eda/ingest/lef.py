@@ -1,9 +1,16 @@
 """A LEF cell library and technology, read with ``sc_leflib`` (lengths in microns, as in LEF).
 
 ``sc_leflib`` gives units, routing layers (direction, pitch, offset), sites and macros (size,
-pins with port geometry, obstructions) but not a macro's ``CLASS``. The class decides which
-instances are macros (``BLOCK``) and which are physical-only fill/tap/endcap cells, so it is
-recovered by :func:`scan_macro_classes`, a targeted scan of ``MACRO name ... CLASS ... ;``.
+pins with port geometry, obstructions) but neither a macro's ``CLASS`` nor its ``ORIGIN``. The
+class decides which instances are macros (``BLOCK``) and which are physical-only
+fill/tap/endcap cells; the origin places the pin geometry inside the cell box. Both are
+recovered by :func:`scan_macro_headers`, a targeted scan of the statements of each
+``MACRO name`` before its first ``PIN``/``OBS``.
+
+``ORIGIN ox oy`` (LEF default ``0 0``) says where the macro's coordinate origin lies relative
+to the lower-left corner of its box: LEF shapes are drawn in the macro's own frame and a point
+``(px, py)`` of it lies at ``(px + ox, py + oy)`` from the lower-left corner, which is what DEF
+places. :attr:`LefMacro.pin_centres` are stored already shifted, relative to the lower-left.
 """
 
 from __future__ import annotations
@@ -42,7 +49,8 @@ class LefMacro:
     width: float
     height: float
     macro_class: str  # e.g. "CORE", "BLOCK", "CORE WELLTAP"; "" when the LEF gives none
-    pin_centres: dict[str, tuple[float, float]]
+    pin_centres: dict[str, tuple[float, float]]  # from the box's lower-left corner (ORIGIN applied)
+    pin_names: frozenset[str] = frozenset()  # every LEF PIN, with or without port shapes
 
     @property
     def is_block(self) -> bool:
@@ -62,26 +70,46 @@ class LefLibrary:
     paths: list[Path] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class MacroHeader:
+    """The macro statements ``sc_leflib`` drops: ``CLASS`` (``""`` when absent) and ``ORIGIN``."""
+
+    macro_class: str = ""
+    origin: tuple[float, float] = (0.0, 0.0)
+
+
 _MACRO_START = re.compile(r"^\s*MACRO\s+(\S+)", re.MULTILINE)
-_CLASS_OR_BODY = re.compile(r"^\s*(CLASS|PIN|OBS|END)\b([^;\n]*)", re.MULTILINE)
+_HEADER_OR_BODY = re.compile(r"^\s*(CLASS|ORIGIN|PIN|OBS|END)\b([^;\n]*)", re.MULTILINE)
 
 
-def scan_macro_classes(text: str) -> dict[str, str]:
-    """``{macro: class}`` from the first ``CLASS`` statement of each ``MACRO`` before its pins.
+def scan_macro_headers(text: str, path: Path | None = None) -> dict[str, MacroHeader]:
+    """``{macro: MacroHeader}`` from the ``CLASS`` and ``ORIGIN`` statements of each ``MACRO``.
 
-    Only the macro-level ``CLASS`` counts: a ``PORT`` may carry its own ``CLASS CORE``, so the
-    scan stops at the first ``PIN``/``OBS``/``END`` of the macro.
+    Only macro-level statements count: a ``PORT`` may carry its own ``CLASS CORE``, so the scan
+    of a macro stops at its first ``PIN``/``OBS``/``END`` (LEF puts ``CLASS`` and ``ORIGIN``
+    before the pins). A malformed ``ORIGIN`` raises :class:`InputError` naming ``path``.
     """
-    classes: dict[str, str] = {}
+    headers: dict[str, MacroHeader] = {}
     starts = list(_MACRO_START.finditer(text))
     for index, start in enumerate(starts):
         stop = starts[index + 1].start() if index + 1 < len(starts) else len(text)
-        match = _CLASS_OR_BODY.search(text, start.end(), stop)
-        if match and match.group(1) == "CLASS":
-            classes[start.group(1)] = " ".join(match.group(2).split())
-        else:
-            classes[start.group(1)] = ""
-    return classes
+        macro_class: str | None = None
+        origin = (0.0, 0.0)
+        for match in _HEADER_OR_BODY.finditer(text, start.end(), stop):
+            keyword, rest = match.group(1), match.group(2).split()
+            if keyword == "CLASS" and macro_class is None:
+                macro_class = " ".join(rest)
+            elif keyword == "ORIGIN":
+                try:
+                    ox, oy = (float(v) for v in rest)
+                except ValueError:
+                    problem = f"macro {start.group(1)}: ORIGIN needs two numbers, got {' '.join(rest)!r}"
+                    raise InputError(problem, path) from None
+                origin = (ox, oy)
+            elif keyword in ("PIN", "OBS", "END"):
+                break
+        headers[start.group(1)] = MacroHeader(macro_class or "", origin)
+    return headers
 
 
 def _pitch_along_tracks(layer: dict) -> float | None:
@@ -122,7 +150,7 @@ def read_lef_library(lef_paths: Sequence[str | Path] | Iterable[str | Path]) -> 
     for path in paths:
         parsed = parse_lef_native(path)
         try:
-            classes = scan_macro_classes(path.read_text(errors="replace"))
+            headers = scan_macro_headers(path.read_text(errors="replace"), path)
         except OSError as err:
             raise InputError(f"cannot read LEF: {err.strerror}", path) from err
         for name, layer in (parsed.get("layers") or {}).items():
@@ -138,13 +166,16 @@ def read_lef_library(lef_paths: Sequence[str | Path] | Iterable[str | Path]) -> 
             size = macro.get("size")
             if not size:
                 raise InputError(f"macro {name} has no SIZE", path)
+            header = headers.get(name, MacroHeader())
+            ox, oy = header.origin
+            pins = macro.get("pins") or {}
             centres = {}
-            for pin_name, pin in (macro.get("pins") or {}).items():
+            for pin_name, pin in pins.items():
                 centre = _first_port_centre(pin)
                 if centre is not None:
-                    centres[pin_name] = centre
+                    centres[pin_name] = (centre[0] + ox, centre[1] + oy)
             library.macros[name] = LefMacro(
-                name, float(size["width"]), float(size["height"]), classes.get(name, ""), centres
+                name, float(size["width"]), float(size["height"]), header.macro_class, centres, frozenset(pins)
             )
     library.routing_layers = list(layers.values())
     return library

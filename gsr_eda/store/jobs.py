@@ -111,6 +111,7 @@ def run_job(job: IngestJob, on_step: Callable[[str], None] | None = None) -> Job
     report: dict[str, Any] = {}
     if job.kind == "def":
         from gsr_eda.ingest import read_def_design
+        from gsr_eda.ingest.def_design import REPORT_KEYS
 
         design = read_def_design(
             job.def_path,
@@ -121,6 +122,7 @@ def run_job(job: IngestJob, on_step: Callable[[str], None] | None = None) -> Job
             gcell_tracks=job.gcell_tracks,
         )
         sources = {"def": str(job.def_path), "lef": [str(p) for p in job.lef_paths]}
+        report = {key: design.source[key] for key in REPORT_KEYS if key in design.source}
     else:
         from gsr_eda.ingest import read_circuitnet_design
 

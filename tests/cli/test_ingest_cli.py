@@ -217,3 +217,23 @@ def test_ingest_openroad_router_labels(shared_data, tmp_path):
     assert hot == len(boxes) and np.count_nonzero(report.cell_labels) > 0
     # Guides give a dense usage map: most gcells that hold cells are used by some net.
     assert np.count_nonzero(guides.gcell_labels) > hot and np.count_nonzero(guides.cell_labels) > len(guides.cell_labels) // 2
+
+
+def test_unplaced_io_pin_is_reported_and_stored(shared_data, tmp_path):
+    # insert_decap_gcd.def with the placement of IO pin clk removed (as before pin placement).
+    d = shared_data / "openroad" / "sky130hd"
+    text = (d / "insert_decap_gcd.def").read_text()
+    placed_clk = "        + LAYER met3 ( -400 -150 ) ( 400 150 )\n        + PLACED ( 400 71060 ) N ;"
+    assert text.count(placed_clk) == 1
+    (tmp_path / "gcd.def").write_text(text.replace(placed_clk, "        + LAYER met3 ( -400 -150 ) ( 400 150 ) ;"))
+    store = tmp_path / "g.h5"
+    args = ["--def", tmp_path / "gcd.def", "--lef", d / "sky130hd.tlef", "--lef", d / "sky130_fd_sc_hd_merged.lef"]
+    result = run_cli("ingest", "design", *args, "--store", store, "--include-io-pins", "--json")
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads(result.stdout)["designs"]
+    message = "1 IO pins without PLACED/FIXED left out of their nets: clk"
+    assert entry["report"] == {"unplaced_io_pins": message}
+    with GraphStore(store) as graph_store:
+        record = graph_store.read(entry["name"])
+    assert "clk" not in set(record.design.node_names) and int(record.design.is_io.sum()) == 53
+    assert json.loads(run_cli("info", store, "--json").stdout)["designs"][0]["metadata"]["report"] == entry["report"]

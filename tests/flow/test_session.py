@@ -161,3 +161,45 @@ def test_estimate_equals_predict_cli(session, tiny_design, tiny_checkpoint, tmp_
     assert by_name.keys() == mine.keys()
     for name, value in mine.items():
         assert by_name[name] == pytest.approx(value, rel=1e-4, abs=1e-4)
+
+
+@pytest.mark.parametrize("net_model", ["checkpoint", "star"])
+def test_from_store_equals_from_def(session, tiny_design, tiny_checkpoint, tmp_path, monkeypatch, net_model):
+    """A store entry written by the store API gives the same estimate as reading the DEF.
+
+    With the checkpoint's net model the stored graph is used as is (building one would fail
+    here); with another net model the session builds the checkpoint's graph from the design.
+    """
+    import gsr_eda.graph
+    from gsr_eda.flow import CongestionSession
+    from gsr_eda.ingest import read_def_design
+    from gsr_eda.store.record import build_record
+    from gsr_eda.store.writer import write_designs
+
+    pred = session.predictor
+    model, cap = (pred.net_model, pred.net_cap) if net_model == "checkpoint" else ("star", 8)
+    assert net_model == "checkpoint" or model != pred.net_model  # the tiny model uses capped-clique
+    store = tmp_path / "tiny.h5"
+    design = read_def_design(tiny_design.def_path, tiny_design.lefs)
+    write_designs(store, [build_record(design, net_model=model, cap=cap)])
+
+    if net_model == "checkpoint":
+        def refuse(*_args, **_kwargs):
+            raise AssertionError("from_store rebuilt a graph the store already holds")
+
+        monkeypatch.setattr(gsr_eda.graph, "build_adjacency", refuse)
+    stored = CongestionSession.from_store(store, "tiny", tiny_checkpoint)
+    monkeypatch.undo()
+
+    assert list(stored.node_names) == list(session.node_names)
+    np.testing.assert_array_equal(stored.features(), session.features())
+    x0, y0 = session.positions
+    rng = np.random.default_rng(7)
+    x = np.clip(x0 + rng.uniform(-2, 2, x0.size), 0, 38)
+    y = np.clip(y0 + rng.uniform(-2, 2, y0.size), 0, 38)
+    for positions in ((x0, y0), (x, y)):
+        a, b = stored.estimate(*positions), session.estimate(*positions)
+        np.testing.assert_allclose(a.cell_scores, b.cell_scores, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(a.gcell_map, b.gcell_map, rtol=1e-6, atol=1e-6)
+    assert stored.source["store"] == str(store) and stored.source["name"] == "tiny"
+    session.estimate(x0, y0)

@@ -9,7 +9,7 @@ import pytest
 
 from gsr_eda.errors import InputError
 from gsr_eda.ingest import read_def_design, read_def_floorplan
-from gsr_eda.ingest.lef import scan_macro_classes
+from gsr_eda.ingest.lef import MacroHeader, read_lef_library, scan_macro_headers
 
 
 @pytest.fixture(scope="module")
@@ -131,13 +131,27 @@ def test_grt_gcd_floorplan(shared_data: Path):
     assert plan.capacity.horizontal.min() > 0 and plan.capacity.vertical.min() > 0
 
 
-def test_scan_macro_classes_ignores_port_class():
+def test_scan_macro_headers_ignores_port_class():
     text = (
-        "MACRO A\n  CLASS CORE WELLTAP ;\n  SIZE 1 BY 1 ;\nEND A\n"
+        "MACRO A\n  CLASS CORE WELLTAP ;\n  ORIGIN 0.5 -1 ;\n  SIZE 1 BY 1 ;\nEND A\n"
         "MACRO B\n  SIZE 1 BY 1 ;\n  PIN X\n    PORT\n      CLASS CORE ;\n    END\n  END X\nEND B\n"
         "MACRO C\n  CLASS BLOCK ;\nEND C\n"
     )
-    assert scan_macro_classes(text) == {"A": "CORE WELLTAP", "B": "", "C": "BLOCK"}
+    assert scan_macro_headers(text) == {
+        "A": MacroHeader("CORE WELLTAP", (0.5, -1.0)),
+        "B": MacroHeader("", (0.0, 0.0)),
+        "C": MacroHeader("BLOCK", (0.0, 0.0)),
+    }
+    with pytest.raises(InputError, match="macro A: ORIGIN needs two numbers"):
+        scan_macro_headers(text.replace("ORIGIN 0.5 -1", "ORIGIN 0.5"))
+
+
+def test_real_lef_origins_are_zero_and_pins_inside_cells(asap7):
+    # Every ASAP7 cell says ORIGIN 0 0: pin centres must stay inside the north box.
+    library = read_lef_library(asap7[1])
+    for macro in library.macros.values():
+        for px, py in macro.pin_centres.values():
+            assert -1e-9 <= px <= macro.width + 1e-9 and -1e-9 <= py <= macro.height + 1e-9
 
 
 # --- Handmade designs: orientation, errors -----------------------------------------------------
@@ -278,3 +292,72 @@ def test_unplaced_cells_without_nets_are_ignored(tmp_path: Path):
         design = read_def_design(def_path, [lef_path], keep_unconnected=keep)
         assert "spare" not in set(design.node_names)
     assert "tap0" in set(design.node_names)  # keep_unconnected keeps the placed tap
+
+
+def test_lef_origin_shifts_pin_geometry(tmp_path: Path):
+    # The same cell drawn about its centre: ORIGIN 0.5 1.0 moves the macro origin to the box centre,
+    # so A's RECT -0.4 -0.8 -0.2 -0.6 is the RECT 0.1 0.2 0.3 0.4 of CELL.
+    shifted = (
+        "MACRO CELL\n  CLASS CORE ;\n  ORIGIN 0.5 1.0 ;\n  FOREIGN CELL -0.5 -1.0 ;\n  SIZE 1.0 BY 2.0 ;\n"
+        "  PIN A\n    DIRECTION INPUT ;\n    PORT\n      LAYER M1 ;\n        RECT -0.4 -0.8 -0.2 -0.6 ;\n"
+        "    END\n  END A\n"
+        "  PIN Y\n    DIRECTION OUTPUT ;\n    PORT\n      LAYER M1 ;\n        RECT 0.2 0.5 0.4 0.7 ;\n"
+        "    END\n  END Y\nEND CELL\n"
+    )
+    lef_text = LEF[: LEF.index("MACRO CELL")] + shifted + LEF[LEF.index("MACRO TAP") :]
+    def_path, lef_path = _write(tmp_path, lef_text=lef_text)
+    design = read_def_design(def_path, [lef_path])
+    (tmp_path / "plain.lef").write_text(LEF)
+    reference = read_def_design(def_path, [tmp_path / "plain.lef"])
+    np.testing.assert_allclose(design.pin_dx, reference.pin_dx, atol=1e-6)
+    np.testing.assert_allclose(design.pin_dy, reference.pin_dy, atol=1e-6)
+    # u[0] is placed N at (1, 1): its pin A sits at (1.2, 1.3), not at the unshifted (0.7, 0.3).
+    p = design.net_ptr[0]  # net "in" without IO pins: just u\[0\] A
+    assert design.x[design.pin_node[p]] + design.pin_dx[p] == pytest.approx(1.2)
+    assert design.y[design.pin_node[p]] + design.pin_dy[p] == pytest.approx(1.3)
+
+
+UNPLACED_IO_PINS = """PINS 3 ;
+    - in + NET in + DIRECTION INPUT + USE SIGNAL
+      + LAYER M2 ( -50 0 ) ( 50 100 ) + FIXED ( 3000 20000 ) S ;
+    - late + NET n2 + DIRECTION INPUT + USE SIGNAL ;
+    - shaped + NET n2 + DIRECTION OUTPUT + USE SIGNAL
+      + PORT + LAYER M2 ( -50 0 ) ( 50 100 ) ;
+END PINS
+"""
+
+
+def test_unplaced_io_pins_are_left_out_and_counted(tmp_path: Path):
+    text = DEF[: DEF.index("PINS 1 ;")] + UNPLACED_IO_PINS + DEF[DEF.index("NETS 3 ;") :]
+    text = text.replace("( u1 Y ) ( u2 Y ) ;", "( u1 Y ) ( u2 Y ) ( PIN late ) ( PIN shaped ) ;")
+    def_path, lef_path = _write(tmp_path, text)
+    design = read_def_design(def_path, [lef_path], include_io_pins=True)
+    # Only the placed pin becomes a node; nothing lands at the die origin.
+    assert list(design.node_names[design.is_io]) == ["in"]
+    assert not np.any((design.x == 0) & (design.y == 0))
+    j = int(np.flatnonzero(design.net_names == "n2")[0])
+    assert list(design.node_names[design.pin_node[design.net_ptr[j] : design.net_ptr[j + 1]]]) == ["u1", "u2"]
+    assert design.source["unplaced_io_pins"] == "2 IO pins without PLACED/FIXED left out of their nets: late, shaped"
+    # Without IO pins nothing is lost, so nothing is reported.
+    assert "unplaced_io_pins" not in read_def_design(def_path, [lef_path]).source
+
+
+def test_wildcard_net_connections_are_expanded(tmp_path: Path):
+    # "( * A )": pin A of every component whose macro has pin A (the TAP has none); u1 A is listed
+    # explicitly too and counts once. "( u* Y )" matches u\[0\], u1 and u2 by name, not tap0.
+    text = DEF.replace("( u\\[0\\] Y ) ( u1 A ) ( u2 A )", "( u\\[0\\] Y ) ( u1 A ) ( * A )").replace(
+        "( u1 Y ) ( u2 Y ) ;", "( u\\[0\\] A ) ( u* Y ) ;"
+    )
+    def_path, lef_path = _write(tmp_path, text)
+    design = read_def_design(def_path, [lef_path])
+    pins = {
+        str(design.net_names[j]): [
+            (str(design.node_names[design.pin_node[p]]), round(float(design.pin_dx[p]), 3))
+            for p in range(design.net_ptr[j], design.net_ptr[j + 1])
+        ]
+        for j in range(design.num_nets)
+    }
+    # x of pin A: u[0] (N) 0.2, u1 (W) h - py = 1.7, u2 (FE) py = 0.3; of pin Y: 0.8, 2 - 1.6, 1.6.
+    assert pins["n1"] == [("u\\[0\\]", 0.8), ("u1", 1.7), ("u\\[0\\]", 0.2), ("u2", 0.3)]
+    assert pins["n2"] == [("u\\[0\\]", 0.2), ("u\\[0\\]", 0.8), ("u1", 0.4), ("u2", 1.6)]
+    assert design.source["wildcard_connections"] == "2 expanded: n1 ( * A ): 2 pins, n2 ( u* Y ): 3 pins"
