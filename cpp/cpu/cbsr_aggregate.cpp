@@ -1,0 +1,116 @@
+// Forward aggregation on the CPU: out (+)= A @ S(V, I), out (+)= A @ H and S(V, I) @ W.
+//
+// Rows are processed part by part (the nnz-balanced partition of CSRAdjacency, whole rows on the
+// CPU) with a dynamic schedule, so a clock-net hub row does not stall one thread while the
+// others idle. Each output row is owned by exactly one part: no atomics, deterministic results.
+#include <cstring>
+
+#include "../ops.h"
+
+namespace gsr::cpu {
+
+namespace {
+
+constexpr int64_t kPrefetchDistance = 4;
+
+template <typename scalar_t, typename index_t>
+void cbsr_spmm_impl(const Csr& A, const scalar_t* V, const index_t* I, int64_t k, int64_t d,
+                    scalar_t* out, bool accumulate) {
+  const scalar_t* w = static_cast<const scalar_t*>(A.weights);
+#pragma omp parallel for schedule(dynamic, 1) if (A.indptr[A.num_rows] * k >= kMinParallelWork)
+  for (int64_t part = 0; part < A.num_parts; ++part) {
+    const int64_t* p = A.parts + 4 * part;
+    for (int64_t row = p[0]; row < p[1]; ++row) {
+      scalar_t* o = out + row * d;
+      if (!accumulate) std::memset(o, 0, sizeof(scalar_t) * d);
+      const int64_t end = A.indptr[row + 1];
+      for (int64_t e = A.indptr[row]; e < end; ++e) {
+        if (e + kPrefetchDistance < end) {
+          const int64_t ahead = A.indices[e + kPrefetchDistance];
+          __builtin_prefetch(V + ahead * k);
+          __builtin_prefetch(I + ahead * k);
+        }
+        const int64_t src = A.indices[e];
+        const scalar_t a = w[e];
+        const scalar_t* v = V + src * k;
+        const index_t* idx = I + src * k;
+        for (int64_t t = 0; t < k; ++t) o[static_cast<int64_t>(idx[t])] += a * v[t];
+      }
+    }
+  }
+}
+
+template <typename scalar_t>
+void csr_spmm_impl(const Csr& A, const scalar_t* H, int64_t d, scalar_t* out, bool accumulate) {
+  const scalar_t* w = static_cast<const scalar_t*>(A.weights);
+#pragma omp parallel for schedule(dynamic, 1) if (A.indptr[A.num_rows] * d >= kMinParallelWork)
+  for (int64_t part = 0; part < A.num_parts; ++part) {
+    const int64_t* p = A.parts + 4 * part;
+    for (int64_t row = p[0]; row < p[1]; ++row) {
+      scalar_t* __restrict o = out + row * d;
+      if (!accumulate) std::memset(o, 0, sizeof(scalar_t) * d);
+      const int64_t end = A.indptr[row + 1];
+      for (int64_t e = A.indptr[row]; e < end; ++e) {
+        // The rows of H are gathered at random: ask for one a few edges ahead.
+        if (e + kPrefetchDistance < end) {
+          __builtin_prefetch(H + static_cast<int64_t>(A.indices[e + kPrefetchDistance]) * d);
+        }
+        const scalar_t a = w[e];
+        const scalar_t* __restrict h = H + static_cast<int64_t>(A.indices[e]) * d;
+#pragma omp simd
+        for (int64_t c = 0; c < d; ++c) o[c] += a * h[c];
+      }
+    }
+  }
+}
+
+template <typename scalar_t, typename index_t>
+void cbsr_linear_impl(const scalar_t* V, const index_t* I, int64_t n, int64_t k, const scalar_t* W,
+                      int64_t d_out, scalar_t* out) {
+#pragma omp parallel for schedule(static) if (n * k * d_out >= kMinParallelWork)
+  for (int64_t row = 0; row < n; ++row) {
+    scalar_t* __restrict o = out + row * d_out;
+    std::memset(o, 0, sizeof(scalar_t) * d_out);
+    for (int64_t t = 0; t < k; ++t) {
+      const scalar_t v = V[row * k + t];
+      const scalar_t* __restrict wr = W + static_cast<int64_t>(I[row * k + t]) * d_out;
+#pragma omp simd
+      for (int64_t c = 0; c < d_out; ++c) o[c] += v * wr[c];
+    }
+  }
+}
+
+}  // namespace
+
+void cbsr_spmm(const Csr& A, const void* V, const void* I, int64_t k, int64_t d, void* out,
+               bool accumulate, int dtype, int index_type) {
+  GSR_DISPATCH_FLOAT(dtype, [&] {
+    GSR_DISPATCH_INDEX(index_type, [&] {
+      cbsr_spmm_impl<scalar_t, index_t>(A, static_cast<const scalar_t*>(V),
+                                        static_cast<const index_t*>(I), k, d,
+                                        static_cast<scalar_t*>(out), accumulate);
+    });
+  });
+}
+
+void csr_spmm(const Csr& A, const void* H, int64_t d, void* out, bool accumulate, int dtype) {
+  GSR_DISPATCH_FLOAT(dtype, [&] {
+    csr_spmm_impl<scalar_t>(A, static_cast<const scalar_t*>(H), d, static_cast<scalar_t*>(out),
+                            accumulate);
+  });
+}
+
+void cbsr_linear(const void* V, const void* I, int64_t n, int64_t k, const void* W, int64_t d_in,
+                 int64_t d_out, void* out, int dtype, int index_type) {
+  (void)d_in;
+  GSR_DISPATCH_FLOAT(dtype, [&] {
+    GSR_DISPATCH_INDEX(index_type, [&] {
+      cbsr_linear_impl<scalar_t, index_t>(static_cast<const scalar_t*>(V),
+                                          static_cast<const index_t*>(I), n, k,
+                                          static_cast<const scalar_t*>(W), d_out,
+                                          static_cast<scalar_t*>(out));
+    });
+  });
+}
+
+}  // namespace gsr::cpu

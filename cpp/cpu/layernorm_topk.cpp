@@ -1,0 +1,223 @@
+// Fused LayerNorm + GS(k) on the CPU, forward and backward, one pass over each row.
+//
+// Forward, per row y (width d):  mu = mean(y), rstd = 1 / sqrt(var(y) + eps),
+//   h_c = (y_c - mu) * rstd * gamma_c + beta_c,  (V, I) = top-k of h (or h at given I).
+// Neither xhat nor h is stored: the backward recomputes xhat from y, mu and rstd.
+//
+// Backward, with dh = scatter(dV, I) (k nonzeros per row) and dxhat = dh * gamma:
+//   dy_c = rstd * (dxhat_c - mean(dxhat) - xhat_c * mean(dxhat * xhat)),
+//   dgamma_c = sum_rows dh_c * xhat_c,  dbeta_c = sum_rows dh_c.
+// Both means only involve the k kept entries, so a row costs O(d + k). dgamma and dbeta are
+// summed per thread and reduced in thread order (deterministic for a fixed thread count).
+#include <omp.h>
+
+#include <cmath>
+#include <vector>
+
+#include "../ops.h"
+
+namespace gsr::cpu {
+
+namespace {
+
+template <typename scalar_t>
+inline void row_moments(const scalar_t* __restrict y, int64_t d, double eps, scalar_t& mean,
+                        scalar_t& rstd) {
+  // Two-pass (mean, then centred squares) in the row's precision: rows are short (d <= a few
+  // hundred), so this is as accurate as a compensated sum, and it vectorises.
+  scalar_t sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t c = 0; c < d; ++c) sum += y[c];
+  const scalar_t mu = sum / static_cast<scalar_t>(d);
+  scalar_t sq = 0;
+#pragma omp simd reduction(+ : sq)
+  for (int64_t c = 0; c < d; ++c) sq += (y[c] - mu) * (y[c] - mu);
+  mean = mu;
+  rstd = static_cast<scalar_t>(1.0 / std::sqrt(static_cast<double>(sq) / d + eps));
+}
+
+constexpr int64_t kMaxLocalWidth = 1024;  // rows up to this width are normalised on the stack
+constexpr int64_t kMaxLocalK = 64;
+constexpr int64_t kBlock = 8;             // entries tested together against the current k-th
+
+// Top-k of a row already in L1: the k best so far live in registers/stack, and blocks of
+// kBlock entries are first tested together (a vectorisable any-greater test), so the common
+// case after the first few blocks is one compare per entry without a mispredicted branch.
+template <typename scalar_t, typename index_t>
+inline void select_topk(const scalar_t* __restrict h, int64_t d, int64_t k, scalar_t* out_v,
+                        index_t* out_idx) {
+  scalar_t v[kMaxLocalK];
+  int32_t idx[kMaxLocalK];
+  int64_t filled = 0;
+  int64_t c = 0;
+  for (; c < d && filled < k; ++c) {
+    int64_t pos = filled++;
+    while (pos > 0 && v[pos - 1] < h[c]) {
+      v[pos] = v[pos - 1];
+      idx[pos] = idx[pos - 1];
+      --pos;
+    }
+    v[pos] = h[c];
+    idx[pos] = static_cast<int32_t>(c);
+  }
+  scalar_t kth = v[k - 1];
+  for (; c < d; c += kBlock) {
+    const int64_t end = c + kBlock < d ? c + kBlock : d;
+    bool any = false;
+    for (int64_t j = c; j < end; ++j) any |= h[j] > kth;
+    if (!any) continue;
+    for (int64_t j = c; j < end; ++j) {
+      const scalar_t x = h[j];
+      if (!(x > kth)) continue;
+      int64_t pos = k - 1;
+      while (pos > 0 && v[pos - 1] < x) {
+        v[pos] = v[pos - 1];
+        idx[pos] = idx[pos - 1];
+        --pos;
+      }
+      v[pos] = x;
+      idx[pos] = static_cast<int32_t>(j);
+      kth = v[k - 1];
+    }
+  }
+  for (int64_t t = 0; t < k; ++t) {
+    out_v[t] = v[t];
+    out_idx[t] = static_cast<index_t>(idx[t]);
+  }
+}
+
+template <typename scalar_t, typename index_t>
+void layernorm_topk_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k,
+                         const scalar_t* gamma, const scalar_t* beta, double eps, scalar_t* V,
+                         index_t* I, scalar_t* mean_out, scalar_t* rstd_out, bool given) {
+#pragma omp parallel for schedule(static) if (n * d >= kMinParallelWork)
+  for (int64_t row = 0; row < n; ++row) {
+    const scalar_t* y = Y + row * d;
+    scalar_t mu, rs;
+    row_moments(y, d, eps, mu, rs);
+    mean_out[row] = mu;
+    rstd_out[row] = rs;
+    scalar_t* v = V + row * k;
+    index_t* idx = I + row * k;
+    if (given) {
+      for (int64_t t = 0; t < k; ++t) {
+        const int64_t c = static_cast<int64_t>(idx[t]);
+        v[t] = (y[c] - mu) * rs * gamma[c] + beta[c];
+      }
+      continue;
+    }
+    // Same selection rule as row_topk: descending, ties to the lower column.
+    if (d <= kMaxLocalWidth && k <= kMaxLocalK) {
+      scalar_t h[kMaxLocalWidth];
+#pragma omp simd
+      for (int64_t c = 0; c < d; ++c) h[c] = (y[c] - mu) * rs * gamma[c] + beta[c];
+      select_topk(h, d, k, v, idx);
+    } else {
+      int64_t filled = 0;
+      scalar_t kth = 0;
+      for (int64_t c = 0; c < d; ++c) {
+        const scalar_t hc = (y[c] - mu) * rs * gamma[c] + beta[c];
+        if (filled == k && !(hc > kth)) continue;
+        int64_t pos = filled < k ? filled++ : k - 1;
+        while (pos > 0 && v[pos - 1] < hc) {
+          v[pos] = v[pos - 1];
+          idx[pos] = idx[pos - 1];
+          --pos;
+        }
+        v[pos] = hc;
+        idx[pos] = static_cast<index_t>(c);
+        if (filled == k) kth = v[k - 1];
+      }
+    }
+  }
+}
+
+template <typename scalar_t, typename index_t>
+void layernorm_topk_backward_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k,
+                                  const scalar_t* gamma, const scalar_t* mean,
+                                  const scalar_t* rstd, const index_t* I, const scalar_t* dV,
+                                  scalar_t* dY, bool accumulate, scalar_t* dgamma,
+                                  scalar_t* dbeta) {
+  const bool parallel = n * d >= kMinParallelWork;
+  const int threads = parallel ? omp_get_max_threads() : 1;
+  std::vector<scalar_t> partial(static_cast<size_t>(threads) * 2 * d, scalar_t(0));
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    scalar_t* my_dgamma = partial.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * d;
+    scalar_t* my_dbeta = my_dgamma + d;
+#pragma omp for schedule(static)
+    for (int64_t row = 0; row < n; ++row) {
+      const scalar_t* y = Y + row * d;
+      const scalar_t mu = mean[row], rs = rstd[row];
+      const index_t* idx = I + row * k;
+      const scalar_t* g = dV + row * k;
+      scalar_t m1 = 0, m2 = 0;  // sums of dxhat and dxhat * xhat over the kept entries
+      for (int64_t t = 0; t < k; ++t) {
+        const int64_t c = static_cast<int64_t>(idx[t]);
+        const scalar_t xhat = (y[c] - mu) * rs;
+        const scalar_t dxhat = g[t] * gamma[c];
+        m1 += dxhat;
+        m2 += dxhat * xhat;
+        my_dgamma[c] += g[t] * xhat;
+        my_dbeta[c] += g[t];
+      }
+      m1 /= static_cast<scalar_t>(d);
+      m2 /= static_cast<scalar_t>(d);
+      scalar_t* out = dY + row * d;
+      // Dense part: -rstd * (m1 + xhat_c * m2) for every column ...
+      if (accumulate) {
+        for (int64_t c = 0; c < d; ++c) out[c] -= rs * (m1 + (y[c] - mu) * rs * m2);
+      } else {
+        for (int64_t c = 0; c < d; ++c) out[c] = -rs * (m1 + (y[c] - mu) * rs * m2);
+      }
+      // ... plus rstd * dxhat_c at the kept columns.
+      for (int64_t t = 0; t < k; ++t) {
+        const int64_t c = static_cast<int64_t>(idx[t]);
+        out[c] += rs * g[t] * gamma[c];
+      }
+    }
+  }
+  for (int64_t c = 0; c < d; ++c) {
+    scalar_t sg = 0, sb = 0;
+    for (int t = 0; t < threads; ++t) {
+      sg += partial[static_cast<size_t>(t) * 2 * d + c];
+      sb += partial[static_cast<size_t>(t) * 2 * d + d + c];
+    }
+    dgamma[c] = sg;
+    dbeta[c] = sb;
+  }
+}
+
+}  // namespace
+
+void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,
+                    const void* beta, double eps, void* V, void* I, void* mean, void* rstd,
+                    bool given_indices, int dtype, int index_type) {
+  GSR_DISPATCH_FLOAT(dtype, [&] {
+    GSR_DISPATCH_INDEX(index_type, [&] {
+      layernorm_topk_impl<scalar_t, index_t>(
+          static_cast<const scalar_t*>(Y), n, d, k, static_cast<const scalar_t*>(gamma),
+          static_cast<const scalar_t*>(beta), eps, static_cast<scalar_t*>(V),
+          static_cast<index_t*>(I), static_cast<scalar_t*>(mean), static_cast<scalar_t*>(rstd),
+          given_indices);
+    });
+  });
+}
+
+void layernorm_topk_backward(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,
+                             const void* mean, const void* rstd, const void* I, const void* dV,
+                             void* dY, bool accumulate, void* dgamma, void* dbeta, int dtype,
+                             int index_type) {
+  GSR_DISPATCH_FLOAT(dtype, [&] {
+    GSR_DISPATCH_INDEX(index_type, [&] {
+      layernorm_topk_backward_impl<scalar_t, index_t>(
+          static_cast<const scalar_t*>(Y), n, d, k, static_cast<const scalar_t*>(gamma),
+          static_cast<const scalar_t*>(mean), static_cast<const scalar_t*>(rstd),
+          static_cast<const index_t*>(I), static_cast<const scalar_t*>(dV),
+          static_cast<scalar_t*>(dY), accumulate, static_cast<scalar_t*>(dgamma),
+          static_cast<scalar_t*>(dbeta));
+    });
+  });
+}
+
+}  // namespace gsr::cpu

@@ -1,0 +1,58 @@
+// Row top-k on the GPU: one thread per row, the same insertion scan as the CPU kernel, so ties
+// resolve identically (towards the lower column) and results match the CPU bit for bit.
+#include "common.cuh"
+
+namespace gsr::cuda {
+
+namespace {
+
+template <typename index_t>
+__global__ void row_topk_kernel(const float* __restrict__ P, int64_t n, int64_t d, int64_t k,
+                                float* __restrict__ V, index_t* __restrict__ I) {
+  for (int64_t row = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; row < n;
+       row += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float* p = P + row * d;
+    float* v = V + row * k;
+    index_t* idx = I + row * k;
+    int64_t filled = 0;
+    float kth = 0.f;  // cached v[k - 1] once the buffer is full
+    for (int64_t c = 0; c < d; ++c) {
+      const float x = p[c];
+      if (filled == k && !(x > kth)) continue;
+      int64_t pos = filled < k ? filled++ : k - 1;
+      while (pos > 0 && v[pos - 1] < x) {
+        v[pos] = v[pos - 1];
+        idx[pos] = idx[pos - 1];
+        --pos;
+      }
+      v[pos] = x;
+      idx[pos] = static_cast<index_t>(c);
+      if (filled == k) kth = v[k - 1];
+    }
+  }
+}
+
+}  // namespace
+
+void row_topk(const void* P, int64_t n, int64_t d, int64_t k, int dtype, void* V, void* I,
+              int index_type, uintptr_t stream) {
+  require_float32(dtype, "row_topk");
+  const int threads = 128;
+  GSR_DISPATCH_INDEX(index_type, [&] {
+    row_topk_kernel<index_t><<<blocks_for(n, threads), threads, 0, as_stream(stream)>>>(
+        static_cast<const float*>(P), n, d, k, static_cast<float*>(V), static_cast<index_t*>(I));
+  });
+  check(cudaGetLastError(), "row_topk");
+}
+
+int device_count() {
+  int count = 0;
+  // Without a driver or a GPU this fails: report no devices rather than an error.
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error state
+    return 0;
+  }
+  return count;
+}
+
+}  // namespace gsr::cuda

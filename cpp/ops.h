@@ -1,0 +1,63 @@
+// Declarations of every kernel of the core. Each op has a CPU implementation (cpp/cpu/<op>.cpp)
+// and a CUDA implementation (cpp/cuda/<op>.cu) with the same arguments, plus a `stream` for CUDA.
+//
+// Notation: A is an N x N CSR matrix, S(V, I) is the N x d matrix whose row j holds V[j, t] at
+// column I[j, t] (t < k) and zeros elsewhere (the CBSR format of the GSR-GNN paper).
+#pragma once
+
+#include <cstdint>
+
+#include "common.h"
+
+namespace gsr {
+
+#define GSR_DECLARE_OPS(STREAM_ARG)                                                               \
+  /* Row top-k: V[j] = the k largest entries of P[j] (descending), I[j] their columns; ties go */ \
+  /* to the lower column. */                                                                      \
+  void row_topk(const void* P, int64_t n, int64_t d, int64_t k, int dtype, void* V, void* I,      \
+                int index_type STREAM_ARG);                                                        \
+  /* out (+)= A @ S(V, I), out is N x d. */                                                       \
+  void cbsr_spmm(const Csr& A, const void* V, const void* I, int64_t k, int64_t d, void* out,     \
+                 bool accumulate, int dtype, int index_type STREAM_ARG);                           \
+  /* out (+)= A @ H, H dense N x d. */                                                            \
+  void csr_spmm(const Csr& A, const void* H, int64_t d, void* out, bool accumulate,               \
+                int dtype STREAM_ARG);                                                             \
+  /* out = S(V, I) @ W, W is d_in x d_out. */                                                     \
+  void cbsr_linear(const void* V, const void* I, int64_t n, int64_t k, const void* W,             \
+                   int64_t d_in, int64_t d_out, void* out, int dtype, int index_type STREAM_ARG);  \
+  /* dV[j, t] = (At @ G)[j, I[j, t]] with At the transpose of A (given as CSR). */                \
+  void sampled_spmm(const Csr& At, const void* G, int64_t d, const void* I, int64_t k, void* dV,  \
+                    int dtype, int index_type STREAM_ARG);                                         \
+  /* dV[j, t] = dot(dH[j, :], W[I[j, t], :]). */                                                  \
+  void cbsr_rowdot(const void* dH, const void* W, const void* I, int64_t n, int64_t k,            \
+                   int64_t d_in, int64_t d_out, void* dV, int dtype, int index_type STREAM_ARG);   \
+  /* dW (+)= S(V, I)^T @ dH, in N * k * d_out work. */                                            \
+  void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, int64_t k,       \
+                        int64_t d_in, int64_t d_out, void* dW, bool accumulate, int dtype,        \
+                        int index_type STREAM_ARG);                                        \
+  /* Fused LayerNorm + GS(k): V, I = top-k of (Y - mean) * rstd * gamma + beta per row; writes */ \
+  /* mean and rstd (N each). With given_indices, I is an input and V = h at I. */               \
+  void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,          \
+                      const void* beta, double eps, void* V, void* I, void* mean, void* rstd,     \
+                      bool given_indices, int dtype, int index_type STREAM_ARG);                   \
+  /* Its backward: dY (+)= d(V)/d(Y)^T dV; dgamma, dbeta (d each) are overwritten. */            \
+  void layernorm_topk_backward(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma, \
+                               const void* mean, const void* rstd, const void* I, const void* dV, \
+                               void* dY, bool accumulate, void* dgamma, void* dbeta, int dtype,   \
+                               int index_type STREAM_ARG);
+
+namespace cpu {
+#define GSR_NO_STREAM
+GSR_DECLARE_OPS(GSR_NO_STREAM)
+#undef GSR_NO_STREAM
+int max_threads();
+}  // namespace cpu
+
+namespace cuda {
+#define GSR_STREAM , uintptr_t stream
+GSR_DECLARE_OPS(GSR_STREAM)
+#undef GSR_STREAM
+int device_count();
+}  // namespace cuda
+
+}  // namespace gsr

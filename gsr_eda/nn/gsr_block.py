@@ -1,0 +1,120 @@
+"""One GSR block F(y) = A @ (GS_k(LayerNorm(y)) @ W) + b, evaluated into preallocated buffers.
+
+This is the inner function of every group of every layer of :class:`~gsr_eda.nn.GSRStack`:
+
+.. math::
+    \\hat y = (y - \\mu(y)) / \\sqrt{\\sigma^2(y) + \\epsilon},\\quad h = \\hat y \\odot \\gamma + \\beta,
+    \\quad (V, I) = \\mathrm{topk}_k(h),\\quad F(y) = A\\,(S(V \\odot m, I)\\,W) + b
+
+with ``m`` the (scaled) dropout mask on the kept entries. :class:`BlockWorkspace` holds every
+intermediate for one ``N x d`` group, allocated once per stack call and overwritten by each
+layer in turn (no allocate-free-copy per layer). :meth:`BlockWorkspace.forward` and
+:meth:`BlockWorkspace.backward` run without autograd: the stack's own Function calls them.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from gsr_eda.ops import kernels
+from gsr_eda.ops.adjacency import CSRAdjacency
+from gsr_eda.ops.aggregate import GATHER_FIRST, association_order
+
+LAYER_NORM_EPS = 1e-5
+
+
+def dropout_mask(n: int, k: int, p: float, seed: int, device: torch.device, dtype: torch.dtype,
+                 out: torch.Tensor | None = None) -> torch.Tensor:
+    """The inverted-dropout mask of one (step, layer, group): ``1/(1-p)`` kept, ``0`` dropped.
+
+    Drawn from a generator seeded with ``seed`` alone, so the backward regenerates exactly the
+    forward's mask and the reversible reconstruction stays exact.
+    """
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    mask = torch.rand((n, k), generator=generator, device=device, dtype=dtype, out=out)
+    return mask.ge_(p).mul_(1.0 / (1.0 - p))
+
+
+class BlockWorkspace:
+    """Buffers for one group's F and its vector-Jacobian product, reused by every layer.
+
+    LayerNorm and GS(k) run fused in one pass per row (:func:`kernels.layernorm_topk_into`),
+    so neither the normalised rows nor ``h`` are ever stored: only ``V``, ``I`` and two
+    numbers per row. Their backward needs the block's input ``y`` again, which the caller
+    keeps unchanged between :meth:`forward` and :meth:`backward`.
+    """
+
+    def __init__(self, adj: CSRAdjacency, dim: int, k: int, dtype: torch.dtype) -> None:
+        n, device = adj.num_nodes, adj.device
+        self.adj, self.dim, self.k = adj, dim, k
+        self.order = association_order(n, adj.nnz, k, dim, dim)
+        new = lambda *shape: torch.empty(shape, dtype=dtype, device=device)  # noqa: E731
+        self.group_sum = new(n, dim)      # X'_0 = sum of groups 2..C (input of group 1)
+        self.mean = new(n)
+        self.rstd = new(n)
+        self.hidden = new(n, dim)         # S @ W or A @ S, depending on the association order
+        self.grad_hidden = new(n, dim)
+        self.result = new(n, dim)         # F(y), for the reconstruction X = Y - F(y)
+        self.grad_sum = new(n, dim)       # gradient of X'_0, shared by groups 2..C
+        self.values = new(n, k)
+        self.grad_values = new(n, k)
+        self.mask = new(n, k)
+        self.indices = torch.empty(n, k, dtype=kernels.index_dtype_for(dim), device=device)
+        self._input: torch.Tensor | None = None
+
+    def forward(self, y: torch.Tensor, ln_weight: torch.Tensor, ln_bias: torch.Tensor,
+                weight: torch.Tensor, bias: torch.Tensor, out: torch.Tensor, accumulate: bool,
+                dropout: float, seed: int, saved_indices: torch.Tensor | None = None) -> None:
+        """``out (+)= F(y)``. With ``saved_indices`` the top-k positions are taken from there
+        (the forward's choice) instead of being searched again."""
+        adj, k = self.adj, self.k
+        if saved_indices is not None:
+            self.indices.copy_(saved_indices)
+        kernels.layernorm_topk_into(y, ln_weight, ln_bias, LAYER_NORM_EPS, self.values,
+                                    self.indices, self.mean, self.rstd,
+                                    given_indices=saved_indices is not None)
+        self._input = y
+        if dropout > 0.0:
+            dropout_mask(adj.num_nodes, k, dropout, seed, adj.device, self.values.dtype,
+                         out=self.mask)
+            self.values.mul_(self.mask)
+        # Bias first, then the aggregation accumulates in place (the fused residual add).
+        if accumulate:
+            out.add_(bias)
+        else:
+            out.copy_(bias.expand_as(out))
+        if self.order == GATHER_FIRST:
+            kernels.cbsr_linear_into(self.values, self.indices, weight, self.hidden)
+            kernels.csr_spmm_into(adj, self.hidden, out, accumulate=True)
+        else:
+            kernels.cbsr_spmm_into(adj, self.values, self.indices, self.dim, self.hidden)
+            out.addmm_(self.hidden, weight)
+
+    def backward(self, grad: torch.Tensor, ln_weight: torch.Tensor, weight: torch.Tensor,
+                 dropout: float, grad_ln_weight: torch.Tensor, grad_ln_bias: torch.Tensor,
+                 grad_weight: torch.Tensor, grad_bias: torch.Tensor, grad_input: torch.Tensor,
+                 accumulate_input: bool) -> None:
+        """VJP of the last :meth:`forward` for output gradient ``grad``.
+
+        Writes the parameter gradients into their (per layer and group) slices and adds (or,
+        without ``accumulate_input``, writes) the input gradient into ``grad_input``. The
+        input ``y`` of that forward must still hold the same values.
+        """
+        adj = self.adj
+        torch.sum(grad, dim=0, out=grad_bias)
+        if self.order == GATHER_FIRST:
+            kernels.csr_spmm_into(adj, grad, self.grad_hidden, transpose=True)   # A^T G
+            kernels.cbsr_rowdot_into(self.grad_hidden, weight, self.indices, self.grad_values)
+            kernels.cbsr_weight_grad_into(self.values, self.indices, self.grad_hidden,
+                                          grad_weight)
+        else:
+            torch.mm(self.hidden.t(), grad, out=grad_weight)                       # (A S)^T G
+            torch.mm(grad, weight.t(), out=self.grad_hidden)                        # G W^T
+            kernels.sampled_spmm_into(adj, self.grad_hidden, self.indices, self.grad_values)
+        if dropout > 0.0:
+            self.grad_values.mul_(self.mask)
+        kernels.layernorm_topk_backward_into(self._input, ln_weight, self.mean, self.rstd,
+                                             self.indices, self.grad_values, grad_input,
+                                             grad_ln_weight, grad_ln_bias,
+                                             accumulate=accumulate_input)

@@ -1,0 +1,159 @@
+"""CBSR aggregation with autograd: ``Z = out + A @ S(V, I) [@ W]``.
+
+Association order. With ``S = S(V, I)`` (``N x d``, ``k`` nonzeros per row) and ``W`` (``d x e``):
+
+* ``A @ (S @ W)`` costs ``N k e`` (gather rows of ``W``) + ``nnz e`` (dense SpMM);
+* ``(A @ S) @ W`` costs ``nnz k`` (CBSR SpMM) + ``N d e`` (one dense GEMM).
+
+In flops the first wins on capped-clique circuit graphs (average degree ~20) and the second on
+full cliques (~150). But the ``nnz e`` term gathers a dense ``e``-wide row per nonzero from an
+``N x e`` matrix far larger than cache, while ``nnz k`` gathers ``5 k`` bytes and the GEMM
+runs at full arithmetic speed, so :func:`association_order` weighs each term by its measured
+cost per element (see ``_COST_NS``); with them ``(A @ S) @ W`` wins unless the average degree
+is below ~5 (at ``d = 128, k = 8``). The backward follows the chosen order:
+``dH = A^T G``, ``dV = rowdot(dH, W[I])``, ``dW = S^T dH`` for the first;
+``dW = (A S)^T G``, ``dV = (A^T (G W^T))`` sampled at ``I`` for the second. Without ``W`` the
+backward is the sampled product ``dV[j, t] = (A^T G)[j, I[j, t]]``: ``nnz k`` work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from gsr_eda.ops import kernels
+from gsr_eda.ops.adjacency import CSRAdjacency
+
+GATHER_FIRST = "A@(S@W)"
+AGGREGATE_FIRST = "(A@S)@W"
+
+# Nanoseconds per element of each term, measured on one core of the CI machine (x86-64, no
+# -march) with the zero-riscy-a graph at d = 128, k = 8 (gsr-eda bench kernels). Ratios, not
+# absolute values, decide the order.
+_COST_NS = {
+    "dense_gather": 1.5,    # csr_spmm: one multiply-add per (nonzero, column), random rows
+    "cbsr_scatter": 4.0,    # cbsr_spmm: one scattered add per (nonzero, kept entry)
+    "cbsr_linear": 0.3,     # S @ W: one multiply-add per (row, kept entry, column)
+    "gemm": 0.1,            # dense GEMM multiply-add
+}
+
+
+def association_order(num_nodes: int, nnz: int, k: int, dim: int, out_dim: int) -> str:
+    """The cheaper way to evaluate ``A @ S(V, I) @ W`` (see the module docstring)."""
+    gather_first = (num_nodes * k * out_dim * _COST_NS["cbsr_linear"]
+                    + nnz * out_dim * _COST_NS["dense_gather"])
+    aggregate_first = (nnz * k * _COST_NS["cbsr_scatter"]
+                       + num_nodes * dim * out_dim * _COST_NS["gemm"])
+    return GATHER_FIRST if gather_first <= aggregate_first else AGGREGATE_FIRST
+
+
+class _CBSRAggregate(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, adj: CSRAdjacency, values: torch.Tensor, indices: torch.Tensor,
+                dim: int, weight: torch.Tensor | None, out: torch.Tensor | None) -> torch.Tensor:
+        n, k = values.shape
+        if weight is None:
+            result = out if out is not None else values.new_empty(n, dim)
+            kernels.cbsr_spmm_into(adj, values, indices, dim, result, accumulate=out is not None)
+            order = None
+        else:
+            out_dim = weight.shape[1]
+            order = association_order(n, adj.nnz, k, dim, out_dim)
+            result = out if out is not None else values.new_empty(n, out_dim)
+            if order == GATHER_FIRST:
+                hidden = values.new_empty(n, out_dim)
+                kernels.cbsr_linear_into(values, indices, weight, hidden)
+                kernels.csr_spmm_into(adj, hidden, result, accumulate=out is not None)
+            else:
+                aggregated = values.new_empty(n, dim)
+                kernels.cbsr_spmm_into(adj, values, indices, dim, aggregated)
+                if out is None:
+                    torch.mm(aggregated, weight, out=result)
+                else:
+                    result.addmm_(aggregated, weight)
+        if out is not None:
+            ctx.mark_dirty(out)
+        ctx.adj, ctx.dim, ctx.order = adj, dim, order
+        ctx.has_out = out is not None
+        ctx.save_for_backward(values, indices, weight)
+        return result
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+        values, indices, weight = ctx.saved_tensors
+        adj = ctx.adj
+        grad = grad.contiguous()
+        n, k = values.shape
+        grad_values = grad_weight = None
+        if weight is None:
+            if ctx.needs_input_grad[1]:
+                grad_values = values.new_empty(n, k)
+                kernels.sampled_spmm_into(adj, grad, indices, grad_values)
+        elif ctx.order == GATHER_FIRST:
+            grad_hidden = torch.empty_like(grad)
+            kernels.csr_spmm_into(adj, grad, grad_hidden, transpose=True)
+            if ctx.needs_input_grad[1]:
+                grad_values = values.new_empty(n, k)
+                kernels.cbsr_rowdot_into(grad_hidden, weight, indices, grad_values)
+            if ctx.needs_input_grad[4]:
+                grad_weight = torch.empty_like(weight)
+                kernels.cbsr_weight_grad_into(values, indices, grad_hidden, grad_weight)
+        else:
+            if ctx.needs_input_grad[4]:
+                aggregated = values.new_empty(n, ctx.dim)
+                kernels.cbsr_spmm_into(adj, values, indices, ctx.dim, aggregated)
+                grad_weight = aggregated.t() @ grad
+            if ctx.needs_input_grad[1]:
+                grad_values = values.new_empty(n, k)
+                kernels.sampled_spmm_into(adj, (grad @ weight.t()).contiguous(), indices,
+                                          grad_values)
+        grad_out = grad if ctx.has_out else None
+        return None, grad_values, None, None, grad_weight, grad_out
+
+
+def cbsr_aggregate(adj: CSRAdjacency, values: torch.Tensor, indices: torch.Tensor, dim: int,
+                   weight: torch.Tensor | None = None,
+                   out: torch.Tensor | None = None) -> torch.Tensor:
+    """Sparse message passing on CBSR features: ``A @ S(values, indices) [@ weight]``.
+
+    ``values`` (``N x k`` float) and ``indices`` (``N x k``, uint8/int16/int32, entries in
+    ``[0, dim)``) are the output of :func:`row_topk`; ``dim`` is the width of the dense rows
+    they stand for. With ``weight`` (``dim x e``) the result is ``N x e``, evaluated in the
+    cheaper association order. With ``out`` the result is added into ``out`` in place (fused
+    residual add) and ``out`` is returned. Differentiable w.r.t. ``values``, ``weight`` and
+    ``out``; ``indices`` and the graph are constants.
+    """
+    if not isinstance(adj, CSRAdjacency):
+        raise TypeError(f"adj must be a CSRAdjacency, got {type(adj).__name__}")
+    if not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim must be a positive int, got {dim!r}")
+    if values.dim() != 2 or indices.shape != values.shape:
+        raise ValueError(f"values and indices must both be N x k, got {tuple(values.shape)} "
+                         f"and {tuple(indices.shape)}")
+    if values.shape[0] != adj.num_nodes:
+        raise ValueError(f"values has {values.shape[0]} rows but the graph has "
+                         f"{adj.num_nodes} nodes")
+    if values.device != adj.device:
+        raise ValueError(f"values are on {values.device} but the graph is on {adj.device}")
+    if indices.numel() and int(indices.max()) >= dim:
+        raise ValueError(f"indices must be < dim = {dim}, found {int(indices.max())}")
+    if indices.dtype == torch.int16 or indices.dtype == torch.int32:
+        if indices.numel() and int(indices.min()) < 0:
+            raise ValueError("indices must be >= 0")
+    if weight is not None and (weight.dim() != 2 or weight.shape[0] != dim):
+        raise ValueError(f"weight must be dim x out_dim = {dim} x e, got {tuple(weight.shape)}")
+    if weight is not None and weight.dtype != values.dtype:
+        raise TypeError(f"weight has dtype {weight.dtype} but values are {values.dtype}")
+    if out is not None:
+        out_dim = dim if weight is None else weight.shape[1]
+        if out.shape != (adj.num_nodes, out_dim) or out.dtype != values.dtype:
+            raise ValueError(f"out must be a {values.dtype} tensor of shape "
+                             f"({adj.num_nodes}, {out_dim}), got {out.dtype} {tuple(out.shape)}")
+        if not out.is_contiguous():
+            raise ValueError("out must be contiguous: results are accumulated into it in place")
+    values = values.contiguous()
+    indices = indices.contiguous()
+    if weight is not None:
+        weight = weight.contiguous()
+    return _CBSRAggregate.apply(adj, values, indices, dim, weight, out)

@@ -1,0 +1,96 @@
+"""Fused LayerNorm + GS(k) kernels against torch's layer_norm + top-k with autograd."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gsr_eda.ops import kernels
+from gsr_eda.ops.reference import layernorm_topk_reference
+
+
+def fused(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, k: int,
+          indices: torch.Tensor | None = None):
+    n, d = y.shape
+    values = y.new_empty(n, k)
+    given = indices is not None
+    if indices is None:
+        indices = torch.empty(n, k, dtype=kernels.index_dtype_for(d))
+    mean, rstd = y.new_empty(n), y.new_empty(n)
+    kernels.layernorm_topk_into(y, gamma, beta, 1e-5, values, indices, mean, rstd, given)
+    return values, indices, mean, rstd
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n,d,k", [(5, 4, 1), (300, 64, 8), (40, 300, 5)])
+def test_forward_and_backward_match_reference(dtype: torch.dtype, n: int, d: int, k: int) -> None:
+    g = torch.Generator().manual_seed(d)
+    y = (3 * torch.randn(n, d, generator=g, dtype=dtype) + 1).requires_grad_()
+    gamma = (1 + 0.3 * torch.randn(d, generator=g, dtype=dtype)).requires_grad_()
+    beta = (0.3 * torch.randn(d, generator=g, dtype=dtype)).requires_grad_()
+    ref_values, ref_indices = layernorm_topk_reference(y, gamma, beta, 1e-5, k)
+    values, indices, mean, rstd = fused(y.detach(), gamma.detach(), beta.detach(), k)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
+    assert torch.equal(indices.long(), ref_indices)
+    torch.testing.assert_close(values, ref_values.detach(), **tol)
+
+    grad_values = torch.randn(n, k, generator=g, dtype=dtype)
+    ref_values.backward(grad_values)
+    start = torch.randn(n, d, generator=g, dtype=dtype)
+    grad_y = start.clone()
+    grad_gamma, grad_beta = y.new_empty(d), y.new_empty(d)
+    kernels.layernorm_topk_backward_into(y.detach(), gamma.detach(), mean, rstd, indices,
+                                         grad_values, grad_y, grad_gamma, grad_beta,
+                                         accumulate=True)
+    torch.testing.assert_close(grad_y - start, y.grad, **tol)
+    torch.testing.assert_close(grad_gamma, gamma.grad, **tol)
+    torch.testing.assert_close(grad_beta, beta.grad, **tol)
+    kernels.layernorm_topk_backward_into(y.detach(), gamma.detach(), mean, rstd, indices,
+                                         grad_values, grad_y, grad_gamma, grad_beta)
+    torch.testing.assert_close(grad_y, y.grad, **tol)
+
+
+def test_given_indices_reproduce_the_forward_choice() -> None:
+    y, gamma, beta = torch.randn(50, 32), torch.rand(32) + 0.5, torch.randn(32)
+    values, indices, _, _ = fused(y, gamma, beta, 6)
+    forced = torch.flip(indices, dims=[1]).contiguous()  # any positions, in any order
+    again, kept, _, _ = fused(y, gamma, beta, 6, indices=forced.clone())
+    assert torch.equal(kept, forced)
+    torch.testing.assert_close(again, torch.flip(values, dims=[1]))
+
+
+def test_gradcheck_float64() -> None:
+    y = torch.randn(6, 10, dtype=torch.float64, requires_grad=True)
+    gamma = torch.rand(10, dtype=torch.float64, requires_grad=True)
+    beta = torch.randn(10, dtype=torch.float64, requires_grad=True)
+    _, indices, _, _ = fused(y.detach(), gamma.detach(), beta.detach(), 3)
+
+    class Fused(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, y, gamma, beta):  # noqa: ANN001, ANN205
+            values, _, mean, rstd = fused(y, gamma, beta, 3, indices=indices.clone())
+            ctx.save_for_backward(y, gamma, mean, rstd)
+            return values
+
+        @staticmethod
+        def backward(ctx, grad):  # noqa: ANN001, ANN205
+            y, gamma, mean, rstd = ctx.saved_tensors
+            grad_y, grad_gamma, grad_beta = (torch.empty_like(y), torch.empty_like(gamma),
+                                             torch.empty_like(gamma))
+            kernels.layernorm_topk_backward_into(y, gamma, mean, rstd, indices,
+                                                 grad.contiguous(), grad_y, grad_gamma, grad_beta)
+            return grad_y, grad_gamma, grad_beta
+
+    assert torch.autograd.gradcheck(Fused.apply, (y, gamma, beta))
+
+
+def test_argument_checks() -> None:
+    y = torch.randn(4, 8)
+    with pytest.raises(ValueError, match="k must be in"):
+        kernels.layernorm_topk_into(y, torch.ones(8), torch.zeros(8), 1e-5, torch.empty(4, 9),
+                                    torch.empty(4, 9, dtype=torch.uint8), torch.empty(4),
+                                    torch.empty(4))
+    with pytest.raises(ValueError, match="gamma has shape"):
+        kernels.layernorm_topk_into(y, torch.ones(7), torch.zeros(8), 1e-5, torch.empty(4, 2),
+                                    torch.empty(4, 2, dtype=torch.uint8), torch.empty(4),
+                                    torch.empty(4))

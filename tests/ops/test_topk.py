@@ -1,0 +1,67 @@
+"""Row top-k (GS(k)) against its pure-torch reference."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gsr_eda.ops import row_topk
+from gsr_eda.ops.kernels import index_dtype_for
+from gsr_eda.ops.reference import row_topk_reference
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n,d,k", [(1, 1, 1), (37, 16, 4), (500, 128, 8), (64, 300, 17)])
+def test_matches_reference(dtype: torch.dtype, n: int, d: int, k: int) -> None:
+    P = torch.randn(n, d, dtype=dtype, generator=torch.Generator().manual_seed(n + d))
+    values, indices = row_topk(P, k)
+    ref_values, ref_indices = row_topk_reference(P, k)
+    assert indices.dtype == index_dtype_for(d)
+    assert torch.equal(values, ref_values)
+    assert torch.equal(indices.long(), ref_indices)
+
+
+def test_ties_go_to_the_lower_column_and_negatives_are_kept() -> None:
+    # Few distinct values: most comparisons are ties.
+    P = torch.randint(-3, 2, (400, 32), generator=torch.Generator().manual_seed(1)).double()
+    values, indices = row_topk(P, 6)
+    ref_values, ref_indices = row_topk_reference(P, 6)
+    assert torch.equal(indices.long(), ref_indices)
+    assert torch.equal(values, ref_values)
+    all_negative = -torch.arange(1.0, 9.0).repeat(3, 1)
+    values, indices = row_topk(all_negative, 3)
+    assert torch.equal(values[0], torch.tensor([-1.0, -2.0, -3.0]))
+    assert indices[0].tolist() == [0, 1, 2]
+
+
+def test_deterministic_and_non_contiguous_input() -> None:
+    P = torch.randn(200, 64).t()  # non-contiguous view
+    first = row_topk(P, 5)
+    second = row_topk(P, 5)
+    assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])
+    assert torch.equal(first[1].long(), row_topk_reference(P, 5)[1])
+
+
+def test_index_dtypes() -> None:
+    assert index_dtype_for(256) == torch.uint8
+    assert index_dtype_for(257) == torch.int16
+    assert index_dtype_for(40000) == torch.int32
+    P = torch.randn(3, 40000)
+    values, indices = row_topk(P, 2)
+    assert indices.dtype == torch.int32
+    assert torch.equal(indices.long(), row_topk_reference(P, 2)[1])
+
+
+@pytest.mark.parametrize("bad_k", [0, 17])
+def test_k_out_of_range(bad_k: int) -> None:
+    with pytest.raises(ValueError, match="k must be in"):
+        row_topk(torch.randn(4, 16), bad_k)
+
+
+def test_bad_inputs() -> None:
+    with pytest.raises(ValueError, match="2-D"):
+        row_topk(torch.randn(16), 2)
+    with pytest.raises(TypeError, match="dtype"):
+        row_topk(torch.ones(4, 16, dtype=torch.int64), 2)
+    with pytest.raises(TypeError):
+        row_topk([[1.0, 2.0]], 1)  # type: ignore[arg-type]
