@@ -1,0 +1,199 @@
+"""Run each configuration in its own child process, within a time and memory budget.
+
+Every configuration ends as one record, whatever happens to it:
+
+=========  ==============================================================================
+status     meaning
+=========  ==============================================================================
+ok         measured; ``figures`` holds the timings, memory and (optionally) correlation
+oom        out of memory: MemoryError / CUDA OOM in the child, the child's RSS passed the
+           memory limit (the parent kills it), the kernel's OOM killer (SIGKILL), or a
+           pre-check showed the run cannot fit (it is then not started)
+timeout    the child ran past ``timeout_s`` and was killed
+error      anything else; ``message`` holds the exception, ``log`` the child's last output
+=========  ==============================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from gsr_eda.bench.config import BenchConfig, GraphSpec
+
+#: How often the parent checks a child's clock and memory.
+POLL_INTERVAL_S = 0.05
+#: Default memory limit as a fraction of the memory available when the run starts.
+DEFAULT_MEMORY_FRACTION = 0.9
+#: Characters of the child's output kept in an error record.
+LOG_TAIL_CHARS = 2000
+#: Bytes per float32 activation; the non-reversible baselines keep at least this many
+#: ``N x hidden`` tensors per layer for backward (input of the linear map and its output).
+_BYTES_PER_FLOAT = 4
+_MIN_SAVED_TENSORS_PER_LAYER = 2
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Budget of one configuration: wall-clock seconds and resident memory in bytes."""
+
+    timeout_s: float = 1800.0
+    memory_limit_bytes: int | None = None
+
+    def resolved_memory_limit(self) -> int:
+        if self.memory_limit_bytes is not None:
+            return int(self.memory_limit_bytes)
+        import psutil
+
+        return int(DEFAULT_MEMORY_FRACTION * psutil.virtual_memory().available)
+
+
+def activation_lower_bound_bytes(config: BenchConfig, num_nodes: int) -> int:
+    """A lower bound of the activation memory of a non-reversible model (0 if reversible).
+
+    GCN and GraphSAGE under ordinary autograd keep every layer's activations; each layer
+    saves at least two ``N x hidden`` float32 tensors. Reversible models (GSR, RevGNN) keep
+    none by design, so no bound is claimed for them.
+    """
+    if config.model in ("gsr", "revgnn"):
+        return 0
+    return config.layers * _MIN_SAVED_TENSORS_PER_LAYER * num_nodes * config.hidden * _BYTES_PER_FLOAT
+
+
+def run_config(
+    graph: GraphSpec,
+    config: BenchConfig,
+    limits: RunLimits,
+    *,
+    num_nodes: int | None = None,
+    workdir: Path | None = None,
+) -> dict[str, Any]:
+    """Measure ``config`` in a child process; always return a record (see module doc)."""
+    memory_limit = limits.resolved_memory_limit()
+    record: dict[str, Any] = {
+        "label": config.label,
+        "config": config.to_dict(),
+        "status": "ok",
+        "message": "",
+        "figures": {},
+        "memory_limit_bytes": memory_limit,
+        "timeout_s": limits.timeout_s,
+    }
+    if config.device == "cpu" and num_nodes is not None:
+        needed = activation_lower_bound_bytes(config, num_nodes)
+        if needed > memory_limit:
+            record["status"] = "oom"
+            record["message"] = (
+                f"not run: its activations alone need at least {needed / 2**30:.1f} GiB, "
+                f"more than the {memory_limit / 2**30:.1f} GiB memory limit"
+            )
+            record["wall_s"] = 0.0
+            return record
+
+    with tempfile.TemporaryDirectory(prefix="gsr-eda-bench-", dir=workdir) as tmp:
+        spec_path = Path(tmp) / "spec.json"
+        result_path = Path(tmp) / "result.json"
+        log_path = Path(tmp) / "child.log"
+        spec_path.write_text(json.dumps({"graph": graph.__dict__, "config": config.to_dict()}))
+        started = time.perf_counter()
+        with open(log_path, "wb") as log:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "gsr_eda.bench.worker", str(spec_path), str(result_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: a kill takes its helpers too
+            )
+            killed_for = _supervise(child, limits.timeout_s, memory_limit)
+        record["wall_s"] = time.perf_counter() - started
+        log_tail = log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
+
+        if killed_for == "timeout":
+            record["status"] = "timeout"
+            record["message"] = f"killed after the {limits.timeout_s:g} s time limit"
+        elif killed_for == "memory":
+            record["status"] = "oom"
+            record["message"] = (
+                f"killed: resident memory passed the {memory_limit / 2**30:.1f} GiB memory limit"
+            )
+        elif result_path.exists():
+            result = json.loads(result_path.read_text())
+            record.update(status=result["status"], message=result["message"], figures=result["figures"])
+        elif child.returncode == -signal.SIGKILL:
+            record["status"] = "oom"
+            record["message"] = "killed by SIGKILL without a result (most likely the kernel's OOM killer)"
+        else:
+            record["status"] = "error"
+            code = child.returncode
+            how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+            record["message"] = f"the child process {how} and wrote no result"
+        if record["status"] != "ok":
+            record["log"] = log_tail
+    return record
+
+
+def _supervise(child: subprocess.Popen, timeout_s: float, memory_limit: int) -> str | None:
+    """Wait for ``child``; kill it on timeout or memory overrun and say which."""
+    import psutil
+
+    deadline = time.monotonic() + timeout_s
+    try:
+        watched = psutil.Process(child.pid)
+    except psutil.NoSuchProcess:
+        watched = None
+    while child.poll() is None:
+        if time.monotonic() > deadline:
+            _kill(child)
+            return "timeout"
+        if watched is not None:
+            try:
+                rss = watched.memory_info().rss
+            except psutil.Error:
+                rss = 0
+            if rss > memory_limit:
+                _kill(child)
+                return "memory"
+        time.sleep(POLL_INTERVAL_S)
+    return None
+
+
+def _kill(child: subprocess.Popen) -> None:
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    child.wait()
+
+
+ProgressCallback = Callable[[int, BenchConfig, "dict[str, Any] | None"], None]
+
+
+def run_grid(
+    graph: GraphSpec,
+    configs: list[BenchConfig],
+    limits: RunLimits,
+    *,
+    on_progress: ProgressCallback | None = None,
+    workdir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Run every configuration in order; ``on_progress(i, config, record|None)`` before/after each."""
+    from gsr_eda.bench.graph_source import graph_size
+
+    num_nodes, _ = graph_size(graph)
+    records = []
+    for index, config in enumerate(configs):
+        if on_progress is not None:
+            on_progress(index, config, None)
+        record = run_config(graph, config, limits, num_nodes=num_nodes, workdir=workdir)
+        records.append(record)
+        if on_progress is not None:
+            on_progress(index, config, record)
+    return records
