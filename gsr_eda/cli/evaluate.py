@@ -1,0 +1,122 @@
+"""``gsr-eda evaluate``: score a trained model against the labels of a graph store."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from gsr_eda.cli.app import app, emit_json
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+
+
+def _nan_to_none(obj):
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _nan_to_none(v) for k, v in obj.items()}
+    return obj
+
+
+@app.command()
+def evaluate(
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="Checkpoint file, or a run folder (its best.pt)."),
+    store: Path = typer.Option(..., "--store", "-s", dir_okay=False, help="Graph store (.h5) with labelled designs."),
+    designs: Optional[list[str]] = typer.Option(
+        None, "--designs", "-d", help="Designs to score (comma-separated or repeated). Default: every labelled design."
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda (cuda:N) or auto."),
+    json_out: bool = typer.Option(False, "--json", help="Print every metric as JSON on stdout."),
+) -> None:
+    """Score a model: Pearson, Spearman, Kendall, R^2 and MAE, per design and overall.
+
+    Metrics are computed on cells (against the stored per-cell labels) and on the gcell map (the per-cell predictions reduced onto gcells with the label's max/mean, against the stored gcell label map, over gcells that at least one cell covers). For designs that the model was trained on with a node split, the held-out test nodes are also scored separately (cells_test); the role of each design in the training split (train/val/test) is shown.
+
+    The store must have the features, net model and label reduction the model was trained with.
+
+    Example:
+
+      gsr-eda evaluate --checkpoint runs/gsr64 --store designs.h5 --json
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from gsr_eda.cli.train import split_names
+    from gsr_eda.errors import InputError
+    from gsr_eda.store import GraphStore
+    from gsr_eda.train.checkpoint import check_feature_schema, load_checkpoint, load_predictor, resolve_checkpoint_path
+    from gsr_eda.train.evaluation import evaluate_records
+    from gsr_eda.train.splits import TEST, SplitPlan
+
+    ck_path = resolve_checkpoint_path(checkpoint)
+    ckpt = load_checkpoint(ck_path)
+    predictor = load_predictor(ck_path, device)
+    if not store.exists():
+        raise InputError("graph store not found", store)
+    with GraphStore(store) as gs:
+        names = split_names(designs) or [n for n in gs.designs if gs.summary(n)["label"] is not None]
+        unknown = [n for n in names if n not in gs]
+        if unknown:
+            raise InputError(f"no design {', '.join(map(repr, unknown))} in the store (it has: {', '.join(gs.designs)})", store)
+        if not names:
+            raise InputError("no design in the store has labels to evaluate against", store)
+        for n in names:
+            s = gs.summary(n)
+            check_feature_schema(ckpt, s["features"], what=f"design {n!r}", path=ck_path)
+            if (s["net_model"], int(s["net_cap"])) != (predictor.net_model, predictor.net_cap):
+                raise InputError(
+                    f"design {n!r} was ingested with net model {s['net_model']} (cap {s['net_cap']}), the model was "
+                    f"trained on {predictor.net_model} (cap {predictor.net_cap}): re-ingest with matching options",
+                    store,
+                )
+            if s["label"] is None:
+                raise InputError(f"design {n!r} has no labels to evaluate against", store)
+        records = [gs.read(n) for n in names]
+
+    roles: dict[str, str] = {}
+    test_masks = {}
+    if "train" in ckpt:
+        plan = SplitPlan.from_state(ckpt["train"]["split"])
+        for n in names:
+            if plan.mode == "node" and n in plan.node_masks:
+                roles[n] = "node split"
+                test_masks[n] = plan.mask(n, TEST)
+            else:
+                for role, members in (("train", plan.train_designs), ("val", plan.val_designs), ("test", plan.test_designs)):
+                    if n in members:
+                        roles[n] = role
+    from rich.progress import Progress
+
+    with Progress(transient=True, disable=json_out) as progress:
+        task = progress.add_task("evaluating", total=len(records))
+        result = evaluate_records(predictor, records, test_masks, on_design=lambda _n: progress.advance(task))
+    for n, entry in result["designs"].items():
+        entry["role"] = roles.get(n, "unseen")
+    result["checkpoint"] = str(ck_path)
+    result["store"] = str(store)
+    result["model"] = predictor.config
+    if json_out:
+        emit_json(_nan_to_none(result))
+        return
+    console = Console()
+    if not console.is_terminal:  # logs and pipes: wide enough that no column is cut
+        console = Console(width=120)
+    table = Table(title=f"{predictor.config['name']} ({predictor.config['layers']} layers) on {store.name}")
+    for col in ("design", "role", "on", "n", "Pearson", "Spearman", "Kendall", "R^2", "MAE"):
+        table.add_column(col, justify="left" if col in ("design", "role", "on") else "right")
+    rows = [(n, e["role"], e) for n, e in result["designs"].items()] + [("overall", "", result["overall"])]
+    for name, role, entry in rows:
+        for on in ("cells", "cells_test", "gcells"):
+            m = entry.get(on)
+            if m is None:
+                continue
+            table.add_row(name, role, on, f"{m['n']:,}", *(_fmt(m[k]) for k in ("pearson", "spearman", "kendall", "r2", "mae")))
+        table.add_section()
+    console.print(table)
+    if any(r.label_is_proxy for r in records):
+        console.print("[dim]labels are proxy estimates (no router output), not routed congestion[/dim]")

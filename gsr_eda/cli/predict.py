@@ -1,0 +1,132 @@
+"""``gsr-eda predict``: congestion of a placed design from a trained model (files, heatmap, gate)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from gsr_eda.cli.app import app, emit_json
+
+
+@app.command()
+def predict(
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="Checkpoint file, or a run folder (its best.pt)."),
+    store: Optional[Path] = typer.Option(None, "--store", "-s", dir_okay=False, help="Graph store holding --design."),
+    design: Optional[str] = typer.Option(None, "--design", help="Design name in --store."),
+    def_path: Optional[Path] = typer.Option(None, "--def", dir_okay=False, help="Placed DEF to predict (instead of --store)."),
+    lef: Optional[list[Path]] = typer.Option(
+        None, "--lef", dir_okay=False, help="LEF for --def; repeat for technology and cell LEFs (technology first)."
+    ),
+    include_io_pins: bool = typer.Option(
+        False, "--include-io-pins", help="With --def: add IO pins as nodes (use the setting the training designs were ingested with)."
+    ),
+    gcell_tracks: int = typer.Option(15, "--gcell-tracks", min=1, help="With --def: tracks per gcell side when the DEF has no GCELLGRID."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", dir_okay=False,
+        help="Per-cell predictions (.csv name,prediction | .npy | .json); the per-gcell map goes next to it as OUT.gcell.EXT.",
+    ),
+    heatmap: Optional[Path] = typer.Option(None, "--heatmap", dir_okay=False, help="Write a PNG heatmap (die, macros, predicted congestion)."),
+    hotspot_threshold: float = typer.Option(
+        0.9, "--hotspot-threshold",
+        help="A gcell whose predicted congestion (label units) exceeds this is a hotspot.",
+    ),
+    fail_above: Optional[float] = typer.Option(
+        None, "--fail-above",
+        help="Pipeline gate: exit with code 4 when the hotspot fraction (of covered gcells) exceeds this value.",
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda (cuda:N) or auto."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary (max, mean, hotspot fraction, files) as JSON."),
+) -> None:
+    """Predict routing congestion of a placed design with a trained model.
+
+    The design comes from a graph store (--store S.h5 --design NAME) or from a placed DEF with its LEFs (--def D --lef TECH.lef --lef CELLS.lef), read by the same ingest code as training data (no labels needed). The graph is built with the net model the checkpoint was trained on, and the features must match its feature schema.
+
+    Outputs: per-cell predictions (--out), the per-gcell map (the label's max/mean over the cells covering each gcell) next to it, a heatmap (--heatmap), and a summary: max, mean, and the hotspot fraction, the share of covered gcells above --hotspot-threshold. The default threshold 0.9 suits utilisation-like labels (demand/capacity, overflow at 1); set it in your label's units.
+
+    Exit codes: 0 ok, 3 bad input, 4 when --fail-above is given and the hotspot fraction exceeds it.
+
+    Examples:
+
+      gsr-eda predict -c runs/gsr64 --store designs.h5 --design aes --out aes.csv --heatmap aes.png
+
+      gsr-eda predict -c runs/gsr64 --def top.def --lef tech.lef --lef cells.lef --json --fail-above 0.02
+    """
+    from gsr_eda.errors import EXIT_GATE, InputError
+    from gsr_eda.predict import plot_heatmap, predict_design, write_prediction
+    from gsr_eda.train.checkpoint import check_feature_schema, load_predictor, resolve_checkpoint_path
+
+    from_store = store is not None or design is not None
+    if from_store == (def_path is not None):
+        raise InputError("give either --store and --design, or --def with --lef")
+    if from_store and (store is None or design is None):
+        raise InputError("--store and --design go together")
+    if def_path is not None and not lef:
+        raise InputError("--def needs at least one --lef (technology first, then cells)", def_path)
+    if fail_above is not None and not 0.0 <= fail_above <= 1.0:
+        raise InputError(f"--fail-above is a fraction in [0, 1], got {fail_above}")
+    if out is not None:
+        from gsr_eda.predict.outputs import FORMATS
+
+        if out.suffix.lower() not in FORMATS:
+            raise InputError(f"unknown output format {out.suffix or '(none)'!r}; use .csv, .npy or .json", out)
+        if not out.parent.exists():
+            raise InputError("output folder does not exist", out.parent)
+    if heatmap is not None and heatmap.suffix.lower() != ".png":
+        raise InputError("the heatmap is written as PNG: give a .png file name", heatmap)
+
+    ck_path = resolve_checkpoint_path(checkpoint)
+    predictor = load_predictor(ck_path, device)
+    if from_store:
+        from gsr_eda.store import GraphStore
+
+        if not store.exists():
+            raise InputError("graph store not found", store)
+        with GraphStore(store) as gs:
+            record = gs.read(design)
+        if (record.net_model, record.net_cap) != (predictor.net_model, predictor.net_cap):
+            raise InputError(
+                f"design {design!r} was ingested with net model {record.net_model} (cap {record.net_cap}), the model "
+                f"was trained on {predictor.net_model} (cap {predictor.net_cap}): re-ingest with matching options",
+                store,
+            )
+        source = f"{store}:{design}"
+    else:
+        from gsr_eda.ingest import read_def_design
+        from gsr_eda.store import build_record
+
+        placed = read_def_design(def_path, lef, include_io_pins=include_io_pins, gcell_tracks=gcell_tracks)
+        record = build_record(placed, net_model=predictor.net_model, cap=predictor.net_cap)
+        source = str(def_path)
+    check_feature_schema({"feature_names": predictor.feature_names}, record.feature_names,
+                         what=f"design {record.name!r}", path=ck_path)
+    pred = predict_design(predictor, record.design, record.indptr, record.indices, record.features)
+    summary = pred.summary(hotspot_threshold) | {"source": source, "checkpoint": str(ck_path)}
+    files = {}
+    if out is not None:
+        cells_file, grid_file = write_prediction(pred, out)
+        files |= {"cells": str(cells_file), "gcells": str(grid_file)}
+    if heatmap is not None:
+        plot_heatmap(pred, heatmap, hotspot_threshold=hotspot_threshold)
+        files["heatmap"] = str(heatmap)
+    summary["files"] = files
+    gate_tripped = fail_above is not None and summary["hotspot_fraction"] > fail_above
+    summary["gate"] = None if fail_above is None else {"fail_above": fail_above, "tripped": gate_tripped}
+    if json_out:
+        emit_json(summary)
+    else:
+        typer.echo(
+            f"{record.name}: {summary['cells']:,} cells, {summary['gcells_covered']:,} covered gcells; "
+            f"predicted max {summary['gcell_max']:.4g}, mean {summary['gcell_mean']:.4g}; "
+            f"hotspots (> {hotspot_threshold:g}): {summary['hotspot_gcells']:,} gcells "
+            f"({100 * summary['hotspot_fraction']:.2f}%)"
+        )
+        for what, path in files.items():
+            typer.echo(f"  {what}: {path}")
+    if gate_tripped:
+        typer.echo(
+            f"gsr-eda: gate: hotspot fraction {summary['hotspot_fraction']:.4f} exceeds --fail-above {fail_above}",
+            err=True,
+        )
+        raise typer.Exit(EXIT_GATE)

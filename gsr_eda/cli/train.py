@@ -1,0 +1,115 @@
+"""``gsr-eda train``: train a congestion model on a graph store, resumable, optionally data-parallel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from gsr_eda.cli.app import app, emit_json
+
+
+def split_names(values: list[str] | None) -> list[str] | None:
+    """``--designs a,b --designs c`` -> ``[a, b, c]`` (None when not given)."""
+    if not values:
+        return None
+    return [n.strip() for v in values for n in v.split(",") if n.strip()]
+
+
+@app.command()
+def train(
+    store: Optional[Path] = typer.Option(
+        None, "--store", "-s", dir_okay=False, help="Graph store (.h5) with labelled designs. Required unless --resume."
+    ),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False, help="Run folder to create (checkpoints, logs, curves)."),
+    resume: Optional[Path] = typer.Option(
+        None, "--resume", file_okay=False,
+        help="Continue the interrupted (or finished) run in this folder from its last.pt, exactly where it "
+        "stopped. Model and training options come from the checkpoint; only --epochs, --device and "
+        "--store (if the store moved) apply.",
+    ),
+    designs: Optional[list[str]] = typer.Option(
+        None, "--designs", "-d", help="Designs to use (comma-separated or repeated). Default: every labelled design."
+    ),
+    model: str = typer.Option("gsr", "--model", "-m", help="Architecture: gsr, revgnn, gcn or sage."),
+    layers: int = typer.Option(16, "--layers", "-L", help="Message-passing layers (depth)."),
+    hidden: int = typer.Option(128, "--hidden", help="Hidden channels."),
+    groups: int = typer.Option(2, "--groups", help="Channel groups of the reversible models (gsr, revgnn)."),
+    k: int = typer.Option(8, "--k", help="GS operator: entries kept per row and group (gsr only)."),
+    dropout: float = typer.Option(0.0, "--dropout", help="Dropout probability."),
+    epochs: int = typer.Option(50, "--epochs", "-e", help="Maximum epochs (one optimiser step per training design)."),
+    lr: float = typer.Option(1e-3, "--lr", help="Peak AdamW learning rate (cosine decay to lr * --min-lr-ratio)."),
+    min_lr_ratio: float = typer.Option(0.01, "--min-lr-ratio", help="Final learning rate as a fraction of --lr."),
+    weight_decay: float = typer.Option(1e-4, "--weight-decay", help="AdamW weight decay."),
+    grad_clip: float = typer.Option(1.0, "--grad-clip", help="Clip the global gradient norm to this value."),
+    patience: int = typer.Option(10, "--patience", help="Early stop after this many epochs without validation improvement."),
+    monitor: str = typer.Option(
+        "pearson", "--monitor", help="Validation metric for early stopping and best.pt: pearson, spearman, kendall, r2 or loss."
+    ),
+    split: str = typer.Option(
+        "auto", "--split",
+        help="auto: by design with 3+ labelled designs, else by node (stored masks, or seeded); design; node.",
+    ),
+    val_fraction: float = typer.Option(0.15, "--val-fraction", help="Share of designs (or nodes) for validation."),
+    test_fraction: float = typer.Option(0.15, "--test-fraction", help="Share of designs (or nodes) held out for test."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split, initial weights, design order and dropout."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda (cuda:N) or auto."),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", min=1, help="CPU threads for torch (the same count is needed to reproduce a run bit for bit)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON on stdout (no progress bar)."),
+) -> None:
+    """Train a congestion model (GSR-GNN or a baseline) on the labelled designs of a graph store.
+
+    Full-graph training, one design per optimiser step (designs shuffled each epoch). With 3 or more labelled designs the split is by design, otherwise by node masks (stored in the store, or drawn with --seed); the split is always printed and saved. Features are standardised with statistics of the training nodes, saved with the model. AdamW, cosine learning-rate decay, gradient clipping and early stopping on the validation metric.
+
+    The run folder receives last.pt (every epoch) and best.pt (best validation score), both written atomically; metrics.csv, metrics.json, curves.png and summary.json (with the test metrics of best.pt). Runs are reproducible on CPU for a given seed and thread count.
+
+    Data-parallel across designs: launch under torchrun (gloo on CPU, nccl on GPU), e.g.
+
+      torchrun --no-python --nproc-per-node 4 gsr-eda train --store S.h5 --out RUN --device cuda
+
+    Examples:
+
+      gsr-eda train --store designs.h5 --model gsr --layers 64 --hidden 256 --k 8 --out runs/gsr64
+
+      gsr-eda train --resume runs/gsr64 --epochs 80
+    """
+    import os
+
+    import torch
+
+    from gsr_eda.errors import InputError
+    from gsr_eda.train.trainer import TrainConfig
+    from gsr_eda.train.trainer import train as run_training
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if resume is not None:
+        if out is not None and out.resolve() != resume.resolve():
+            raise InputError("--resume continues a run in place; do not also give a different --out")
+        out = resume
+    elif out is None or store is None:
+        raise InputError("give --store and --out (or --resume RUN to continue a run)")
+    cfg = TrainConfig(
+        store=str(store.resolve()) if store is not None else "",
+        designs=split_names(designs), model=model, hidden=hidden, layers=layers, groups=groups, k=k,
+        dropout=dropout, epochs=epochs, lr=lr, min_lr_ratio=min_lr_ratio, weight_decay=weight_decay,
+        grad_clip=grad_clip, patience=patience, monitor=monitor, seed=seed, split=split,
+        val_fraction=val_fraction, test_fraction=test_fraction, device=device, num_threads=torch.get_num_threads(),
+    )
+    if resume is not None and store is None:
+        cfg.store = ""  # taken from the checkpoint
+    log = (lambda msg: typer.echo(msg, err=True)) if json_out else typer.echo
+    result = run_training(cfg, out, resume=resume is not None, log=log, show_progress=not json_out)
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun only rank 0 reports
+    if json_out:
+        import json
+
+        summary_path = result.out_dir / "summary.json"
+        if summary_path.exists():
+            emit_json(json.loads(summary_path.read_text()))
+    else:
+        typer.echo(f"run folder: {result.out_dir}  (best.pt, last.pt, metrics.csv, curves.png, summary.json)")

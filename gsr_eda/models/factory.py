@@ -1,0 +1,53 @@
+"""``build_model``: one entry point for every architecture, used by train, predict and benchmarks."""
+
+from __future__ import annotations
+
+from gsr_eda.models.base import CongestionModel
+
+#: Architectures, with a one-line description for ``--help``.
+MODEL_NAMES: dict[str, str] = {
+    "gsr": "GSR-GNN: grouped sparse reversible layers with top-k GS activations (memory flat in depth)",
+    "revgnn": "RevGNN: grouped reversible layers with dense ReLU blocks (PyG GroupAddRev)",
+    "gcn": "GCN: residual stack of GCNConv layers",
+    "sage": "GraphSAGE: residual stack of SAGEConv layers (mean aggregator)",
+}
+
+
+def build_model(
+    name: str,
+    in_channels: int,
+    *,
+    hidden: int = 256,
+    layers: int = 16,
+    groups: int = 2,
+    k: int = 8,
+    dropout: float = 0.0,
+) -> CongestionModel:
+    """Build a congestion model: shared encoder and head around the named message-passing body.
+
+    ``groups`` applies to the reversible models (``gsr``, ``revgnn``), ``k`` to ``gsr`` only.
+    Raises ``ValueError`` for an unknown name or an inconsistent configuration.
+    """
+    if name not in MODEL_NAMES:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    if in_channels < 1 or hidden < 1 or layers < 1:
+        raise ValueError(f"in_channels, hidden and layers must be positive, got {in_channels}, {hidden}, {layers}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if name == "gsr":
+        from gsr_eda.models.gsr import GSRBody
+
+        body = GSRBody(hidden, layers, groups, k, dropout)
+    elif name == "revgnn":
+        from gsr_eda.models.revgnn import RevGNNBody
+
+        body = RevGNNBody(hidden, layers, groups, dropout)
+    elif name == "gcn":
+        from gsr_eda.models.gcn import GCNBody
+
+        body = GCNBody(hidden, layers, dropout)
+    else:
+        from gsr_eda.models.sage import SAGEBody
+
+        body = SAGEBody(hidden, layers, dropout)
+    return CongestionModel(in_channels, hidden, body, name)

@@ -1,0 +1,94 @@
+r"""Feature and target standardisation, fitted on training data and saved with the model.
+
+Features: :math:`\tilde x_{ij} = (x_{ij} - \mu_j) / \sigma_j` with :math:`\mu, \sigma` the mean and
+standard deviation of feature ``j`` over the *training* nodes only (a feature that is constant
+there gets :math:`\sigma_j = 1`). Targets are standardised the same way for the MSE loss and
+mapped back to label units for every reported prediction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass
+class Standardizer:
+    """Per-feature mean/std for inputs and the scalar mean/std of the target."""
+
+    feature_mean: np.ndarray  # (F,) float64
+    feature_std: np.ndarray  # (F,) float64, > 0
+    target_mean: float
+    target_std: float  # > 0
+
+    @staticmethod
+    def moments(features: Iterable[np.ndarray], targets: Iterable[np.ndarray]) -> np.ndarray:
+        """Exact float64 sums ``[n, sum x (F), sum x^2 (F), m, sum y, sum y^2]`` over chunks.
+
+        Sums, not means, so ranks of a distributed job can add theirs before :meth:`from_moments`.
+        """
+        parts_x = [np.asarray(x, dtype=np.float64) for x in features]
+        parts_y = [np.asarray(y, dtype=np.float64).ravel() for y in targets]
+        if not parts_x:
+            raise ValueError("no feature chunks to standardise")
+        width = parts_x[0].shape[1]
+        n = sum(x.shape[0] for x in parts_x)
+        sx = sum((x.sum(0) for x in parts_x), np.zeros(width))
+        sxx = sum((np.square(x).sum(0) for x in parts_x), np.zeros(width))
+        m = sum(y.size for y in parts_y)
+        sy = sum(float(y.sum()) for y in parts_y)
+        syy = sum(float(np.square(y).sum()) for y in parts_y)
+        return np.concatenate([[n], sx, sxx, [m, sy, syy]])
+
+    @classmethod
+    def from_moments(cls, moments: np.ndarray) -> Standardizer:
+        moments = np.asarray(moments, dtype=np.float64)
+        width = (len(moments) - 4) // 2
+        n, sx, sxx = moments[0], moments[1 : 1 + width], moments[1 + width : 1 + 2 * width]
+        m, sy, syy = moments[-3:]
+        if n == 0 or m == 0:
+            raise ValueError("no training nodes to fit the standardisation on")
+        mean = sx / n
+        std = np.sqrt(np.maximum(sxx / n - mean**2, 0.0))
+        std[std < 1e-12] = 1.0
+        t_mean = sy / m
+        t_std = float(np.sqrt(max(syy / m - t_mean**2, 0.0)))
+        return cls(mean, std, float(t_mean), t_std if t_std > 1e-12 else 1.0)
+
+    @classmethod
+    def fit(cls, features: Iterable[np.ndarray], targets: Iterable[np.ndarray]) -> Standardizer:
+        """Fit on chunks of training features ``(n_i, F)`` and targets ``(m_i,)``."""
+        return cls.from_moments(cls.moments(features, targets))
+
+    def features(self, x: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+        """Standardised float32 feature tensor on ``device``."""
+        z = (np.asarray(x, dtype=np.float64) - self.feature_mean) / self.feature_std
+        return torch.from_numpy(z.astype(np.float32)).to(device)
+
+    def target(self, y: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+        z = (np.asarray(y, dtype=np.float64) - self.target_mean) / self.target_std
+        return torch.from_numpy(z.astype(np.float32)).to(device)
+
+    def untarget(self, z: torch.Tensor) -> np.ndarray:
+        """Model output back to label units, as float32 numpy."""
+        return (z.detach().double().cpu().numpy() * self.target_std + self.target_mean).astype(np.float32)
+
+    def to_state(self) -> dict:
+        return {
+            "feature_mean": torch.from_numpy(self.feature_mean.astype(np.float64)),
+            "feature_std": torch.from_numpy(self.feature_std.astype(np.float64)),
+            "target_mean": float(self.target_mean),
+            "target_std": float(self.target_std),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> Standardizer:
+        return cls(
+            state["feature_mean"].numpy().astype(np.float64),
+            state["feature_std"].numpy().astype(np.float64),
+            float(state["target_mean"]),
+            float(state["target_std"]),
+        )

@@ -1,0 +1,500 @@
+r"""Full-graph training of congestion models on a graph store, one design per optimiser step.
+
+Loss: mean squared error on standardised targets over the step's training nodes,
+:math:`\mathcal L = \frac{1}{|T|}\sum_{i \in T} (\hat z_i - z_i)^2` with :math:`z = (y - \mu_y)/\sigma_y`.
+Optimiser AdamW, cosine learning-rate decay over ``epochs`` (to ``lr * min_lr_ratio``), gradient
+clipping by global norm, early stopping when the monitored validation metric has not improved
+for ``patience`` epochs.
+
+Reproducibility: every random draw (design order, dropout) comes from generators re-seeded at
+the start of each epoch from ``(seed, epoch, rank)``, and deterministic algorithms are requested,
+so two CPU runs with the same seed, inputs and thread count give identical losses and weights,
+and ``resume`` continues an interrupted run exactly. (Float sums may associate differently
+with a different ``torch.get_num_threads()``; the thread count is recorded in the run config.)
+
+Outputs in the run folder: ``last.pt`` (every epoch) and ``best.pt`` (best validation score),
+``metrics.csv`` and ``metrics.json`` (one row per epoch), ``curves.png`` and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gsr_eda.errors import InputError
+from gsr_eda.train.checkpoint import BEST_NAME, LAST_NAME, load_checkpoint, resolve_device, save_checkpoint
+from gsr_eda.train.distributed import DistContext, init_distributed, shutdown_distributed
+from gsr_eda.train.metrics import regression_metrics
+from gsr_eda.train.normalization import Standardizer
+from gsr_eda.train.splits import TEST, TRAIN, VAL, SplitPlan, plan_split
+
+#: Validation metrics that can drive early stopping and ``best.pt``; all but ``loss`` are maximised.
+MONITORS = ("pearson", "spearman", "kendall", "r2", "loss")
+EPOCH_COLUMNS = (
+    "epoch", "lr", "train_loss", "val_loss", "val_pearson", "val_spearman", "val_kendall", "val_r2", "val_mae",
+    "seconds",
+)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved in every checkpoint)."""
+
+    store: str
+    designs: list[str] | None = None  # None: every labelled design in the store
+    model: str = "gsr"
+    hidden: int = 128
+    layers: int = 16
+    groups: int = 2
+    k: int = 8
+    dropout: float = 0.0
+    epochs: int = 50
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.01
+    weight_decay: float = 1e-4
+    grad_clip: float = 1.0
+    patience: int = 10
+    monitor: str = "pearson"
+    seed: int = 0
+    split: str = "auto"  # auto | design | node
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    device: str = "cpu"
+    num_threads: int = field(default_factory=torch.get_num_threads)
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` for values a user may get wrong."""
+        from gsr_eda.models import MODEL_NAMES
+
+        if self.model not in MODEL_NAMES:
+            raise InputError(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_NAMES)}")
+        if self.monitor not in MONITORS:
+            raise InputError(f"unknown monitor {self.monitor!r}; choose one of {', '.join(MONITORS)}")
+        if self.split not in ("auto", "design", "node"):
+            raise InputError(f"unknown split {self.split!r}; choose auto, design or node")
+        for name in ("hidden", "layers", "groups", "k", "epochs"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        if self.lr <= 0 or self.grad_clip <= 0 or self.weight_decay < 0 or self.patience < 1:
+            raise InputError("--lr and --grad-clip must be positive, --weight-decay >= 0, --patience >= 1")
+
+
+@dataclass
+class Graph:
+    """One design on the device, ready for training or evaluation."""
+
+    name: str
+    x: torch.Tensor  # standardised features (N, F)
+    y: torch.Tensor  # standardised targets (N,)
+    labels: np.ndarray  # targets in label units (N,)
+    adj: Any  # CSRAdjacency
+    masks: dict[int, torch.Tensor | None]  # split -> bool mask, None = all nodes
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or early-stopped) run produced."""
+
+    out_dir: Path
+    history: list[dict[str, float]]
+    best_epoch: int
+    best_score: float
+    stopped_early: bool
+    split: SplitPlan
+    test_metrics: dict[str, float] | None
+
+
+def _set_determinism() -> None:
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+
+
+def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
+    return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
+
+
+def _score(metrics: dict[str, float], monitor: str) -> float:
+    """Higher is better; ``nan`` (undefined correlation) never counts as an improvement."""
+    value = metrics["loss"] if monitor == "loss" else metrics[monitor]
+    return -value if monitor == "loss" else value
+
+
+class _Data:
+    """The labelled designs of a run: checks that they agree, plans the split, reads records."""
+
+    def __init__(self, cfg: TrainConfig, log: Callable[[str], None]) -> None:
+        from gsr_eda.store import GraphStore
+
+        self.cfg = cfg
+        self.store_path = Path(cfg.store)
+        if not self.store_path.exists():
+            raise InputError("graph store not found", self.store_path)
+        with GraphStore(self.store_path) as store:
+            names = list(cfg.designs) if cfg.designs else list(store.designs)
+            unknown = [n for n in names if n not in store]
+            if unknown:
+                raise InputError(
+                    f"no design {', '.join(map(repr, unknown))} in the store (it has: {', '.join(store.designs)})",
+                    self.store_path,
+                )
+            self.summaries = {n: store.summary(n) for n in names}
+        unlabelled = [n for n in names if self.summaries[n]["label"] is None]
+        if unlabelled and cfg.designs:
+            raise InputError(f"design(s) {', '.join(unlabelled)} have no labels to train on", self.store_path)
+        if unlabelled:
+            log(f"skipping {len(unlabelled)} design(s) without labels: {', '.join(unlabelled)}")
+        self.names = [n for n in names if n not in unlabelled]
+        if not self.names:
+            raise InputError("no design in the store has labels (ingest with a label source)", self.store_path)
+        self._check_consistent()
+
+    def _check_consistent(self) -> None:
+        first = self.summaries[self.names[0]]
+        for n in self.names[1:]:
+            s = self.summaries[n]
+            for key, what in (("features", "feature columns"), ("net_model", "net model"), ("net_cap", "net cap")):
+                if s[key] != first[key]:
+                    raise InputError(
+                        f"designs {self.names[0]!r} and {n!r} differ in {what} ({first[key]} vs {s[key]}); "
+                        "re-ingest them with the same options",
+                        self.store_path,
+                    )
+            if s["label"]["reduce"] != first["label"]["reduce"]:
+                raise InputError(f"designs {self.names[0]!r} and {n!r} use different label reductions", self.store_path)
+        self.feature_names = list(first["features"])
+        self.net_model, self.net_cap = first["net_model"], int(first["net_cap"])
+        self.label = dict(first["label"])
+
+    def plan(self) -> SplitPlan:
+        """The split: by design needs only summaries; by node reads stored masks."""
+        cfg = self.cfg
+        mode = cfg.split
+        if mode == "auto":
+            mode = "design" if len(self.names) >= 3 else "node"
+        stored: dict[str, np.ndarray | None] = {n: None for n in self.names}
+        if mode == "node" and all(self.summaries[n]["has_split"] for n in self.names):
+            stored = {n: r.node_split for n, r in self.read(self.names).items()}
+        try:
+            return plan_split(
+                {n: (self.summaries[n]["nodes"], stored[n]) for n in self.names},
+                seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, mode=mode,
+            )
+        except ValueError as err:
+            raise InputError(str(err), self.store_path) from None
+
+    def read(self, names: list[str]) -> dict[str, Any]:
+        from gsr_eda.store import GraphStore
+
+        with GraphStore(self.store_path) as store:
+            return {n: store.read(n) for n in names}
+
+
+def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device) -> Graph:
+    from gsr_eda.models import ADJACENCY_NORMALIZATION
+    from gsr_eda.ops import CSRAdjacency
+
+    masks: dict[int, torch.Tensor | None] = {}
+    for split in (TRAIN, VAL, TEST):
+        m = plan.mask(record.name, split)
+        masks[split] = None if m is None else torch.from_numpy(m).to(device)
+    adj = CSRAdjacency.from_csr(
+        record.indptr, record.indices, record.num_nodes, normalization=ADJACENCY_NORMALIZATION, device=device
+    )
+    return Graph(
+        record.name, std.features(record.features, device), std.target(record.cell_labels, device),
+        np.asarray(record.cell_labels, dtype=np.float32), adj, masks,
+    )
+
+
+def _select(t: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    return t if mask is None else t[mask]
+
+
+@torch.no_grad()
+def evaluate_graphs(model: torch.nn.Module, graphs: list[Graph], split: int, std: Standardizer) -> dict[str, float]:
+    """Loss and metrics of ``split`` nodes, pooled over ``graphs`` (label units for metrics)."""
+    model.eval()
+    preds, targets, sq, count = [], [], 0.0, 0
+    for g in graphs:
+        out = model(g.x, g.adj)
+        mask = g.masks[split]
+        z, y = _select(out, mask), _select(g.y, mask)
+        sq += float(torch.sum((z - y) ** 2))
+        count += int(y.numel())
+        preds.append(std.untarget(z))
+        targets.append(g.labels if mask is None else g.labels[mask.cpu().numpy()])
+    metrics = regression_metrics(np.concatenate(preds), np.concatenate(targets))
+    metrics["loss"] = sq / max(count, 1)
+    return metrics
+
+
+def _model_config(cfg: TrainConfig, in_channels: int) -> dict[str, Any]:
+    return {
+        "name": cfg.model, "in_channels": in_channels, "hidden": cfg.hidden, "layers": cfg.layers,
+        "groups": cfg.groups, "k": cfg.k, "dropout": cfg.dropout,
+    }
+
+
+def _write_logs(out_dir: Path, history: list[dict[str, float]]) -> None:
+    with open(out_dir / "metrics.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=EPOCH_COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: row.get(k) for k in EPOCH_COLUMNS} for row in history)
+    (out_dir / "metrics.json").write_text(json.dumps(history, indent=1, default=_json_float) + "\n")
+
+
+def _json_float(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _nan_to_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+
+
+def train(
+    cfg: TrainConfig,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    log: Callable[[str], None] = print,
+    show_progress: bool = True,
+    on_epoch_end: Callable[[dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train (or, with ``resume``, continue) a run in ``out_dir``; see the module docstring.
+
+    ``on_epoch_end(row)`` is called after each epoch's checkpoints are written (an exception
+    raised there interrupts the run exactly as Ctrl-C would; ``resume`` then continues it).
+    """
+    out_dir = Path(out_dir)
+    state: dict[str, Any] | None = None
+    if resume:
+        state = load_checkpoint(out_dir / LAST_NAME)
+        if "train" not in state:
+            raise InputError("checkpoint has no training state to resume from", out_dir / LAST_NAME)
+        saved = TrainConfig(**state["train"]["config"])
+        saved.epochs, saved.device = cfg.epochs, cfg.device
+        if cfg.store:
+            saved.store = cfg.store  # the store may have moved; its features are checked below
+        cfg = saved
+    cfg.validate()
+    _set_determinism()
+    ctx, device = init_distributed(resolve_device(cfg.device))
+    if not ctx.is_main:
+        log = lambda _msg: None  # noqa: E731 - only rank 0 talks
+    try:
+        return _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end)
+    finally:
+        shutdown_distributed(ctx)
+
+
+def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> TrainResult:
+    from gsr_eda import __version__
+    from gsr_eda.models import ADJACENCY_NORMALIZATION, build_model
+
+    data = _Data(cfg, log)
+    plan = SplitPlan.from_state(state["train"]["split"]) if state else data.plan()
+    if state:
+        from gsr_eda.train.checkpoint import check_feature_schema
+
+        check_feature_schema(state, data.feature_names, what="the store", path=out_dir / LAST_NAME)
+    log(plan.describe())
+    if ctx.enabled:
+        log(f"data-parallel over {ctx.world_size} ranks ({device.type}); each rank trains on its share of designs")
+    if plan.mode == "design" and len(plan.train_designs) < ctx.world_size:
+        raise InputError(
+            f"{len(plan.train_designs)} training design(s) cannot feed {ctx.world_size} ranks", data.store_path
+        )
+
+    my_train = ctx.share(plan.train_designs) if plan.mode == "design" else plan.train_designs
+    needed = sorted(set(my_train) | set(plan.val_designs))
+    records = data.read(needed)
+
+    if state:
+        std = Standardizer.from_state(state["standardizer"])
+    else:
+        # Statistics of the training nodes only; in a distributed job each rank adds its share.
+        own = my_train if plan.mode == "design" or ctx.is_main else []
+        feats, targets = [], []
+        for n in own:
+            m = plan.mask(n, TRAIN)
+            feats.append(records[n].features if m is None else records[n].features[m])
+            targets.append(records[n].cell_labels if m is None else records[n].cell_labels[m])
+        width = len(data.feature_names)
+        moments = Standardizer.moments(feats, targets) if feats else np.zeros(2 * width + 4)
+        std = Standardizer.from_moments(np.asarray(ctx.all_reduce_sum(list(moments), device)))
+
+    graphs = {n: _to_graph(records[n], plan, std, device) for n in needed}
+    del records
+    train_graphs = [graphs[n] for n in my_train]
+    val_graphs = [graphs[n] for n in plan.val_designs]
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(
+        cfg.model, len(data.feature_names), hidden=cfg.hidden, layers=cfg.layers, groups=cfg.groups, k=cfg.k,
+        dropout=cfg.dropout,
+    ).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=cfg.epochs, eta_min=cfg.lr * cfg.min_lr_ratio
+    )
+    history: list[dict[str, float]] = []
+    start_epoch, best_epoch, best_score, wait = 0, -1, -math.inf, 0
+    if state:
+        t = state["train"]
+        model.load_state_dict(state["model_state"])
+        optimizer.load_state_dict(t["optimizer"])
+        scheduler.load_state_dict(t["scheduler"])
+        scheduler.T_max = cfg.epochs  # --epochs may extend a finished run
+        history = [dict(row) for row in t["history"]]
+        start_epoch, best_epoch, best_score, wait = t["epoch"] + 1, t["best_epoch"], t["best_score"], t["wait"]
+        log(f"resuming {out_dir} at epoch {start_epoch + 1} of {cfg.epochs}")
+    step_model = model
+    if ctx.enabled:
+        step_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+
+    base = {
+        "gsr_eda_version": __version__,
+        "model": _model_config(cfg, len(data.feature_names)),
+        "graph": {"net_model": data.net_model, "net_cap": data.net_cap, "normalization": ADJACENCY_NORMALIZATION},
+        "label": {"name": data.label["name"], "reduce": data.label["reduce"], "is_proxy": bool(data.label["is_proxy"])},
+        "feature_names": data.feature_names,
+        "standardizer": std.to_state(),
+    }
+
+    def checkpoint(epoch: int) -> dict[str, Any]:
+        return base | {
+            "model_state": model.state_dict(),
+            "train": {
+                "config": asdict(cfg), "epoch": epoch, "history": history, "split": plan.to_state(),
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "best_epoch": best_epoch, "best_score": best_score, "wait": wait,
+            },
+        }
+
+    if ctx.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+    steps = ctx.steps_per_epoch(len(plan.train_designs)) if plan.mode == "design" else len(my_train)
+    stopped_early = False
+    progress = _progress(show_progress and ctx.is_main)
+    with progress:
+        task = progress.add_task("training", total=cfg.epochs, completed=start_epoch, status="")
+        for epoch in range(start_epoch, cfg.epochs):
+            started = time.perf_counter()
+            seed = _epoch_seed(cfg.seed, epoch, ctx.rank)
+            torch.manual_seed(seed)  # dropout draws
+            gen = torch.Generator().manual_seed(seed)
+            order = torch.randperm(len(train_graphs), generator=gen).tolist()
+            order = [order[i % len(order)] for i in range(steps)]
+            model.train()
+            loss_sum = 0.0
+            for step, idx in enumerate(order):
+                g = train_graphs[idx]
+                optimizer.zero_grad(set_to_none=True)
+                out = step_model(g.x, g.adj)
+                mask = g.masks[TRAIN]
+                loss = torch.nn.functional.mse_loss(_select(out, mask), _select(g.y, mask))
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optimizer.step()
+                loss_sum += loss.item()
+                progress.update(task, status=f"epoch {epoch + 1} step {step + 1}/{steps} loss {loss.item():.4f}")
+            lr = optimizer.param_groups[0]["lr"]
+            scheduler.step()
+            train_loss = ctx.all_reduce_sum([loss_sum], device)[0] / (steps * ctx.world_size)
+            val = evaluate_graphs(model, val_graphs, VAL, std)
+            row = {
+                "epoch": epoch + 1, "lr": lr, "train_loss": train_loss, "val_loss": val["loss"],
+                **{f"val_{k}": val[k] for k in ("pearson", "spearman", "kendall", "r2", "mae")},
+                "seconds": time.perf_counter() - started,
+            }
+            history.append(row)
+            score = _score(val, cfg.monitor)
+            improved = not math.isnan(score) and score > best_score
+            if improved:
+                best_epoch, best_score, wait = epoch + 1, score, 0
+            else:
+                wait += 1
+            if ctx.is_main:
+                ck = checkpoint(epoch)
+                save_checkpoint(out_dir / LAST_NAME, ck)
+                if improved:
+                    save_checkpoint(out_dir / BEST_NAME, ck)
+                _write_logs(out_dir, history)
+            ctx.barrier()
+            progress.update(
+                task, advance=1,
+                status=f"loss {train_loss:.4f} val {cfg.monitor} {val[cfg.monitor]:.4f} (best epoch {best_epoch})",
+            )
+            if not show_progress or not ctx.is_main:
+                log(
+                    f"epoch {epoch + 1}/{cfg.epochs}: train loss {train_loss:.4f}, val loss {val['loss']:.4f}, "
+                    f"val pearson {val['pearson']:.4f}, {row['seconds']:.1f}s"
+                )
+            if on_epoch_end is not None:
+                on_epoch_end(row)
+            if wait >= cfg.patience:
+                stopped_early = True
+                log(f"early stop: no {cfg.monitor} improvement for {cfg.patience} epochs")
+                break
+
+    test_metrics = None
+    if ctx.is_main:
+        test_metrics = _finish(out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, log, ctx.world_size)
+    ctx.barrier()
+    return TrainResult(out_dir, history, best_epoch, best_score, stopped_early, plan, test_metrics)
+
+
+def _finish(out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, log, world_size) -> dict[str, float] | None:
+    """Learning curves, test metrics of the best model, ``summary.json``."""
+    from gsr_eda.train.checkpoint import model_from_checkpoint
+    from gsr_eda.train.curves import plot_learning_curves
+
+    plot_learning_curves(history, out_dir / "curves.png", monitor=cfg.monitor)
+    test_metrics = None
+    best_path = out_dir / BEST_NAME
+    if best_path.exists():
+        best = model_from_checkpoint(load_checkpoint(best_path), best_path).to(device)
+        missing = [n for n in plan.test_designs if n not in graphs]
+        if missing:
+            for n, r in data.read(missing).items():
+                graphs[n] = _to_graph(r, plan, std, device)
+        test_metrics = _nan_to_none(evaluate_graphs(best, [graphs[n] for n in plan.test_designs], TEST, std))
+        log(
+            f"best epoch {best_epoch}; test: pearson {test_metrics['pearson']}, spearman {test_metrics['spearman']}, "
+            f"kendall {test_metrics['kendall']}, r2 {test_metrics['r2']}, mae {test_metrics['mae']}"
+        )
+    summary = {
+        "config": asdict(cfg), "split": plan.describe(), "split_mode": plan.mode,
+        "train_designs": plan.train_designs, "val_designs": plan.val_designs, "test_designs": plan.test_designs,
+        "epochs_run": len(history), "best_epoch": best_epoch, "world_size": world_size,
+        "best_val": _nan_to_none(history[best_epoch - 1]) if best_epoch > 0 else None,
+        "test": test_metrics, "label": data.label, "feature_names": data.feature_names,
+        "files": {
+            "best": str(best_path), "last": str(out_dir / LAST_NAME), "metrics_csv": str(out_dir / "metrics.csv"),
+            "metrics_json": str(out_dir / "metrics.json"), "curves": str(out_dir / "curves.png"),
+        },
+    }
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_float) + "\n")
+    return test_metrics
+
+
+def _progress(enabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
+        TimeElapsedColumn(), TextColumn("{task.fields[status]}"),
+        disable=not enabled, transient=False,
+    )

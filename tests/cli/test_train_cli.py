@@ -1,0 +1,137 @@
+"""End to end through the CLI: synth -> ingest -> train (2 epochs) -> resume -> evaluate -> predict -> gate."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gsr_eda.errors import EXIT_BAD_INPUT, EXIT_GATE
+
+
+def run_cli(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
+    """Run ``gsr-eda ARGS`` in-process through the real entry point (exit codes included)."""
+    from gsr_eda.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["gsr-eda", *map(str, args)])
+    code = 0
+    try:
+        main()
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    """Two small synthetic designs, ingested with proxy labels (a node split: fewer than 3 designs)."""
+    root = tmp_path_factory.mktemp("cli")
+    mp = pytest.MonkeyPatch()
+    from gsr_eda.cli import main
+
+    for seed in (1, 2):
+        for argv in (
+            ["synth", "--cells", "150", "--seed", seed, "--name", f"d{seed}", "--out", root],
+            ["ingest", "design", "--def", root / f"d{seed}.def", "--lef", root / f"d{seed}.lef", "--store", root / "s.h5"],
+        ):
+            mp.setattr(sys, "argv", ["gsr-eda", *map(str, argv)])
+            try:
+                main()
+            except SystemExit as stop:
+                assert not stop.code, argv
+    mp.undo()
+    return root / "s.h5"
+
+
+def test_train_resume_evaluate_predict_and_gate(store, tmp_path, capsys, monkeypatch):
+    run = tmp_path / "run"
+    common = ["--model", "gsr", "--layers", "3", "--hidden", "16", "--k", "4", "--seed", "1"]
+    code, out, err = run_cli(["train", "--store", store, "--out", run, "--epochs", "2", *common], capsys, monkeypatch)
+    assert code == 0, err
+    assert "split by node over 2 design(s)" in out
+    assert len((run / "metrics.csv").read_text().splitlines()) == 3
+
+    code, out, err = run_cli(["train", "--resume", run, "--epochs", "3", "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["epochs_run"] == 3 and summary["config"]["layers"] == 3
+    assert "resuming" in err
+
+    code, out, err = run_cli(["evaluate", "--checkpoint", run, "--store", store, "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result["designs"]) == {"d1", "d2"}
+    for entry in result["designs"].values():
+        assert entry["role"] == "node split"
+        assert {"cells", "gcells", "cells_test"} <= set(entry)
+        assert -1.0 <= entry["cells"]["pearson"] <= 1.0
+    assert result["overall"]["cells"]["n"] == sum(e["cells"]["n"] for e in result["designs"].values())
+
+    for ext in ("csv", "npy", "json"):
+        target = tmp_path / f"pred.{ext}"
+        code, out, err = run_cli(
+            ["predict", "-c", run / "best.pt", "--store", store, "--design", "d1", "--out", target], capsys, monkeypatch
+        )
+        assert code == 0, err
+        assert target.is_file() and (tmp_path / f"pred.gcell.{ext}").is_file()
+    cells = np.load(tmp_path / "pred.npy")
+    grid = np.load(tmp_path / "pred.gcell.npy")
+    as_json = json.loads((tmp_path / "pred.json").read_text())["cells"]
+    assert cells.shape == (len(as_json),) and grid.ndim == 2
+    first_row = (tmp_path / "pred.csv").read_text().splitlines()[1].split(",")
+    assert float(first_row[1]) == pytest.approx(as_json[first_row[0]], rel=1e-4, abs=1e-6)
+
+    # From DEF (the same ingest code, no labels), with a heatmap and the gate tripped on purpose.
+    def_path = store.parent / "d2.def"
+    gate_args = ["predict", "-c", run, "--def", def_path, "--lef", store.parent / "d2.lef", "--json",
+                 "--heatmap", tmp_path / "map.png", "--hotspot-threshold", "-1e9", "--fail-above", "0.5"]
+    code, out, err = run_cli(gate_args, capsys, monkeypatch)
+    assert code == EXIT_GATE, err
+    summary = json.loads(out)
+    assert summary["hotspot_fraction"] == 1.0 and summary["gate"]["tripped"]
+    assert (tmp_path / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    gate_args[gate_args.index("-1e9")] = "1e9"
+    code, out, _ = run_cli(gate_args, capsys, monkeypatch)
+    assert code == 0 and json.loads(out)["hotspot_fraction"] == 0.0
+
+
+def test_user_errors_are_one_line_with_exit_code_3(store, tmp_path, capsys, monkeypatch):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    code, _, err = run_cli(["evaluate", "--checkpoint", bad, "--store", store], capsys, monkeypatch)
+    assert code == EXIT_BAD_INPUT and err.startswith(f"gsr-eda: error: {bad}:") and err.count("\n") == 1
+    code, _, err = run_cli(["train", "--store", store, "--out", tmp_path / "r", "--model", "mlp"], capsys, monkeypatch)
+    assert code == EXIT_BAD_INPUT and "unknown model 'mlp'" in err
+    code, _, err = run_cli(["train", "--store", store, "--out", tmp_path / "r", "--designs", "zz"], capsys, monkeypatch)
+    assert code == EXIT_BAD_INPUT and "no design 'zz'" in err
+    code, _, err = run_cli(["predict", "-c", bad, "--store", store], capsys, monkeypatch)
+    assert code == EXIT_BAD_INPUT and "--store and --design go together" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_checkpoint_with_other_features_is_refused(store, tmp_path, capsys, monkeypatch):
+    import torch
+
+    from gsr_eda.models import build_model
+    from gsr_eda.train.checkpoint import save_checkpoint
+    from gsr_eda.train.normalization import Standardizer
+
+    std = Standardizer.fit([np.zeros((2, 2)) + [[0, 1], [1, 0]]], [np.arange(2.0)])
+    path = tmp_path / "other.pt"
+    save_checkpoint(path, {
+        "model": {"name": "sage", "in_channels": 2, "hidden": 4, "layers": 1, "groups": 2, "k": 2, "dropout": 0.0},
+        "graph": {"net_model": "capped-clique", "net_cap": 8, "normalization": "mean"},
+        "label": {"name": "x", "reduce": "max", "is_proxy": True},
+        "feature_names": ["width", "colour"],
+        "standardizer": std.to_state(),
+        "model_state": build_model("sage", 2, hidden=4, layers=1).state_dict(),
+    })
+    for argv in (["evaluate", "-c", path, "--store", store], ["predict", "-c", path, "--store", store, "--design", "d1"]):
+        code, _, err = run_cli(argv, capsys, monkeypatch)
+        assert code == EXIT_BAD_INPUT, err
+        assert "checkpoint does not fit design 'd1'" in err and "missing colour" in err
+    assert torch.load(path, weights_only=True)["format_version"] == 1

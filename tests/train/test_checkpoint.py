@@ -1,0 +1,99 @@
+"""Checkpoint refusal cases: corrupt, foreign, future version, features that do not fit."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gsr_eda.errors import InputError
+from gsr_eda.train.checkpoint import (
+    FORMAT_VERSION,
+    check_feature_schema,
+    load_checkpoint,
+    load_predictor,
+    save_checkpoint,
+)
+
+
+@pytest.fixture()
+def valid(tmp_path):
+    from gsr_eda.models import build_model
+    from gsr_eda.train.normalization import Standardizer
+
+    import numpy as np
+
+    model = build_model("gcn", 3, hidden=8, layers=1)
+    std = Standardizer.fit([np.random.default_rng(0).normal(size=(10, 3))], [np.arange(10.0)])
+    payload = {
+        "model": {"name": "gcn", "in_channels": 3, "hidden": 8, "layers": 1, "groups": 2, "k": 8, "dropout": 0.0},
+        "graph": {"net_model": "capped-clique", "net_cap": 8, "normalization": "mean"},
+        "label": {"name": "proxy", "reduce": "max", "is_proxy": True},
+        "feature_names": ["a", "b", "c"],
+        "standardizer": std.to_state(),
+        "model_state": model.state_dict(),
+    }
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, payload)
+    return path, payload
+
+
+def test_valid_checkpoint_loads_safely(valid):
+    path, _ = valid
+    ckpt = load_checkpoint(path)
+    assert ckpt["format_version"] == FORMAT_VERSION
+    predictor = load_predictor(path)
+    assert predictor.feature_names == ["a", "b", "c"] and predictor.net_cap == 8
+    assert not list(path.parent.glob(".*.tmp"))  # the atomic write left no temp file
+
+
+def test_corrupt_file_is_refused(valid, tmp_path):
+    path, _ = valid
+    data = path.read_bytes()
+    bad = tmp_path / "truncated.pt"
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="not a readable gsr-eda checkpoint") as err:
+        load_checkpoint(bad)
+    assert err.value.path == bad
+    text = tmp_path / "notes.pt"
+    text.write_text("hello")
+    with pytest.raises(InputError, match="corrupt"):
+        load_checkpoint(text)
+
+
+def test_foreign_and_future_checkpoints_are_refused(valid, tmp_path):
+    _, payload = valid
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(InputError, match="not a gsr-eda checkpoint"):
+        load_checkpoint(foreign)
+    future = tmp_path / "future.pt"
+    torch.save({**payload, "format": "gsr-eda-checkpoint", "format_version": FORMAT_VERSION + 1}, future)
+    with pytest.raises(InputError, match="newer gsr-eda"):
+        load_checkpoint(future)
+
+
+def test_code_in_a_checkpoint_is_never_run(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "gsr-eda-checkpoint", "format_version": 1, "x": Evil()}, path)
+    with pytest.raises(InputError, match="not a readable"):
+        load_checkpoint(path)
+
+
+def test_wrong_features_are_refused_with_the_difference(valid):
+    path, payload = valid
+    check_feature_schema(payload, ["a", "b", "c"], what="the store", path=path)
+    with pytest.raises(InputError, match="missing c; unexpected d"):
+        check_feature_schema(payload, ["a", "b", "d"], what="the store", path=path)
+    with pytest.raises(InputError, match="different order"):
+        check_feature_schema(payload, ["c", "b", "a"], what="the store", path=path)
+
+
+def test_missing_run_folder_checkpoint(tmp_path):
+    with pytest.raises(InputError, match="no best.pt or last.pt"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(InputError, match="not found"):
+        load_checkpoint(tmp_path / "nope.pt")

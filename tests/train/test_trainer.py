@@ -1,0 +1,84 @@
+"""Trainer: reproducibility, exact resume, design splits, outputs, and the Predictor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gsr_eda.train import TrainConfig, load_checkpoint, load_predictor, train
+
+TINY = dict(model="gsr", hidden=16, layers=4, groups=2, k=4, lr=3e-3)
+
+
+def _quiet(_msg: str) -> None:
+    pass
+
+
+def _run(store, out, epochs, **kw):
+    return train(TrainConfig(store=str(store), epochs=epochs, **(TINY | kw)), out, log=_quiet, show_progress=False, **{})
+
+
+def _losses(history):
+    return [(r["train_loss"], r["val_loss"], r["val_pearson"]) for r in history]
+
+
+def _weights(run):
+    return load_checkpoint(run / "last.pt")["model_state"]
+
+
+def test_two_seeded_runs_are_identical(one_design_store, tmp_path):
+    a = _run(one_design_store, tmp_path / "a", 3, dropout=0.1)
+    b = _run(one_design_store, tmp_path / "b", 3, dropout=0.1)
+    assert _losses(a.history) == _losses(b.history)
+    wa, wb = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    c = _run(one_design_store, tmp_path / "c", 1, seed=5, dropout=0.1)
+    assert _losses(c.history)[0] != _losses(a.history)[0]
+
+
+def test_resume_continues_an_interrupted_run_exactly(one_design_store, tmp_path):
+    full = _run(one_design_store, tmp_path / "full", 4, dropout=0.1)
+
+    def interrupt(row):
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(TrainConfig(store=str(one_design_store), epochs=4, dropout=0.1, **TINY), tmp_path / "cut",
+              log=_quiet, show_progress=False, on_epoch_end=interrupt)
+    assert load_checkpoint(tmp_path / "cut" / "last.pt")["train"]["epoch"] == 1
+    resumed = train(TrainConfig(store=str(one_design_store), epochs=4), tmp_path / "cut", resume=True,
+                    log=_quiet, show_progress=False)
+    assert _losses(resumed.history) == _losses(full.history)
+    wf, wr = _weights(tmp_path / "full"), _weights(tmp_path / "cut")
+    assert all(torch.equal(wf[k], wr[k]) for k in wf)
+
+
+def test_design_split_outputs_and_predictor(four_design_store, tmp_path):
+    result = _run(four_design_store, tmp_path / "run", 2, model="sage", layers=2)
+    assert result.split.mode == "design"
+    assert len(result.split.test_designs) == 1 and len(result.split.val_designs) == 1
+    for name in ("best.pt", "last.pt", "metrics.csv", "metrics.json", "curves.png", "summary.json", "config.json"):
+        assert (tmp_path / "run" / name).is_file(), name
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["split_mode"] == "design" and summary["test"]["n"] == 200
+    assert (tmp_path / "run" / "metrics.csv").read_text().count("\n") == 3  # header + 2 epochs
+    ckpt = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    assert ckpt["format_version"] == 1 and ckpt["model"]["name"] == "sage"
+
+    from gsr_eda.store import GraphStore
+
+    predictor = load_predictor(tmp_path / "run")
+    with GraphStore(four_design_store) as store:
+        record = store.read(result.split.test_designs[0])
+    assert predictor.feature_names == record.feature_names
+    adj = predictor.prepare_graph(record.indptr, record.indices, record.num_nodes)
+    pred = predictor.predict(record.features, adj)
+    assert pred.shape == (record.num_nodes,) and pred.dtype == np.float32 and np.isfinite(pred).all()
+    # Predictions are in label units: same scale as the labels, not standardised.
+    assert abs(float(pred.mean()) - float(record.cell_labels.mean())) < 3 * float(record.cell_labels.std()) + 0.1
+    with pytest.raises(ValueError, match="expected features"):
+        predictor.predict(record.features[:, :3], adj)
