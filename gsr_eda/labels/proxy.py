@@ -1,26 +1,31 @@
 """The proxy congestion label: a probabilistic routing estimate for designs without router output.
 
-Model, per net with pins ``p_0, ..., p_{k}`` (``p_0`` is the first pin: the driver in DEF and
-CircuitNet order):
+Model, per net with pins ``p_0, ..., p_k``:
 
-1. **Decomposition.** The net becomes the ``k`` two-pin connections ``(p_0, p_i)`` (a star on
-   the driver), each connecting the gcells ``(a_x, a_y)`` of ``p_0`` and ``(b_x, b_y)`` of ``p_i``.
-2. **Routing.** Each connection takes one of its two L-shapes with probability 1/2:
-   horizontal first (along row ``a_y``, turning at column ``b_x``) or vertical first (along
-   column ``a_x``, turning at row ``b_y``). In expectation it therefore puts 1/2 horizontal
-   track in every gcell of rows ``a_y`` and ``b_y`` between columns ``min(a_x, b_x)`` and
-   ``max(a_x, b_x)`` inclusive, and 1/2 vertical track in every gcell of columns ``a_x`` and
-   ``b_x`` between rows ``min(a_y, b_y)`` and ``max(a_y, b_y)``. A connection inside one column
-   (``a_x = b_x``) has no horizontal part, and one inside one row no vertical part: wiring within
-   a gcell is local and uses no global tracks.
+1. **Decomposition** into two-pin connections.
+   ``chain`` (default): the pins sorted along the longer side of the net's bounding box, each
+   connected to the next: ``k`` connections whose total length approximates a rectilinear
+   Steiner tree, as a router would build (exact for 2- and 3-pin nets up to the bend).
+   ``star``: ``(p_0, p_i)`` for every ``i``, a star on the first pin (the driver in DEF and
+   CircuitNet order). A star routes every sink of a high-fanout net through the driver's gcell,
+   so it piles hundreds of tracks onto a few gcells: use it only to reproduce that estimate.
+2. **Routing.** Each connection between gcells ``(a_x, a_y)`` and ``(b_x, b_y)`` takes one of its
+   two L-shapes with probability 1/2: horizontal first (along row ``a_y``, turning at column
+   ``b_x``) or vertical first. In expectation it puts 1/2 horizontal track in every gcell of rows
+   ``a_y`` and ``b_y`` between columns ``min(a_x, b_x)`` and ``max(a_x, b_x)`` inclusive, and 1/2
+   vertical track in every gcell of columns ``a_x`` and ``b_x`` between rows ``min(a_y, b_y)``
+   and ``max(a_y, b_y)``. A connection inside one column (``a_x = b_x``) has no horizontal part,
+   and one inside one row no vertical part: wiring within a gcell uses no global tracks.
 3. **Demand vs capacity.** Summing over connections gives the expected horizontal and vertical
    demand ``D_h, D_v`` (tracks) per gcell, compared with the design's track capacity ``C_h, C_v``
    (``design.capacity``; when the design has none, ``default_tracks`` per direction and gcell).
-4. **Label.** ``measure="overflow"`` (default):
-   ``L = max(0, D_h / C_h - 1) + max(0, D_v / C_v - 1)``, the overflow ratio summed over the
-   directions as in CircuitNet; ``measure="utilisation"``: ``L = max(D_h / C_h, D_v / C_v)``.
-   Where a gcell has no track in a direction (``C = 0``), both the overflow and the
-   utilisation of that direction are the demand ``D`` itself (every track needed overflows).
+4. **Label.** ``measure="utilisation"`` (default): ``L = max(D_h / C_h, D_v / C_v)``, the
+   utilisation of the busier direction (1.0: demand equals capacity), continuous everywhere.
+   ``measure="overflow"``: ``L = max(0, D_h / C_h - 1) + max(0, D_v / C_v - 1)``, the overflow
+   ratio summed over directions as in CircuitNet's labels; on a legally placed design this
+   estimate is zero almost everywhere, which makes a poor regression target.
+   Where a gcell has no track in a direction (``C = 0``), both measures of that direction are
+   the demand ``D`` itself (every track needed overflows).
 
 Everything is vectorised: each connection adds four points to a 1-D difference array per
 direction, then a cumulative sum gives the demand maps.
@@ -37,11 +42,45 @@ from gsr_eda.labels.label import GcellLabel
 #: Tracks per direction and gcell assumed when a design has no routing capacity (about one
 #: routing layer per direction at the usual gcell size of ~15 tracks).
 DEFAULT_TRACKS_PER_GCELL = 15.0
-PROXY_MEASURES = ("overflow", "utilisation")
+PROXY_MEASURES = ("utilisation", "overflow")
+DECOMPOSITIONS = ("chain", "star")
+
+
+def two_pin_connections(
+    design: PlacedDesign, px: np.ndarray, py: np.ndarray, decomposition: str = "chain"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pin index pairs ``(a, b)`` of the two-pin connections every net is decomposed into."""
+    if decomposition not in DECOMPOSITIONS:
+        raise ValueError(f"decomposition must be one of {DECOMPOSITIONS}, got {decomposition!r}")
+    counts = np.diff(design.net_ptr)
+    net = np.repeat(np.arange(len(counts)), counts)
+    if decomposition == "star":
+        driver = np.repeat(design.net_ptr[:-1], counts)
+        sink = np.flatnonzero(np.arange(design.num_pins) != driver)
+        return driver[sink], sink
+    span_x = _per_net_extent(net, px, len(counts))
+    span_y = _per_net_extent(net, py, len(counts))
+    key = np.where((span_x >= span_y)[net], px, py)
+    order = np.lexsort((key, net))
+    a, b = order[:-1], order[1:]
+    same_net = net[a] == net[b]
+    return a[same_net], b[same_net]
+
+
+def _per_net_extent(net: np.ndarray, coord: np.ndarray, num_nets: int) -> np.ndarray:
+    lo = np.full(num_nets, np.inf)
+    hi = np.full(num_nets, -np.inf)
+    np.minimum.at(lo, net, coord)
+    np.maximum.at(hi, net, coord)
+    return hi - lo
 
 
 def lshape_demand(
-    design: PlacedDesign, x: np.ndarray | None = None, y: np.ndarray | None = None
+    design: PlacedDesign,
+    x: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    *,
+    decomposition: str = "chain",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Expected ``(horizontal, vertical)`` track demand per gcell, each ``(nx, ny)`` float64."""
     nx, ny = design.grid.shape
@@ -49,40 +88,44 @@ def lshape_demand(
     y = design.y if y is None else np.asarray(y, np.float64)
     px, py = pin_positions(design, x, y)
     gx, gy = point_gcells(design.grid, px, py)
-    counts = np.diff(design.net_ptr)
-    driver = np.repeat(design.net_ptr[:-1], counts)  # first pin of each pin's net
-    sink = np.flatnonzero(np.arange(design.num_pins) != driver)
-    ax, ay, bx, by = gx[driver[sink]], gy[driver[sink]], gx[sink], gy[sink]
-
-    # Horizontal: rows ay and by, columns lo..hi, weight 1/2 each; difference along x.
-    cross = ax != bx
-    lo, hi = np.minimum(ax, bx)[cross], np.maximum(ax, bx)[cross]
-    rows = np.concatenate([ay[cross], by[cross]])
-    lo2, hi2 = np.concatenate([lo, lo]), np.concatenate([hi, hi])
-    diff = np.bincount(np.concatenate([lo2 * ny + rows, (hi2 + 1) * ny + rows]),
-                       weights=np.concatenate([np.full(len(rows), 0.5), np.full(len(rows), -0.5)]),
-                       minlength=(nx + 1) * ny).reshape(nx + 1, ny).astype(np.float64)
-    horizontal = diff.cumsum(0)[:nx]
-
-    # Vertical: columns ax and bx, rows lo..hi; difference along y.
-    cross = ay != by
-    lo, hi = np.minimum(ay, by)[cross], np.maximum(ay, by)[cross]
-    cols = np.concatenate([ax[cross], bx[cross]])
-    lo2, hi2 = np.concatenate([lo, lo]), np.concatenate([hi, hi])
-    diff = np.bincount(np.concatenate([cols * (ny + 1) + lo2, cols * (ny + 1) + hi2 + 1]),
-                       weights=np.concatenate([np.full(len(cols), 0.5), np.full(len(cols), -0.5)]),
-                       minlength=nx * (ny + 1)).reshape(nx, ny + 1).astype(np.float64)
-    vertical = diff.cumsum(1)[:, :ny]
+    a, b = two_pin_connections(design, px, py, decomposition)
+    ax, ay, bx, by = gx[a], gy[a], gx[b], gy[b]
+    horizontal = _straight_demand(ax, bx, ay, by, nx, ny)
+    vertical = _straight_demand(ay, by, ax, bx, ny, nx).T
     return horizontal, vertical
 
 
+def _straight_demand(a_along, b_along, a_across, b_across, n_along, n_across) -> np.ndarray:
+    """Demand ``(n_along, n_across)`` of the segments running along one axis.
+
+    Each connection that changes position along the axis puts 1/2 track on the segment
+    ``min..max`` (inclusive) at each of its two end positions across the axis.
+    """
+    moves = a_along != b_along
+    lo = np.minimum(a_along, b_along)[moves]
+    hi = np.maximum(a_along, b_along)[moves]
+    across = np.concatenate([a_across[moves], b_across[moves]])
+    lo2, hi2 = np.concatenate([lo, lo]), np.concatenate([hi, hi])
+    half = np.full(len(across), 0.5)
+    diff = np.bincount(
+        np.concatenate([lo2 * n_across + across, (hi2 + 1) * n_across + across]),
+        weights=np.concatenate([half, -half]),
+        minlength=(n_along + 1) * n_across,
+    ).reshape(n_along + 1, n_across).astype(np.float64)
+    return diff.cumsum(0)[:n_along]
+
+
 def proxy_congestion(
-    design: PlacedDesign, *, measure: str = "overflow", default_tracks: float = DEFAULT_TRACKS_PER_GCELL
+    design: PlacedDesign,
+    *,
+    measure: str = "utilisation",
+    decomposition: str = "chain",
+    default_tracks: float = DEFAULT_TRACKS_PER_GCELL,
 ) -> GcellLabel:
     """The proxy label at the design's positions (see the module docstring for the model)."""
     if measure not in PROXY_MEASURES:
         raise ValueError(f"measure must be one of {PROXY_MEASURES}, got {measure!r}")
-    demand_h, demand_v = lshape_demand(design)
+    demand_h, demand_v = lshape_demand(design, decomposition=decomposition)
     if design.capacity is not None:
         cap_h = np.asarray(design.capacity.horizontal, np.float64)
         cap_v = np.asarray(design.capacity.vertical, np.float64)
@@ -102,8 +145,9 @@ def proxy_congestion(
         what = "utilisation demand / capacity of the busier direction"
     return GcellLabel(
         values=values.astype(np.float32),
-        name=f"proxy_lshape_{measure}",
+        name=f"proxy_{decomposition}_lshape_{measure}",
         source="proxy",
         is_proxy=True,
-        description=f"proxy: expected L-shape routing {what}, against {capacity_note} (ratio)",
+        description=f"proxy: expected L-shape routing ({decomposition} decomposition) {what}, "
+        f"against {capacity_note} (ratio)",
     )
