@@ -43,6 +43,18 @@ _NET_CAP = typer.Option(8, "--net-cap", min=2, help="Largest net (in pins) expan
 _LABEL_REDUCE = typer.Option(
     "max", "--label-reduce", help="How a cell takes the label of the gcells its box covers: max or mean."
 )
+_PROXY_MEASURE = typer.Option(
+    "utilisation",
+    "--proxy-measure",
+    help="Without --labels: the proxy label's measure, utilisation (demand / capacity of the busier "
+    "direction) or overflow (CircuitNet-style overflow ratio, zero on most legal placements).",
+)
+_PROXY_DECOMPOSITION = typer.Option(
+    "chain",
+    "--proxy-decomposition",
+    help="Without --labels: how the proxy splits nets into two-pin connections, chain (pins sorted "
+    "along the net's longer side, Steiner-like) or star (driver to every sink).",
+)
 _OVERWRITE = typer.Option(False, "--overwrite", help="Replace designs of the same name already in the store.")
 _JSON = typer.Option(False, "--json", help="Print a JSON summary (designs, sizes, label, timings) on stdout.")
 
@@ -68,6 +80,8 @@ def ingest_design(
     label_reduce: str = _LABEL_REDUCE,
     net_model: str = _NET_MODEL,
     net_cap: int = _NET_CAP,
+    proxy_measure: str = _PROXY_MEASURE,
+    proxy_decomposition: str = _PROXY_DECOMPOSITION,
     include_io_pins: bool = typer.Option(
         False,
         "--include-io-pins",
@@ -123,6 +137,8 @@ def ingest_design(
         label_reduce=label_reduce,
         net_model=net_model,
         net_cap=net_cap,
+        proxy_measure=proxy_measure,
+        proxy_decomposition=proxy_decomposition,
     )
     _ingest([job], store, overwrite=overwrite, workers=1, json_out=json_out)
 
@@ -157,6 +173,8 @@ def ingest_circuitnet(
     label_reduce: str = _LABEL_REDUCE,
     net_model: str = _NET_MODEL,
     net_cap: int = _NET_CAP,
+    proxy_measure: str = _PROXY_MEASURE,
+    proxy_decomposition: str = _PROXY_DECOMPOSITION,
     store: Path = _STORE,
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Designs ingested in parallel (worker processes)."),
     overwrite: bool = _OVERWRITE,
@@ -196,6 +214,8 @@ def ingest_circuitnet(
             label_reduce=label_reduce,
             net_model=net_model,
             net_cap=net_cap,
+        proxy_measure=proxy_measure,
+        proxy_decomposition=proxy_decomposition,
         )
         for base, p in zip(design, placement)
     ]
@@ -227,7 +247,7 @@ def ingest_manifest(
 
     Entry keys: kind, name, def, lef, include_io_pins, keep_unconnected, gcell_tracks, root,
     base, placement, gcell_size_um, labels, label_kind, label_which, label_reduce, net_model,
-    net_cap (defaults as in `ingest design` / `ingest circuitnet`).
+    net_cap, proxy_measure, proxy_decomposition (defaults as in `ingest design` / `ingest circuitnet`).
 
     Workers read the designs and build the graphs; the store is written once at the end, so one
     failing design fails the whole call and leaves the store untouched.

@@ -55,6 +55,8 @@ class IngestJob:
     label_reduce: str = "max"
     net_model: str = "capped-clique"
     net_cap: int = 8
+    proxy_measure: str = "utilisation"
+    proxy_decomposition: str = "chain"
 
     def describe(self) -> str:
         """A short human label for progress bars and errors."""
@@ -222,7 +224,10 @@ def _label(job: IngestJob, design):
     from gsr_eda.labels import proxy_congestion, read_labels
 
     if job.labels is None:
-        return proxy_congestion(design)
+        try:
+            return proxy_congestion(design, measure=job.proxy_measure, decomposition=job.proxy_decomposition)
+        except ValueError as err:
+            raise InputError(f"proxy label: {err}") from None
     if job.kind == "circuitnet":
         return read_labels("circuitnet", job.labels, design=design, which=job.label_which, sample=job.placement.stem)
     return read_labels(job.label_kind, job.labels, design=design)
@@ -230,6 +235,8 @@ def _label(job: IngestJob, design):
 
 def _options(job: IngestJob) -> dict[str, Any]:
     keep = ["net_model", "net_cap", "label_reduce"]
+    if job.labels is None:
+        keep += ["proxy_measure", "proxy_decomposition"]
     keep += ["include_io_pins", "keep_unconnected", "gcell_tracks", "label_kind"] if job.kind == "def" else [
         "gcell_size_um",
         "label_which",

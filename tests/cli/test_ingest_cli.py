@@ -94,6 +94,21 @@ def test_existing_design_needs_overwrite(shared_data, tmp_path):
         assert graph_store.designs == ["gcd"] and graph_store.read("gcd").net_model == "star"
 
 
+def test_proxy_label_options_choose_the_stored_label(shared_data, tmp_path):
+    store = tmp_path / "g.h5"
+    default = run_cli("ingest", "design", *sky130_args(shared_data), "--store", store, "--name", "util")
+    assert default.returncode == 0, default.stderr
+    star = run_cli("ingest", "design", *sky130_args(shared_data), "--store", store, "--name", "over",
+                   "--proxy-measure", "overflow", "--proxy-decomposition", "star")
+    assert star.returncode == 0, star.stderr
+    with GraphStore(store) as graph_store:
+        util, over = graph_store.read("util"), graph_store.read("over")
+    assert util.label_is_proxy and util.label_name == "proxy_chain_lshape_utilisation"
+    assert over.label_is_proxy and over.label_name == "proxy_star_lshape_overflow"
+    assert over.metadata["ingest_options"]["proxy_measure"] == "overflow"
+    assert util.gcell_labels.max() > 0 and not np.array_equal(util.gcell_labels, over.gcell_labels)
+
+
 @pytest.fixture(scope="module")
 def sky130_store(shared_data, tmp_path_factory) -> Path:
     """A store holding the sky130 gcd design as "first", built once for the bad-input cases."""
@@ -109,6 +124,7 @@ def sky130_store(shared_data, tmp_path_factory) -> Path:
         (lambda args, tmp: [tmp / "missing.lef" if str(a).endswith("merged.lef") else a for a in args], "missing.lef: LEF file not found"),
         (lambda args, tmp: args + ["--labels", tmp / "labels.npy"], "--labels needs --label-kind"),
         (lambda args, tmp: args + ["--net-model", "hyperedge"], "unknown net model 'hyperedge'"),
+        (lambda args, tmp: args + ["--proxy-measure", "rudy"], "proxy label: measure must be one of"),
         (lambda args, tmp: args + ["--labels", tmp / "labels.npy", "--label-kind", "array"], "labels.npy"),
     ],
 )
