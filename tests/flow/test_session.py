@@ -101,7 +101,7 @@ def test_unknown_units(session):
 
 
 def test_update_from_def_reads_new_positions(session, tiny_design, tmp_path):
-    from conftest import write_def  # tests/flow/conftest.py
+    from tiny_flow_design import write_def
     import re
 
     text = tiny_design.def_path.read_text()
