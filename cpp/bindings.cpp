@@ -1,9 +1,15 @@
 // The single pybind11 binding file of gsr_eda._core.
 //
 // Every pointer argument is an integer address (tensor.data_ptr()) checked by gsr_eda/ops;
-// submodule `cpu` always exists, submodule `cuda` only when the CUDA kernels were compiled.
+// submodule `cpu` always exists (bound at import to the AVX2 + FMA variant of the CPU kernels
+// when they were compiled and the CPU has them, unless GSR_EDA_CPU_ISA=baseline; `cpu_isa` says
+// which), `cpu_baseline` holds the portable variant, and submodule `cuda` exists only when the
+// CUDA kernels were compiled.
 // The GIL is released around every kernel so Python threads (data loading) keep running.
 #include <pybind11/pybind11.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include "ops.h"
 
@@ -22,7 +28,7 @@ gsr::Csr make_csr(uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintpt
                   cptr<int64_t>(parts), num_parts, num_rows};
 }
 
-// Registers the nine kernels of one backend; STREAM is empty for the CPU.
+// Registers the ten kernels of one backend; STREAM is empty for the CPU.
 #define GSR_BIND_BACKEND(mod, ns, STREAM_PARAM, STREAM_ARG, STREAM_PYARG)                       \
   mod.def("row_topk",                                                                            \
           [](uintptr_t P, int64_t n, int64_t d, int64_t k, int dtype, uintptr_t V, uintptr_t I,  \
@@ -78,6 +84,18 @@ gsr::Csr make_csr(uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintpt
             ns::cbsr_weight_grad(vptr(V), vptr(I), vptr(dH), n, k, d_in, d_out, mptr(dW),        \
                                  accumulate, dtype, index_type STREAM_ARG);                      \
           });                                                                                    \
+  mod.def("cbsr_linear_backward",                                                                \
+          [](uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintptr_t parts,            \
+             int64_t num_parts, int64_t num_rows, uintptr_t G, int64_t d_out, uintptr_t V,       \
+             uintptr_t I, int64_t k, uintptr_t W, int64_t d_in, uintptr_t dV, uintptr_t dW,      \
+             bool accumulate, uintptr_t workspace, int dtype, int index_type STREAM_PARAM) {     \
+            py::gil_scoped_release release;                                                      \
+            ns::cbsr_linear_backward(make_csr(indptr, indices, weights, parts, num_parts,        \
+                                              num_rows),                                         \
+                                     vptr(G), d_out, vptr(V), vptr(I), k, vptr(W), d_in,         \
+                                     mptr(dV), mptr(dW), accumulate, mptr(workspace), dtype,     \
+                                     index_type STREAM_ARG);                                     \
+          });                                                                                    \
   mod.def("layernorm_topk",                                                                      \
           [](uintptr_t Y, int64_t n, int64_t d, int64_t k, uintptr_t gamma, uintptr_t beta,      \
              double eps, uintptr_t V, uintptr_t I, uintptr_t mean, uintptr_t rstd, bool given,   \
@@ -101,6 +119,19 @@ gsr::Csr make_csr(uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintpt
 #define GSR_STREAM_ARG , stream
 #define GSR_STREAM_PYARG , py::arg("stream")
 
+// Whether `cpu` gets the AVX2 + FMA kernels: compiled in, supported by this CPU (libgcc's check
+// includes the OS saving the YMM state), and not turned off with GSR_EDA_CPU_ISA=baseline.
+bool use_avx2_kernels() {
+#ifdef GSR_EDA_CPU_AVX2
+  const char* requested = std::getenv("GSR_EDA_CPU_ISA");
+  if (requested != nullptr && std::strcmp(requested, "baseline") == 0) return false;
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -117,8 +148,16 @@ PYBIND11_MODULE(_core, m) {
   m.def("cpu_max_threads", []() { return gsr::cpu::max_threads(); },
         "OpenMP threads the CPU kernels use.");
 
-  py::module_ cpu = m.def_submodule("cpu", "CPU (OpenMP) kernels");
-  GSR_BIND_BACKEND(cpu, gsr::cpu, GSR_EMPTY, GSR_EMPTY, GSR_EMPTY)
+  const bool avx2 = use_avx2_kernels();
+  m.attr("cpu_isa") = avx2 ? "avx2+fma" : "baseline";
+  py::module_ cpu = m.def_submodule("cpu", "CPU (OpenMP) kernels, the best variant for this CPU");
+  if (avx2) {
+    GSR_BIND_BACKEND(cpu, gsr::cpu_avx2, GSR_EMPTY, GSR_EMPTY, GSR_EMPTY)
+  } else {
+    GSR_BIND_BACKEND(cpu, gsr::cpu, GSR_EMPTY, GSR_EMPTY, GSR_EMPTY)
+  }
+  py::module_ baseline = m.def_submodule("cpu_baseline", "CPU kernels, portable (SSE2) build");
+  GSR_BIND_BACKEND(baseline, gsr::cpu, GSR_EMPTY, GSR_EMPTY, GSR_EMPTY)
 #ifdef GSR_EDA_WITH_CUDA
   py::module_ cuda = m.def_submodule("cuda", "CUDA kernels (stream-ordered on the given stream)");
   GSR_BIND_BACKEND(cuda, gsr::cuda, GSR_STREAM_PARAM, GSR_STREAM_ARG, GSR_STREAM_PYARG)

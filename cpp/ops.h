@@ -35,6 +35,14 @@ namespace gsr {
   void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, int64_t k,       \
                         int64_t d_in, int64_t d_out, void* dW, bool accumulate, int dtype,        \
                         int index_type STREAM_ARG);                                        \
+  /* Backward of out = A @ (S(V, I) @ W) for upstream gradient G (N x d_out), At the transpose */ \
+  /* of A: with dH = At @ G, dV[j, t] = dH[j] . W[I[j, t]] and dW (+)= S(V, I)^T dH. workspace */ \
+  /* (N x d_out) may be overwritten with dH (CUDA and the portable CPU build; the AVX2 build */  \
+  /* keeps each row in L1 instead). */                                                            \
+  void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const void* V,          \
+                            const void* I, int64_t k, const void* W, int64_t d_in, void* dV,     \
+                            void* dW, bool accumulate, void* workspace, int dtype,               \
+                            int index_type STREAM_ARG);                                          \
   /* Fused LayerNorm + GS(k): V, I = top-k of (Y - mean) * rstd * gamma + beta per row; writes */ \
   /* mean and rstd (N each). With given_indices, I is an input and V = h at I. */               \
   void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,          \
@@ -46,12 +54,18 @@ namespace gsr {
                                void* dY, bool accumulate, void* dgamma, void* dbeta, int dtype,   \
                                int index_type STREAM_ARG);
 
-namespace cpu {
+// The CPU kernels, compiled for the portable baseline (cpu) and, on x86-64 with GCC, a second
+// time for AVX2 + FMA (cpu_avx2; see cpu/isa.h). Same functions, same results up to rounding.
 #define GSR_NO_STREAM
+namespace cpu {
 GSR_DECLARE_OPS(GSR_NO_STREAM)
-#undef GSR_NO_STREAM
 int max_threads();
 }  // namespace cpu
+namespace cpu_avx2 {
+GSR_DECLARE_OPS(GSR_NO_STREAM)
+int max_threads();
+}  // namespace cpu_avx2
+#undef GSR_NO_STREAM
 
 namespace cuda {
 #define GSR_STREAM , uintptr_t stream

@@ -6,8 +6,9 @@
 #include <cstring>
 
 #include "../ops.h"
+#include "isa.h"
 
-namespace gsr::cpu {
+namespace gsr::GSR_CPU_NS {
 
 namespace {
 
@@ -113,4 +114,4 @@ void cbsr_linear(const void* V, const void* I, int64_t n, int64_t k, const void*
   });
 }
 
-}  // namespace gsr::cpu
+}  // namespace gsr::GSR_CPU_NS

@@ -6,10 +6,12 @@
 #include <omp.h>
 
 #include <cstring>
+#include <vector>
 
 #include "../ops.h"
+#include "isa.h"
 
-namespace gsr::cpu {
+namespace gsr::GSR_CPU_NS {
 
 namespace {
 
@@ -80,6 +82,69 @@ void cbsr_weight_grad_impl(const scalar_t* V, const index_t* I, const scalar_t* 
   }
 }
 
+#if defined(GSR_CPU_AVX2)
+// Fused backward of out = A @ (S(V, I) @ W): per row j of dH = At @ G (built in a stack buffer),
+//   dV[j, t] = dH[j] . W[I[j, t]]   and   dW[I[j, t]] += V[j, t] * dH[j].
+// dW is summed in one d_in x d_out buffer per thread (rows are split statically over the
+// nnz-balanced parts), then the buffers are added in thread order: deterministic for a fixed
+// thread count, and no thread ever writes a cache line another one owns.
+template <typename scalar_t, typename index_t>
+void cbsr_linear_backward_impl(const Csr& At, const scalar_t* G, int64_t d_out, const scalar_t* V,
+                               const index_t* I, int64_t k, const scalar_t* W, int64_t d_in,
+                               scalar_t* dV, scalar_t* dW, bool accumulate) {
+  const scalar_t* w = static_cast<const scalar_t*>(At.weights);
+  const int64_t work = At.indptr[At.num_rows] * d_out + At.num_rows * k * d_out;
+  const bool parallel = work >= kMinParallelWork;
+  const int threads = parallel ? omp_get_max_threads() : 1;
+  const int64_t size = d_in * d_out;
+  // Per thread: its dW partial, then one dH row. Each slice starts on its own cache line.
+  const int64_t stride = (size + d_out + 15) / 16 * 16;
+  std::vector<scalar_t> scratch(static_cast<size_t>(threads * stride), scalar_t(0));
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    scalar_t* __restrict my_dW = scratch.data() + omp_get_thread_num() * stride;
+    scalar_t* __restrict h = my_dW + size;
+#pragma omp for schedule(static)
+    for (int64_t part = 0; part < At.num_parts; ++part) {
+      const int64_t* p = At.parts + 4 * part;
+      for (int64_t row = p[0]; row < p[1]; ++row) {
+        for (int64_t c = 0; c < d_out; ++c) h[c] = 0;
+        const int64_t end = At.indptr[row + 1];
+        for (int64_t e = At.indptr[row]; e < end; ++e) {
+          if (e + kPrefetchDistance < end) {
+            __builtin_prefetch(G + static_cast<int64_t>(At.indices[e + kPrefetchDistance]) * d_out);
+          }
+          const scalar_t a = w[e];
+          const scalar_t* __restrict g = G + static_cast<int64_t>(At.indices[e]) * d_out;
+#pragma omp simd
+          for (int64_t c = 0; c < d_out; ++c) h[c] += a * g[c];
+        }
+        for (int64_t t = 0; t < k; ++t) {
+          const int64_t r = static_cast<int64_t>(I[row * k + t]);
+          const scalar_t* __restrict wr = W + r * d_out;
+          scalar_t* __restrict o = my_dW + r * d_out;
+          const scalar_t v = V[row * k + t];
+          scalar_t acc = 0;
+#pragma omp simd reduction(+ : acc)
+          for (int64_t c = 0; c < d_out; ++c) {
+            acc += h[c] * wr[c];
+            o[c] += v * h[c];
+          }
+          dV[row * k + t] = acc;
+        }
+      }
+    }
+  }
+  // d_in * d_out * threads adds: far too little to pay for waking the team again.
+  for (int64_t c = 0; c < size; ++c) {
+    scalar_t sum = accumulate ? dW[c] : scalar_t(0);
+    for (int t = 0; t < threads; ++t) sum += scratch[static_cast<size_t>(t * stride + c)];
+    dW[c] = sum;
+  }
+}
+
+#endif  // GSR_CPU_AVX2
+
 }  // namespace
 
 void sampled_spmm(const Csr& At, const void* G, int64_t d, const void* I, int64_t k, void* dV,
@@ -119,4 +184,28 @@ void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, i
   });
 }
 
-}  // namespace gsr::cpu
+void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const void* V,
+                          const void* I, int64_t k, const void* W, int64_t d_in, void* dV,
+                          void* dW, bool accumulate, void* workspace, int dtype, int index_type) {
+#if !defined(GSR_CPU_AVX2)
+  // Portable (SSE2) build: the fused loop's dot product and row update do not vectorise well
+  // at 128 bits and it measured slower (29.5 ms) than the three kernels through workspace
+  // (24 ms, zero-riscy-a, 1 thread); with AVX2 + FMA it is faster (14.6 vs 19.8 ms).
+  csr_spmm(At, G, d_out, workspace, false, dtype);
+  cbsr_rowdot(workspace, W, I, At.num_rows, k, d_in, d_out, dV, dtype, index_type);
+  cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, dtype,
+                   index_type);
+#else
+  (void)workspace;  // dH rows stay in a per-thread buffer
+  GSR_DISPATCH_FLOAT(dtype, [&] {
+    GSR_DISPATCH_INDEX(index_type, [&] {
+      cbsr_linear_backward_impl<scalar_t, index_t>(
+          At, static_cast<const scalar_t*>(G), d_out, static_cast<const scalar_t*>(V),
+          static_cast<const index_t*>(I), k, static_cast<const scalar_t*>(W), d_in,
+          static_cast<scalar_t*>(dV), static_cast<scalar_t*>(dW), accumulate);
+    });
+  });
+#endif
+}
+
+}  // namespace gsr::GSR_CPU_NS

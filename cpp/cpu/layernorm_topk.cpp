@@ -15,8 +15,10 @@
 #include <vector>
 
 #include "../ops.h"
+#include "isa.h"
+#include "topk_select.h"
 
-namespace gsr::cpu {
+namespace gsr::GSR_CPU_NS {
 
 namespace {
 
@@ -34,56 +36,6 @@ inline void row_moments(const scalar_t* __restrict y, int64_t d, double eps, sca
   for (int64_t c = 0; c < d; ++c) sq += (y[c] - mu) * (y[c] - mu);
   mean = mu;
   rstd = static_cast<scalar_t>(1.0 / std::sqrt(static_cast<double>(sq) / d + eps));
-}
-
-constexpr int64_t kMaxLocalWidth = 1024;  // rows up to this width are normalised on the stack
-constexpr int64_t kMaxLocalK = 64;
-constexpr int64_t kBlock = 8;             // entries tested together against the current k-th
-
-// Top-k of a row already in L1: the k best so far live in registers/stack, and blocks of
-// kBlock entries are first tested together (a vectorisable any-greater test), so the common
-// case after the first few blocks is one compare per entry without a mispredicted branch.
-template <typename scalar_t, typename index_t>
-inline void select_topk(const scalar_t* __restrict h, int64_t d, int64_t k, scalar_t* out_v,
-                        index_t* out_idx) {
-  scalar_t v[kMaxLocalK];
-  int32_t idx[kMaxLocalK];
-  int64_t filled = 0;
-  int64_t c = 0;
-  for (; c < d && filled < k; ++c) {
-    int64_t pos = filled++;
-    while (pos > 0 && v[pos - 1] < h[c]) {
-      v[pos] = v[pos - 1];
-      idx[pos] = idx[pos - 1];
-      --pos;
-    }
-    v[pos] = h[c];
-    idx[pos] = static_cast<int32_t>(c);
-  }
-  scalar_t kth = v[k - 1];
-  for (; c < d; c += kBlock) {
-    const int64_t end = c + kBlock < d ? c + kBlock : d;
-    bool any = false;
-    for (int64_t j = c; j < end; ++j) any |= h[j] > kth;
-    if (!any) continue;
-    for (int64_t j = c; j < end; ++j) {
-      const scalar_t x = h[j];
-      if (!(x > kth)) continue;
-      int64_t pos = k - 1;
-      while (pos > 0 && v[pos - 1] < x) {
-        v[pos] = v[pos - 1];
-        idx[pos] = idx[pos - 1];
-        --pos;
-      }
-      v[pos] = x;
-      idx[pos] = static_cast<int32_t>(j);
-      kth = v[k - 1];
-    }
-  }
-  for (int64_t t = 0; t < k; ++t) {
-    out_v[t] = v[t];
-    out_idx[t] = static_cast<index_t>(idx[t]);
-  }
 }
 
 template <typename scalar_t, typename index_t>
@@ -107,26 +59,18 @@ void layernorm_topk_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k,
       continue;
     }
     // Same selection rule as row_topk: descending, ties to the lower column.
-    if (d <= kMaxLocalWidth && k <= kMaxLocalK) {
-      scalar_t h[kMaxLocalWidth];
+    if (d <= kSelectMaxWidth) {
+      scalar_t h[kSelectMaxWidth];
 #pragma omp simd
       for (int64_t c = 0; c < d; ++c) h[c] = (y[c] - mu) * rs * gamma[c] + beta[c];
       select_topk(h, d, k, v, idx);
     } else {
+      // Wide rows: normalise on the fly and keep the best k with the plain scan.
       int64_t filled = 0;
-      scalar_t kth = 0;
       for (int64_t c = 0; c < d; ++c) {
         const scalar_t hc = (y[c] - mu) * rs * gamma[c] + beta[c];
-        if (filled == k && !(hc > kth)) continue;
-        int64_t pos = filled < k ? filled++ : k - 1;
-        while (pos > 0 && v[pos - 1] < hc) {
-          v[pos] = v[pos - 1];
-          idx[pos] = idx[pos - 1];
-          --pos;
-        }
-        v[pos] = hc;
-        idx[pos] = static_cast<index_t>(c);
-        if (filled == k) kth = v[k - 1];
+        if (filled == k && !(hc > v[k - 1])) continue;
+        insert_sorted(hc, c, k, filled, v, idx);
       }
     }
   }
@@ -220,4 +164,4 @@ void layernorm_topk_backward(const void* Y, int64_t n, int64_t d, int64_t k, con
   });
 }
 
-}  // namespace gsr::cpu
+}  // namespace gsr::GSR_CPU_NS

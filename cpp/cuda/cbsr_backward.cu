@@ -152,4 +152,16 @@ void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, i
   check(cudaFreeAsync(partial, s), "cudaFreeAsync");
 }
 
+void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const void* V,
+                          const void* I, int64_t k, const void* W, int64_t d_in, void* dV,
+                          void* dW, bool accumulate, void* workspace, int dtype, int index_type,
+                          uintptr_t stream) {
+  // On the GPU dH goes through global memory (workspace): the three kernels run back to back on
+  // the stream, each already saturating the device.
+  csr_spmm(At, G, d_out, workspace, false, dtype, stream);
+  cbsr_rowdot(workspace, W, I, At.num_rows, k, d_in, d_out, dV, dtype, index_type, stream);
+  cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, dtype,
+                   index_type, stream);
+}
+
 }  // namespace gsr::cuda

@@ -32,8 +32,12 @@ def dropout_mask(n: int, k: int, p: float, seed: int, device: torch.device, dtyp
     """
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
-    mask = torch.rand((n, k), generator=generator, device=device, dtype=dtype, out=out)
-    return mask.ge_(p).mul_(1.0 / (1.0 - p))
+    if out is None:
+        out = torch.empty((n, k), device=device, dtype=dtype)
+    # In place and free of per-call allocations: bernoulli_ takes p as a number, and the scale
+    # goes through add_'s `alpha` (a Scalar), where mul_(number) would wrap it in a tensor.
+    out.bernoulli_(1.0 - p, generator=generator)
+    return out.add_(out, alpha=1.0 / (1.0 - p) - 1.0)
 
 
 class BlockWorkspace:
@@ -55,7 +59,7 @@ class BlockWorkspace:
         self.rstd = new(n)
         self.hidden = new(n, dim)         # S @ W or A @ S, depending on the association order
         self.grad_hidden = new(n, dim)
-        self.result = new(n, dim)         # F(y), for the reconstruction X = Y - F(y)
+        self.negated_weight = new(dim, dim)  # -W: X = Y - F(y) accumulates A (S (-W)) into Y
         self.grad_sum = new(n, dim)       # gradient of X'_0, shared by groups 2..C
         self.values = new(n, k)
         self.grad_values = new(n, k)
@@ -65,9 +69,12 @@ class BlockWorkspace:
 
     def forward(self, y: torch.Tensor, ln_weight: torch.Tensor, ln_bias: torch.Tensor,
                 weight: torch.Tensor, bias: torch.Tensor, out: torch.Tensor, accumulate: bool,
-                dropout: float, seed: int, saved_indices: torch.Tensor | None = None) -> None:
-        """``out (+)= F(y)``. With ``saved_indices`` the top-k positions are taken from there
-        (the forward's choice) instead of being searched again."""
+                dropout: float, seed: int, saved_indices: torch.Tensor | None = None,
+                subtract: bool = False) -> None:
+        """``out (+)= F(y)``, or with ``subtract`` ``out -= F(y)`` (the reversible
+        reconstruction, in place: no ``N x d`` temporary for ``F(y)``). With ``saved_indices``
+        the top-k positions are taken from there (the forward's choice) instead of being
+        searched again."""
         adj, k = self.adj, self.k
         if saved_indices is not None:
             self.indices.copy_(saved_indices)
@@ -80,7 +87,10 @@ class BlockWorkspace:
                          out=self.mask)
             self.values.mul_(self.mask)
         # Bias first, then the aggregation accumulates in place (the fused residual add).
-        if accumulate:
+        if subtract:
+            out.sub_(bias)
+            weight = torch.neg(weight, out=self.negated_weight)  # d x d: cheaper than N x d
+        elif accumulate:
             out.add_(bias)
         else:
             out.copy_(bias.expand_as(out))
@@ -104,10 +114,9 @@ class BlockWorkspace:
         adj = self.adj
         torch.sum(grad, dim=0, out=grad_bias)
         if self.order == GATHER_FIRST:
-            kernels.csr_spmm_into(adj, grad, self.grad_hidden, transpose=True)   # A^T G
-            kernels.cbsr_rowdot_into(self.grad_hidden, weight, self.indices, self.grad_values)
-            kernels.cbsr_weight_grad_into(self.values, self.indices, self.grad_hidden,
-                                          grad_weight)
+            # dH = A^T G feeds dV = rowdot(dH, W[I]) and dW = S^T dH in one fused pass.
+            kernels.cbsr_linear_backward_into(adj, grad, self.values, self.indices, weight,
+                                              self.grad_values, grad_weight, self.grad_hidden)
         else:
             torch.mm(self.hidden.t(), grad, out=grad_weight)                       # (A S)^T G
             torch.mm(grad, weight.t(), out=self.grad_hidden)                        # G W^T

@@ -85,11 +85,10 @@ class _GSRStackFunction(torch.autograd.Function):
                 y_prev = _group_input(state, group, workspace)
                 saved = None if ctx.saved_indices is None else ctx.saved_indices[layer, group]
                 workspace.forward(y_prev, ln_weight[layer, group], ln_bias[layer, group],
-                                  weight[layer, group], bias[layer, group], workspace.result,
-                                  accumulate=False, dropout=dropout,
+                                  weight[layer, group], bias[layer, group], state[group],
+                                  accumulate=True, dropout=dropout,
                                   seed=layer_group_seed(seed, layer, group, groups),
-                                  saved_indices=saved)
-                state[group].sub_(workspace.result)
+                                  saved_indices=saved, subtract=True)
                 if group > 0:
                     # dY_{g-1} += J_F^T dY_g (dX_g = dY_g needs no work).
                     workspace.backward(grad_state[group], ln_weight[layer, group], weight[layer, group],

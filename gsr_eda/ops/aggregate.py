@@ -5,15 +5,16 @@ Association order. With ``S = S(V, I)`` (``N x d``, ``k`` nonzeros per row) and 
 * ``A @ (S @ W)`` costs ``N k e`` (gather rows of ``W``) + ``nnz e`` (dense SpMM);
 * ``(A @ S) @ W`` costs ``nnz k`` (CBSR SpMM) + ``N d e`` (one dense GEMM).
 
-In flops the first wins on capped-clique circuit graphs (average degree ~20) and the second on
-full cliques (~150). But the ``nnz e`` term gathers a dense ``e``-wide row per nonzero from an
-``N x e`` matrix far larger than cache, while ``nnz k`` gathers ``5 k`` bytes and the GEMM
-runs at full arithmetic speed, so :func:`association_order` weighs each term by its measured
-cost per element (see ``_COST_NS``); with them ``(A @ S) @ W`` wins unless the average degree
-is below ~5 (at ``d = 128, k = 8``). The backward follows the chosen order:
-``dH = A^T G``, ``dV = rowdot(dH, W[I])``, ``dW = S^T dH`` for the first;
-``dW = (A S)^T G``, ``dV = (A^T (G W^T))`` sampled at ``I`` for the second. Without ``W`` the
-backward is the sampled product ``dV[j, t] = (A^T G)[j, I[j, t]]``: ``nnz k`` work.
+The backward follows the chosen order:
+``dH = A^T G``, ``dV = rowdot(dH, W[I])``, ``dW = S^T dH`` (one fused pass) for the first;
+``dW = (A S)^T G``, ``dV = (A^T (G W^T))`` sampled at ``I`` for the second, which costs
+``2 N d e`` (two GEMMs) + ``nnz k`` (a sampled gather). Flops alone mislead: the ``nnz e`` term
+gathers a dense ``e``-wide row per nonzero, the sampled gather touches ``k`` scattered words of
+such a row (nearly as many cache lines), and the GEMMs run at full arithmetic speed. So
+:func:`association_order` weighs each term by its measured cost per element (``_COST_NS``) over
+forward + backward: with them ``A @ (S @ W)`` wins below an average degree of ~45 (at
+``d = e = 128, k = 8``): capped-clique circuit graphs (~8-20) take it, full cliques (~150) the
+other order. Without ``W`` the backward is the sampled product ``dV[j, t] = (A^T G)[j, I[j, t]]``: ``nnz k`` work.
 """
 
 from __future__ import annotations
@@ -28,23 +29,25 @@ from gsr_eda.ops.adjacency import CSRAdjacency
 GATHER_FIRST = "A@(S@W)"
 AGGREGATE_FIRST = "(A@S)@W"
 
-# Nanoseconds per element of each term, measured on one core of the CI machine (x86-64, no
-# -march) with the zero-riscy-a graph at d = 128, k = 8 (gsr-eda bench kernels). Ratios, not
-# absolute values, decide the order.
+# Nanoseconds per element of each term: one thread of the AVX2 build on the CI machine (AMD
+# EPYC), zero-riscy-a capped-clique-8, d = 128, k = 8 (benchmarks/bench_layer_breakdown.py; see
+# benchmarks/README.md). Ratios, not absolute values, decide the order.
 _COST_NS = {
-    "dense_gather": 1.5,    # csr_spmm: one multiply-add per (nonzero, column), random rows
-    "cbsr_scatter": 4.0,    # cbsr_spmm: one scattered add per (nonzero, kept entry)
-    "cbsr_linear": 0.3,     # S @ W: one multiply-add per (row, kept entry, column)
-    "gemm": 0.1,            # dense GEMM multiply-add
+    "dense_gather": 0.20,     # csr_spmm (A @ H, A^T @ G): per (nonzero, column), random rows
+    "cbsr_scatter": 1.2,      # cbsr_spmm: one scattered add per (nonzero, kept entry)
+    "sampled_gather": 2.7,    # sampled_spmm: one scattered read per (nonzero, kept entry)
+    "cbsr_linear": 0.10,      # S @ W, rowdot, S^T dH: per (row, kept entry, column)
+    "gemm": 0.025,            # dense GEMM multiply-add
 }
 
 
 def association_order(num_nodes: int, nnz: int, k: int, dim: int, out_dim: int) -> str:
-    """The cheaper way to evaluate ``A @ S(V, I) @ W`` (see the module docstring)."""
-    gather_first = (num_nodes * k * out_dim * _COST_NS["cbsr_linear"]
-                    + nnz * out_dim * _COST_NS["dense_gather"])
-    aggregate_first = (nnz * k * _COST_NS["cbsr_scatter"]
-                       + num_nodes * dim * out_dim * _COST_NS["gemm"])
+    """The cheaper way to evaluate ``A @ S(V, I) @ W`` and its backward (module docstring)."""
+    cost = _COST_NS
+    gather_first = (3 * num_nodes * k * out_dim * cost["cbsr_linear"]    # S@W, rowdot, S^T dH
+                    + 2 * nnz * out_dim * cost["dense_gather"])          # A @ H, A^T @ G
+    aggregate_first = (nnz * k * (cost["cbsr_scatter"] + cost["sampled_gather"])
+                       + 3 * num_nodes * dim * out_dim * cost["gemm"])  # (AS)W, (AS)^T G, G W^T
     return GATHER_FIRST if gather_first <= aggregate_first else AGGREGATE_FIRST
 
 
@@ -90,6 +93,10 @@ class _CBSRAggregate(torch.autograd.Function):
             if ctx.needs_input_grad[1]:
                 grad_values = values.new_empty(n, k)
                 kernels.sampled_spmm_into(adj, grad, indices, grad_values)
+        elif ctx.order == GATHER_FIRST and all(ctx.needs_input_grad[i] for i in (1, 4)):
+            grad_values, grad_weight = values.new_empty(n, k), torch.empty_like(weight)
+            kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, grad_values,
+                                              grad_weight, workspace=torch.empty_like(grad))
         elif ctx.order == GATHER_FIRST:
             grad_hidden = torch.empty_like(grad)
             kernels.csr_spmm_into(adj, grad, grad_hidden, transpose=True)

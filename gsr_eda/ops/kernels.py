@@ -219,6 +219,39 @@ def cbsr_weight_grad_into(values: torch.Tensor, indices: torch.Tensor, grad_h: t
                                       *_stream_args(device))
 
 
+def cbsr_linear_backward_into(adj: "CSRAdjacency", grad: torch.Tensor, values: torch.Tensor,
+                              indices: torch.Tensor, weight: torch.Tensor,
+                              grad_values: torch.Tensor, grad_weight: torch.Tensor,
+                              workspace: torch.Tensor, accumulate: bool = False) -> None:
+    """Backward of ``A @ (S(values, indices) @ weight)`` for the output gradient ``grad``.
+
+    With ``dH = A^T grad``: ``grad_values[j, t] = dH[j] . weight[indices[j, t]]`` and
+    ``grad_weight (+)= S^T dH``. The AVX2 CPU build does it in one pass (each ``dH`` row stays
+    in cache between its uses); CUDA and the portable CPU build write ``dH`` into ``workspace``
+    (``N x d_out``, same dtype; its content afterwards is unspecified) and run
+    :func:`csr_spmm_into` (transposed), :func:`cbsr_rowdot_into`, :func:`cbsr_weight_grad_into`.
+    """
+    device, n = adj.device, adj.num_nodes
+    k = _vi_checks(values, indices, n, device)
+    if grad.dim() != 2 or weight.dim() != 2:
+        raise ValueError("grad and weight must be 2-D")
+    d_in, d_out = weight.shape
+    _check("grad", grad, (n, d_out), values.dtype, device)
+    _check("weight", weight, (d_in, d_out), values.dtype, device)
+    _check("grad_values", grad_values, (n, k), values.dtype, device)
+    _check("grad_weight", grad_weight, (d_in, d_out), values.dtype, device)
+    _check("workspace", workspace, (n, d_out), values.dtype, device)
+    if n == 0:
+        if not accumulate:
+            grad_weight.zero_()
+        return
+    _backend(device).cbsr_linear_backward(
+        *_csr_args(adj, values.dtype, True), grad.data_ptr(), d_out, values.data_ptr(),
+        indices.data_ptr(), k, weight.data_ptr(), d_in, grad_values.data_ptr(),
+        grad_weight.data_ptr(), bool(accumulate), workspace.data_ptr(),
+        FLOAT_CODES[values.dtype], INDEX_CODES[indices.dtype], *_stream_args(device))
+
+
 def layernorm_topk_into(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float,
                         values: torch.Tensor, indices: torch.Tensor, mean: torch.Tensor,
                         rstd: torch.Tensor, given_indices: bool = False) -> None:

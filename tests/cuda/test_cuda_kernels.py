@@ -81,6 +81,22 @@ def test_backward_kernels() -> None:
         torch.testing.assert_close(gdw.cpu(), dw, rtol=1e-4, atol=1e-3)
 
 
+def test_fused_linear_backward() -> None:
+    adj = graph(20000)
+    gadj = adj.to("cuda")
+    values, indices = row_topk(torch.randn(20000, 128), 8)
+    grad, weight = torch.randn(20000, 128), torch.randn(128, 128)
+    dv, dw = torch.empty(20000, 8), torch.randn(128, 128)
+    gdv, gdw = torch.empty(20000, 8, device="cuda"), dw.cuda()
+    kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, dv, dw,
+                                      torch.empty(20000, 128), accumulate=True)
+    kernels.cbsr_linear_backward_into(gadj, grad.cuda(), values.cuda(), indices.cuda(),
+                                      weight.cuda(), gdv, gdw,
+                                      torch.empty(20000, 128, device="cuda"), accumulate=True)
+    torch.testing.assert_close(gdv.cpu(), dv, rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(gdw.cpu(), dw, rtol=1e-4, atol=1e-2)
+
+
 def test_autograd_op_and_stack_match_cpu() -> None:
     adj = graph(3000, hub=1000)
     gadj = adj.to("cuda")

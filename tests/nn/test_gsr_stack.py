@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from gsr_eda.nn import GSRStack, gsr_stack_reference
+from gsr_eda.nn import GSRStack, gsr_block, gsr_stack_reference
+from gsr_eda.ops.aggregate import AGGREGATE_FIRST, GATHER_FIRST
 from gsr_eda.ops import CSRAdjacency
 
 
@@ -42,13 +43,17 @@ def gradients(stack: GSRStack, x: torch.Tensor, adj: CSRAdjacency, grad: torch.T
     return out.detach(), [x.grad] + [p.grad.clone() for p in stack.parameters()]
 
 
+@pytest.mark.parametrize("order", [GATHER_FIRST, AGGREGATE_FIRST])
 @pytest.mark.parametrize("groups,layers,k,dropout,save_indices", [
     (2, 100, 3, 0.0, True),
     (3, 12, 2, 0.3, True),
     (4, 6, 4, 0.0, False),
 ])
 def test_gradients_equal_plain_autograd(groups: int, layers: int, k: int, dropout: float,
-                                        save_indices: bool) -> None:
+                                        save_indices: bool, order: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both association orders of the block (forward, in-place reconstruction, backward)."""
+    monkeypatch.setattr(gsr_block, "association_order", lambda *args: order)
     torch.manual_seed(0)
     adj = small_graph()
     stack = GSRStack(8 * groups, layers, groups=groups, k=k, dropout=dropout,
@@ -60,7 +65,9 @@ def test_gradients_equal_plain_autograd(groups: int, layers: int, k: int, dropou
     grad = torch.randn(adj.num_nodes, 8 * groups)
     out, ours = gradients(stack, x, adj, grad, reference=False, seed=11)
     ref_out, theirs = gradients(stack, x, adj, grad, reference=True, seed=11)
-    torch.testing.assert_close(out, ref_out, rtol=1e-5, atol=1e-5)
+    # float32 over up to 100 layers; the (A@S)@W order's GEMM sums in another order than the
+    # reference's (measured worst: 1.5e-5 relative).
+    torch.testing.assert_close(out, ref_out, rtol=1e-4, atol=1e-4 * ref_out.abs().max().item())
     for name, a, b in zip(["x", "ln_weight", "ln_bias", "weight", "bias"], ours, theirs):
         scale = b.abs().max().item()
         assert scale > 0, name

@@ -93,9 +93,10 @@ def test_gradients_match_reference_float32(order: str) -> None:
 def test_association_order_follows_cost() -> None:
     n, k, d = 38656, 8, 128
     assert association_order(n, 2 * n, k, d, d) == GATHER_FIRST        # very sparse graphs
-    assert association_order(n, 20 * n, k, d, d) == AGGREGATE_FIRST    # capped cliques
+    assert association_order(n, 20 * n, k, d, d) == GATHER_FIRST       # capped cliques
     assert association_order(n, 150 * n, k, d, d) == AGGREGATE_FIRST   # full cliques
-    assert association_order(n, 20 * n, k, d, 4) == GATHER_FIRST       # narrow output
+    assert association_order(n, 150 * n, k, d, 4) == GATHER_FIRST      # narrow output
+    assert association_order(n, 150 * n, 64, d, d) == GATHER_FIRST     # dense-ish CBSR rows
 
 
 def test_real_circuit_graph(shared_data) -> None:  # noqa: ANN001 - pytest fixture

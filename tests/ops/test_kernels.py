@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from gsr_eda import _core
 from gsr_eda.ops import CSRAdjacency, kernels, row_topk
 from gsr_eda.ops.reference import scatter_cbsr
 
@@ -78,6 +79,65 @@ def test_parallel_path_matches_serial() -> None:
     dW = torch.empty(64, 64, dtype=torch.float64)
     kernels.cbsr_weight_grad_into(values, indices, grad, dW)
     torch.testing.assert_close(dW, S.t() @ grad)
+
+
+@pytest.mark.parametrize("n,dim,wide", [(90, 20, False), (90, 20, True), (3000, 64, False)])
+def test_fused_linear_backward_equals_the_three_kernels(n: int, dim: int, wide: bool) -> None:
+    """dV and dW of A @ (S @ W) in one call (serial and OpenMP paths, uint8 and int16 indices),
+    against dense float64 algebra; accumulate adds into dW."""
+    adj, A, values, indices = setup(n=n, dim=dim, k=4, seed=5, wide=wide)
+    dim = 300 if wide else dim
+    S = scatter_cbsr(values, indices, dim)
+    weight = torch.randn(dim, 9, dtype=torch.float64)
+    grad = torch.randn(n, 9, dtype=torch.float64)
+    dV = torch.empty_like(values)
+    dW = torch.full((dim, 9), 3.0, dtype=torch.float64)
+    workspace = torch.zeros(n, 9, dtype=torch.float64)
+    kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, dV, dW, workspace,
+                                      accumulate=True)
+    dH = A.t() @ grad
+    torch.testing.assert_close(dV, (dH @ weight.t()).gather(1, indices.long()))
+    torch.testing.assert_close(dW, 3.0 + S.t() @ dH)
+    kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, dV, dW, workspace)
+    torch.testing.assert_close(dW, S.t() @ dH)
+    with pytest.raises(ValueError, match="shape"):
+        kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, dV, dW,
+                                          torch.empty(n, 8, dtype=torch.float64))
+
+
+@pytest.mark.skipif(not hasattr(_core, "cpu_baseline"), reason="single CPU variant build")
+def test_isa_variants_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The AVX2 + FMA build of the CPU kernels (picked at import when the CPU has it) and the
+    portable build give the same results (float32, up to FMA rounding; identical top-k)."""
+    adj, _, _, _ = setup(n=3000, dim=64, k=8, seed=7)
+    generator = torch.Generator().manual_seed(7)
+    y = torch.randn(3000, 64, generator=generator)
+    weight = torch.randn(64, 64, generator=generator)
+    grad = torch.randn(3000, 64, generator=generator)
+
+    def run() -> list[torch.Tensor]:
+        values = torch.empty(3000, 8)
+        indices = torch.empty(3000, 8, dtype=torch.uint8)
+        mean, rstd = torch.empty(3000), torch.empty(3000)
+        kernels.layernorm_topk_into(y, torch.ones(64), torch.zeros(64), 1e-5, values, indices,
+                                    mean, rstd)
+        hidden, out = torch.empty(3000, 64), torch.empty(3000, 64)
+        kernels.cbsr_linear_into(values, indices, weight, hidden)
+        kernels.csr_spmm_into(adj, hidden, out)
+        dV, dW = torch.empty(3000, 8), torch.empty(64, 64)
+        kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, dV, dW,
+                                          torch.empty(3000, 64))
+        grad_y = torch.empty(3000, 64)
+        kernels.layernorm_topk_backward_into(y, torch.ones(64), mean, rstd, indices, dV, grad_y,
+                                             torch.empty(64), torch.empty(64))
+        return [values, indices, out, dV, dW, grad_y]
+
+    best = run()
+    monkeypatch.setattr(_core, "cpu", _core.cpu_baseline)
+    portable = run()
+    assert torch.equal(best[1], portable[1])
+    for ours, theirs in zip(best, portable):
+        torch.testing.assert_close(ours.float(), theirs.float(), rtol=1e-4, atol=1e-4)
 
 
 def test_argument_checks() -> None:
