@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from gsr_eda.cli.app import app, main
 
-# Each import registers its commands on ``app``.
-from gsr_eda.cli import version  # noqa: F401,E402
-from gsr_eda.cli import serve  # noqa: F401,E402
+# Each import registers its commands on ``app``, in the order ``--help`` lists them:
+# the data flow from designs to predictions, then the tools around it.
+from gsr_eda.cli import synth  # noqa: F401,E402
 from gsr_eda.cli import ingest  # noqa: F401,E402
 from gsr_eda.cli import info  # noqa: F401,E402
 from gsr_eda.cli import train  # noqa: F401,E402
 from gsr_eda.cli import evaluate  # noqa: F401,E402
 from gsr_eda.cli import predict  # noqa: F401,E402
-from gsr_eda.cli import synth  # noqa: F401,E402
+from gsr_eda.cli import serve  # noqa: F401,E402
 from gsr_eda.cli import bench  # noqa: F401,E402
 from gsr_eda.cli import bench_train  # noqa: F401,E402
+from gsr_eda.cli import version  # noqa: F401,E402
 
 __all__ = ["app", "main"]

@@ -49,9 +49,11 @@ def predict(
 
     Examples:
 
-      gsr-eda predict -c runs/gsr64 --store designs.h5 --design aes --out aes.csv --heatmap aes.png
+      gsr-eda predict -c runs/gsr64 --store designs.h5 --design aes \\
+        --out aes.csv --heatmap aes.png
 
-      gsr-eda predict -c runs/gsr64 --def top.def --lef tech.lef --lef cells.lef --json --fail-above 0.02
+      gsr-eda predict -c runs/gsr64 --def top.def --lef tech.lef \\
+        --lef cells.lef --json --fail-above 0.02
     """
     from gsr_eda.errors import EXIT_GATE, InputError
     from gsr_eda.predict import plot_heatmap, predict_design, write_prediction
