@@ -96,7 +96,7 @@ def worker(args: argparse.Namespace) -> dict:
         for n, r in records.items()
     }
     model = build_model(args.model, len(records[names[0]].feature_names), hidden=args.hidden, layers=args.layers,
-                        groups=2, k=args.k)
+                        groups=2, k=args.k, dropout=args.dropout)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=args.lr * 0.01)
     epoch_seconds = []
@@ -125,7 +125,7 @@ def worker(args: argparse.Namespace) -> dict:
     metrics = regression_metrics(np.concatenate(preds), np.concatenate(targets))
     return {
         "task": args.task, "model": args.model, "layers": args.layers, "k": args.k if args.model == "gsr" else None,
-        "hidden": args.hidden, "epochs": args.epochs, "final_train_loss": float(loss),
+        "hidden": args.hidden, "epochs": args.epochs, "dropout": args.dropout, "final_train_loss": float(loss),
         **{key: metrics[key] for key in ("pearson", "spearman", "kendall", "r2", "n")},
         # The first epoch includes one-off costs (graph preparation caches): report the median.
         "seconds_per_epoch": float(np.median(epoch_seconds)),
@@ -162,6 +162,7 @@ def main() -> None:
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dropout", type=float, default=0.0, help="Dropout of every model (same for all).")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--cache", type=Path, default=REPO / "build" / "bench_quality")
     p.add_argument("--out", type=Path, default=None, help="Append rows to this JSON-lines file.")
@@ -186,7 +187,8 @@ def main() -> None:
             model, layers, k = parse_config(config)
             cmd = [sys.executable, __file__, "--worker", "--task", task, "--store", str(stores[task]), "--model", model,
                    "--layers", str(layers), "--k", str(k), "--epochs", str(args.epochs), "--hidden", str(args.hidden),
-                   "--lr", str(args.lr), "--seed", str(args.seed), "--threads", str(args.threads)]
+                   "--lr", str(args.lr), "--seed", str(args.seed), "--threads", str(args.threads),
+                   "--dropout", str(args.dropout)]
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
                 if proc.returncode == 0:
