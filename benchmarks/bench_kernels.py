@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """GSR kernels against the PyTorch operations they replace, on CircuitNet zero-riscy-a.
 
-The same measurement as ``gsr-eda bench kernels`` (see :mod:`gsr_eda.ops.bench_kernels` for
+The same measurement as ``gsr-eda bench kernels`` (see :mod:`gsr_eda.bench.kernels` for
 what is timed against what), written to a JSON file for the results folder. The graph is built
 from the raw CircuitNet files (38,656 placed cells) with the full-clique (5,965,822 nnz) and the
 capped-clique-8 (300,818 nnz) net models; hidden 256 in 2 groups (d = 128), k = 8.
@@ -18,7 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
-from gsr_eda.ops.bench_kernels import format_table, load_benchmark_graphs, run_kernel_benchmarks
+from gsr_eda.bench.kernels import format_table, load_benchmark_graphs, run_kernel_benchmarks
 
 
 def main() -> None:

@@ -161,7 +161,7 @@ def main() -> None:
     import os
 
     from gsr_eda import _core
-    from gsr_eda.ops.bench_kernels import circuitnet_graphs, synthetic_circuit_graph
+    from gsr_eda.bench.kernels import circuitnet_graphs, synthetic_circuit_graph
 
     torch.set_num_threads(args.threads)
     if args.graph == "synthetic":

@@ -51,7 +51,7 @@ def peak_rss_bytes() -> int:
 
 
 def _graph(kind: str, net_model: str, data_root: str | None):
-    from gsr_eda.ops.bench_kernels import circuitnet_graphs, synthetic_circuit_graph
+    from gsr_eda.bench.kernels import circuitnet_graphs, synthetic_circuit_graph
 
     if kind == "synthetic":
         return synthetic_circuit_graph()

@@ -5,6 +5,8 @@ Each configuration of a grid (model x depth x k) trains in its own child process
 of time or memory is recorded without stopping the others (:mod:`gsr_eda.bench.runner`).
 :mod:`gsr_eda.bench.report` compares against RevGNN, checks the project's targets and writes
 ``results.json``, ``report.md`` and PNG plots. Used by ``gsr-eda bench train``.
+:mod:`gsr_eda.bench.kernels` times each compute-core kernel against the torch operation it
+replaces (``gsr-eda bench kernels``).
 
 >>> from gsr_eda.bench import GraphSpec, GridSpec, RunLimits, run_train_benchmark
 >>> run_train_benchmark(GraphSpec("store", "designs.h5", "zero-riscy-a"),

@@ -56,7 +56,7 @@ def bench_kernels(
     if hidden % groups != 0 or not 1 <= k <= hidden // groups:
         raise InputError(f"--hidden {hidden} must divide by --groups {groups} and --k {k} must "
                          f"be in [1, {hidden // max(groups, 1)}]")
-    from gsr_eda.ops.bench_kernels import load_benchmark_graphs, run_kernel_benchmarks
+    from gsr_eda.bench.kernels import load_benchmark_graphs, run_kernel_benchmarks
 
     graphs = load_benchmark_graphs(graph, data_root, synthetic_nodes=synthetic_nodes)
     results = run_kernel_benchmarks(graphs, device=device, dim=hidden // groups, k=k,
@@ -64,6 +64,6 @@ def bench_kernels(
     if json_out:
         emit_json(results)
         return
-    from gsr_eda.ops.bench_kernels import format_table
+    from gsr_eda.bench.kernels import format_table
 
     typer.echo(format_table(results))
