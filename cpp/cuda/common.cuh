@@ -48,4 +48,23 @@ __device__ inline bool part_is_split(const int64_t* part, const int64_t* indptr)
   return part[1] - part[0] == 1 && (part[2] > indptr[part[0]] || part[3] < indptr[part[1]]);
 }
 
+// Offers column c with value x to a row's best-k buffer (v, idx), kept sorted descending.
+// `filled` counts the entries so far and `kth` caches v[k - 1] once the buffer is full, so
+// the common case (x does not make the cut) is one compare. Strictly greater wins: an equal
+// value seen later has a higher column and loses, so ties go to the lower column.
+template <typename index_t>
+__device__ inline void topk_offer(float x, int64_t c, int64_t k, float* v, index_t* idx,
+                                  int64_t& filled, float& kth) {
+  if (filled == k && !(x > kth)) return;
+  int64_t pos = filled < k ? filled++ : k - 1;
+  while (pos > 0 && v[pos - 1] < x) {
+    v[pos] = v[pos - 1];
+    idx[pos] = idx[pos - 1];
+    --pos;
+  }
+  v[pos] = x;
+  idx[pos] = static_cast<index_t>(c);
+  if (filled == k) kth = v[k - 1];
+}
+
 }  // namespace gsr::cuda

@@ -45,17 +45,7 @@ __global__ void layernorm_topk_kernel(const float* __restrict__ Y, int64_t n, in
     int64_t filled = 0;
     float kth = 0.f;
     for (int64_t c = 0; c < d; ++c) {
-      const float h = (y[c] - mu) * rs * gamma[c] + beta[c];
-      if (filled == k && !(h > kth)) continue;
-      int64_t pos = filled < k ? filled++ : k - 1;
-      while (pos > 0 && v[pos - 1] < h) {
-        v[pos] = v[pos - 1];
-        idx[pos] = idx[pos - 1];
-        --pos;
-      }
-      v[pos] = h;
-      idx[pos] = static_cast<index_t>(c);
-      if (filled == k) kth = v[k - 1];
+      topk_offer((y[c] - mu) * rs * gamma[c] + beta[c], c, k, v, idx, filled, kth);
     }
   }
 }

@@ -16,19 +16,7 @@ __global__ void row_topk_kernel(const float* __restrict__ P, int64_t n, int64_t 
     index_t* idx = I + row * k;
     int64_t filled = 0;
     float kth = 0.f;  // cached v[k - 1] once the buffer is full
-    for (int64_t c = 0; c < d; ++c) {
-      const float x = p[c];
-      if (filled == k && !(x > kth)) continue;
-      int64_t pos = filled < k ? filled++ : k - 1;
-      while (pos > 0 && v[pos - 1] < x) {
-        v[pos] = v[pos - 1];
-        idx[pos] = idx[pos - 1];
-        --pos;
-      }
-      v[pos] = x;
-      idx[pos] = static_cast<index_t>(c);
-      if (filled == k) kth = v[k - 1];
-    }
+    for (int64_t c = 0; c < d; ++c) topk_offer(p[c], c, k, v, idx, filled, kth);
   }
 }
 
