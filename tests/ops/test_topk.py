@@ -34,6 +34,19 @@ def test_ties_go_to_the_lower_column_and_negatives_are_kept() -> None:
     assert indices[0].tolist() == [0, 1, 2]
 
 
+@pytest.mark.parametrize("levels", [2, 5, 100, 2000])
+@pytest.mark.parametrize("k", [5, 8, 16])
+def test_float32_ties_at_every_survivor_count(levels: int, k: int) -> None:
+    # float32 rows take the vectorised rank count; few levels make flat rows (more than 64
+    # entries clear the bound), many levels the usual ~20-40 survivors, all with some ties.
+    P = torch.randint(0, levels, (300, 128), generator=torch.Generator().manual_seed(levels + k))
+    P = P.float()
+    values, indices = row_topk(P, k)
+    ref_values, ref_indices = row_topk_reference(P, k)
+    assert torch.equal(indices.long(), ref_indices)
+    assert torch.equal(values, ref_values)
+
+
 def test_deterministic_and_non_contiguous_input() -> None:
     P = torch.randn(200, 64).t()  # non-contiguous view
     first = row_topk(P, 5)
