@@ -17,12 +17,16 @@
 //      a compare + movemask per 8 survivors, with AVX2), and survivor i lands in slot rank_i
 //      when rank_i < k. This replaced an insertion sort over the survivors: 340 -> 230 ns per
 //      row at d = 128 and 290 -> 170 at d = 64 (k = 8, one core; benchmarks/README.md).
+//      For large k the bound is weak (~80 of 128 columns survive at k = 32) and ranking is
+//      O(m^2): above 32 survivors a binary search on sortable integer keys first finds the
+//      k-th largest value with vectorised counts, and only the k kept entries are ranked.
 //
 // On rows without NaN the result equals the plain scan's exactly. Rows where the bound is
-// useless (NaN entries) fall back to the scan. Without AVX2, for double, and on flat rows with
-// more than 64 survivors, step 4 is the insertion sort over the survivors.
+// useless (NaN entries) fall back to the scan. Without AVX2 and for double, step 4 is an
+// insertion sort over the survivors.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -167,11 +171,122 @@ inline void rank_survivors(const float* s, const int32_t* col, int64_t m, int64_
   }
 }
 
-// Ranks up to 64 survivors (returns true), or leaves them to the caller (false).
+// Sortable keys of 8 floats: integers in the order of the values (-0.0 is first made +0.0, so
+// equal values keep equal keys). NaN lanes and lanes >= `valid` get INT32_MIN, below every
+// value's key, so they are never selected (as the lane bound never selects NaN).
+inline __m256i sortable_keys(__m256 x, int64_t valid) {
+  const __m256i bits = _mm256_castps_si256(_mm256_add_ps(x, _mm256_setzero_ps()));
+  const __m256i keys = _mm256_xor_si256(
+      bits, _mm256_and_si256(_mm256_srai_epi32(bits, 31), _mm256_set1_epi32(0x7fffffff)));
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i in_range = _mm256_and_si256(
+      _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(valid)), lane),
+      _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_ORD_Q)));
+  return _mm256_blendv_epi8(_mm256_set1_epi32(INT32_MIN), keys, in_range);
+}
+
+// #{keys >= threshold} over 8 * blocks keys (kBlocks > 0: a fixed count of blocks).
+template <int64_t kBlocks>
+inline int64_t count_at_least(const int32_t* key, int64_t blocks, int32_t threshold) {
+  // key >= threshold <=> key > threshold - 1; each true lane is -1, so subtracting counts it.
+  const __m256i below = _mm256_set1_epi32(threshold - 1);
+  __m256i count = _mm256_setzero_si256();
+  const int64_t n = kBlocks > 0 ? kBlocks : blocks;  // a fixed trip count unrolls: no mispredict
+  for (int64_t q = 0; q < n; ++q) {
+    const __m256i keys = _mm256_load_si256(reinterpret_cast<const __m256i*>(key + 8 * q));
+    count = _mm256_sub_epi32(count, _mm256_cmpgt_epi32(keys, below));
+  }
+  const __m128i half = _mm_add_epi32(_mm256_castsi256_si128(count),
+                                     _mm256_extracti128_si256(count, 1));
+  const __m128i quarter = _mm_add_epi32(half, _mm_shuffle_epi32(half, 0x4e));
+  return _mm_cvtsi128_si32(_mm_add_epi32(quarter, _mm_shuffle_epi32(quarter, 0xb1)));
+}
+
+// The largest T in [lo, hi] with #{keys >= T} >= k, given #{keys >= lo} >= k.
+template <int64_t kBlocks>
+inline int32_t kth_largest_key(const int32_t* key, int64_t blocks, int64_t k, int32_t lo,
+                               int32_t hi) {
+  while (lo < hi) {
+    const int32_t mid = static_cast<int32_t>(lo + ((static_cast<int64_t>(hi) - lo + 1) >> 1));
+    const bool enough = count_at_least<kBlocks>(key, blocks, mid) >= k;
+    lo = enough ? mid : lo;  // selects, not a branch: the outcome is a coin toss
+    hi = enough ? hi : mid - 1;
+  }
+  return lo;
+}
+
+// The k largest entries of a row with a weak lane bound (many survivors: large k) into
+// (sel, sel_col) in column order, ties to the lower column, without ranking every survivor
+// (O(m^2)): the k-th largest key T in [key(t0), max key] is found by a binary search on
+// #{keys >= T} (about 25 vectorised counts over the row), then the columns above T and the
+// first ties at T are read off bit masks.
+inline void select_by_threshold(const float* h, int64_t d, int64_t k, float t0, float* sel,
+                                int32_t* sel_col) {
+  constexpr int64_t kFixedBlocks = 16;  // rows of width <= 128 take a fixed, unrolled count
+  alignas(32) int32_t key[kSelectMaxWidth + 8 * kFixedBlocks];
+  const int64_t blocks = (d + 7) / 8;
+  __m256i high = _mm256_set1_epi32(INT32_MIN);
+  for (int64_t q = 0; q < blocks; ++q) {
+    alignas(32) float tail[8];
+    const float* src = h + 8 * q;
+    if (8 * q + 8 > d) {  // the last, partial block: never read past the row
+      for (int64_t j = 0; j < 8; ++j) tail[j] = 8 * q + j < d ? src[j] : 0.0f;
+      src = tail;
+    }
+    const __m256i keys = sortable_keys(_mm256_loadu_ps(src), d - 8 * q);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(key + 8 * q), keys);
+    high = _mm256_max_epi32(high, keys);
+  }
+  for (int64_t q = blocks; q < kFixedBlocks; ++q) {
+    _mm256_store_si256(reinterpret_cast<__m256i*>(key + 8 * q), _mm256_set1_epi32(INT32_MIN));
+  }
+  alignas(32) int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), high);
+  int32_t hi = lanes[0];
+  for (int j = 1; j < 8; ++j) hi = lanes[j] > hi ? lanes[j] : hi;
+  alignas(32) float bound[8] = {t0};
+  const int32_t lo = _mm256_extract_epi32(sortable_keys(_mm256_load_ps(bound), 1), 0);
+  const int32_t kth = blocks <= kFixedBlocks
+                          ? kth_largest_key<kFixedBlocks>(key, blocks, k, lo, hi)
+                          : kth_largest_key<0>(key, blocks, k, lo, hi);
+  // Masks of the keys above T and equal to T, 64 columns a word.
+  const __m256i threshold = _mm256_set1_epi32(kth);
+  uint64_t above[kSelectMaxWidth / 64], tied[kSelectMaxWidth / 64];
+  int64_t ties_left = k;
+  for (int64_t w = 0; 64 * w < d; ++w) {
+    above[w] = tied[w] = 0;
+    for (int64_t q = 0; q < 8 && 8 * (8 * w + q) < d; ++q) {
+      const __m256i keys = _mm256_load_si256(reinterpret_cast<const __m256i*>(key + 64 * w + 8 * q));
+      above[w] |= static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_ps(
+                      _mm256_castsi256_ps(_mm256_cmpgt_epi32(keys, threshold))))) << (8 * q);
+      tied[w] |= static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_ps(
+                     _mm256_castsi256_ps(_mm256_cmpeq_epi32(keys, threshold))))) << (8 * q);
+    }
+    ties_left -= __builtin_popcountll(above[w]);
+  }
+  int64_t taken = 0;
+  for (int64_t w = 0; 64 * w < d; ++w) {
+    uint64_t take = above[w];
+    for (uint64_t eq = tied[w]; eq != 0 && ties_left > 0; eq &= eq - 1, --ties_left) {
+      take |= eq & (~eq + 1);  // the lowest tied column left
+    }
+    for (; take != 0; take &= take - 1) {
+      const int64_t c = 64 * w + __builtin_ctzll(take);
+      sel[taken] = h[c];
+      sel_col[taken++] = static_cast<int32_t>(c);
+    }
+  }
+}
+
+// Ranks m <= 64 survivors (values s with room for NaN padding up to a multiple of 8, columns
+// col) into the top-k (v, idx) with AVX2 and returns true; returns false for double.
 template <typename scalar_t, typename index_t>
-inline bool rank_survivors(const scalar_t* s, const int32_t* col, int64_t m, int64_t k,
-                           scalar_t* v, index_t* idx) {
+inline bool rank_survivors(scalar_t* s, const int32_t* col, int64_t m, int64_t k, scalar_t* v,
+                           index_t* idx) {
   if constexpr (std::is_same_v<scalar_t, float>) {
+    for (int64_t j = m; j < ((m + 7) & ~int64_t(7)); ++j) {
+      s[j] = std::numeric_limits<float>::quiet_NaN();  // never greater or equal
+    }
     switch ((m + 7) / 8) {
       case 1: rank_survivors<1>(s, col, m, k, v, idx); return true;
       case 2: rank_survivors<2>(s, col, m, k, v, idx); return true;
@@ -180,8 +295,7 @@ inline bool rank_survivors(const scalar_t* s, const int32_t* col, int64_t m, int
       case 5: rank_survivors<5>(s, col, m, k, v, idx); return true;
       case 6: rank_survivors<6>(s, col, m, k, v, idx); return true;
       case 7: rank_survivors<7>(s, col, m, k, v, idx); return true;
-      case 8: rank_survivors<8>(s, col, m, k, v, idx); return true;
-      default: return false;
+      default: rank_survivors<8>(s, col, m, k, v, idx); return true;
     }
   }
   return false;
@@ -200,27 +314,41 @@ inline void select_topk(const scalar_t* __restrict h, int64_t d, int64_t k,
   // 1. Lane maxima over k strided lanes (lane j holds the columns c = j mod k).
   // 2. t0 = the smallest lane maximum: the k lane maxima are k distinct entries >= t0.
   const scalar_t t0 = lane_bound(h, d, k);
-  // 3. The survivors h_c >= t0 in column order, 64 columns a mask word; NaN padding after them.
-  alignas(32) scalar_t survivor[kSelectMaxWidth + 8];
-  int32_t survivor_col[kSelectMaxWidth];
+  // 3. The survivors h_c >= t0, 64 columns a mask word.
+  uint64_t mask[kSelectMaxWidth / 64];
   int64_t m = 0;
   for (int64_t w = 0; 64 * w < d; ++w) {
-    uint64_t bits = ge_mask_word(h + 64 * w, d - 64 * w < 64 ? d - 64 * w : 64, t0);
-    for (; bits != 0; bits &= bits - 1) {
-      const int64_t c = 64 * w + __builtin_ctzll(bits);
-      survivor[m] = h[c];
-      survivor_col[m++] = static_cast<int32_t>(c);
-    }
+    mask[w] = ge_mask_word(h + 64 * w, d - 64 * w < 64 ? d - 64 * w : 64, t0);
+    m += __builtin_popcountll(mask[w]);
   }
   if (m < k) {  // NaN in the row: the bound did not hold, take the plain scan
     scan_topk(h, static_cast<const int32_t*>(nullptr), d, k, v, idx);
     return;
   }
+  alignas(32) scalar_t survivor[kSelectMaxWidth + 8];
+  int32_t survivor_col[kSelectMaxWidth];
+  bool cut = false;
 #if defined(GSR_CPU_AVX2)
-  // 4. Rank by counting (NaN padding never counts as greater or equal) ...
-  for (int64_t j = m; j < ((m + 7) & ~int64_t(7)); ++j) {
-    survivor[j] = std::numeric_limits<scalar_t>::quiet_NaN();
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    if (m > 32) {  // a weak bound (large k): cut to exactly k entries without ranking them all
+      select_by_threshold(h, d, k, t0, survivor, survivor_col);
+      m = k;
+      cut = true;
+    }
   }
+#endif
+  if (!cut) {
+    m = 0;
+    for (int64_t w = 0; 64 * w < d; ++w) {  // in column order
+      for (uint64_t bits = mask[w]; bits != 0; bits &= bits - 1) {
+        const int64_t c = 64 * w + __builtin_ctzll(bits);
+        survivor[m] = h[c];
+        survivor_col[m++] = static_cast<int32_t>(c);
+      }
+    }
+  }
+#if defined(GSR_CPU_AVX2)
+  // 4. Rank by counting ...
   scalar_t ranked_v[kSelectMaxK + 1];
   index_t ranked_idx[kSelectMaxK + 1];
   if (rank_survivors(survivor, survivor_col, m, k, ranked_v, ranked_idx)) {
@@ -231,7 +359,7 @@ inline void select_topk(const scalar_t* __restrict h, int64_t d, int64_t k,
     return;
   }
 #endif
-  // 4'. ... or, without AVX2, for double and for flat rows, an insertion in column order.
+  // 4'. ... or, without AVX2 and for double, an insertion in column order.
   scan_topk(survivor, static_cast<const int32_t*>(nullptr), m, k, v, idx);
   for (int64_t t = 0; t < k; ++t) idx[t] = static_cast<index_t>(survivor_col[idx[t]]);
 }
