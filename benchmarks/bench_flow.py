@@ -1,6 +1,7 @@
 """Flow-hook latency: in-process estimate, server round trip from Tcl, and a fresh predict process.
 
-    .venv/bin/python benchmarks/bench_flow.py [--checkpoint CK] [--model gsr] [--layers 16] [--repeats 10]
+    .venv/bin/python benchmarks/bench_flow.py [--checkpoint CK] [--model gsr] [--layers 16]
+        [--hidden 128] [--k 8] [--repeats 10]
 
 On ../shared/data/openroad/asap7/aes_place.def (22,107 components). Without --checkpoint a
 model of the requested depth is trained for one epoch on the design itself (proxy RUDY label):
@@ -28,7 +29,7 @@ LEFS = [DATA / "asap7_tech_1x_201209.lef", DATA / "asap7sc7p5t_28_R_1x_220121a.l
 TCL = ROOT / "flows" / "openroad" / "gsr_eda.tcl"
 
 
-def train_checkpoint(folder: Path, model: str, layers: int) -> Path:
+def train_checkpoint(folder: Path, model: str, layers: int, hidden: int, k: int) -> Path:
     from gsr_eda.graph.gcell_maps import rudy_maps
     from gsr_eda.ingest import read_def_design
     from gsr_eda.labels.label import GcellLabel
@@ -40,7 +41,8 @@ def train_checkpoint(folder: Path, model: str, layers: int) -> Path:
     rudy, _ = rudy_maps(design, design.x, design.y)
     label = GcellLabel(rudy.astype(np.float32), "rudy", "proxy", True, "benchmark proxy label")
     write_designs(folder / "aes.h5", [build_record(design, label=label)])
-    cfg = TrainConfig(store=str(folder / "aes.h5"), model=model, layers=layers, hidden=128, epochs=1, split="node")
+    cfg = TrainConfig(store=str(folder / "aes.h5"), model=model, layers=layers, hidden=hidden, k=k,
+                      epochs=1, split="node")
     train(cfg, folder / "run", log=lambda _m: None, show_progress=False)
     return folder / "run" / "best.pt"
 
@@ -50,12 +52,14 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path)
     parser.add_argument("--model", default="gsr")
     parser.add_argument("--layers", type=int, default=16)
+    parser.add_argument("--hidden", type=int, default=128, help="hidden channels of the trained model")
+    parser.add_argument("--k", type=int, default=8, help="GS(k) of the trained model (gsr only)")
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
     if not DEF.exists():
         sys.exit(f"benchmark data not found: {DEF}")
     work = Path(tempfile.mkdtemp(prefix="bench_flow_"))
-    checkpoint = args.checkpoint or train_checkpoint(work, args.model, args.layers)
+    checkpoint = args.checkpoint or train_checkpoint(work, args.model, args.layers, args.hidden, args.k)
 
     import torch
 

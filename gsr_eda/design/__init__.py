@@ -1,6 +1,6 @@
 """The in-memory model of a placed design, shared by ingest, features, the store and flow hooks."""
 
-from gsr_eda.design.gcell import GcellGrid, cells_from_gcell_map, gcell_map_from_cells
+from gsr_eda.design.gcell import GcellGrid, cells_from_gcell_map, gcell_map_from_cells, span_coverage
 from gsr_eda.design.placed_design import PlacedDesign, RoutingCapacity
 
 __all__ = [
@@ -9,4 +9,5 @@ __all__ = [
     "RoutingCapacity",
     "cells_from_gcell_map",
     "gcell_map_from_cells",
+    "span_coverage",
 ]

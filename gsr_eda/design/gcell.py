@@ -7,6 +7,7 @@ A cell covers the inclusive gcell span ``[gx0, gx1] x [gy0, gy1]`` of its box.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -41,16 +42,81 @@ class GcellGrid:
 
         A box edge lying exactly on a gcell boundary does not spill into the next gcell.
         """
-        nx, ny = self.shape
-        gx0 = np.searchsorted(self.x_edges, np.asarray(x0, np.float64), side="right") - 1
-        gy0 = np.searchsorted(self.y_edges, np.asarray(y0, np.float64), side="right") - 1
-        gx1 = np.searchsorted(self.x_edges, np.asarray(x1, np.float64), side="left") - 1
-        gy1 = np.searchsorted(self.y_edges, np.asarray(y1, np.float64), side="left") - 1
-        gx0 = np.clip(gx0, 0, nx - 1)
-        gy0 = np.clip(gy0, 0, ny - 1)
-        gx1 = np.clip(np.maximum(gx1, gx0), 0, nx - 1)
-        gy1 = np.clip(np.maximum(gy1, gy0), 0, ny - 1)
+        gx0, gy0 = self.locate(x0, y0)
+        gx1 = np.maximum(self._x_axis.upper(np.asarray(x1, np.float64)), gx0)
+        gy1 = np.maximum(self._y_axis.upper(np.asarray(y1, np.float64)), gy0)
         return np.stack([gx0, gy0, gx1, gy1], axis=1).astype(np.int32)
+
+    def locate(self, px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Gcell indices ``(gx, gy)`` of points, clipped to the grid (a point on a boundary goes to the upper gcell)."""
+        return self._x_axis.lower(np.asarray(px, np.float64)), self._y_axis.lower(np.asarray(py, np.float64))
+
+    # Placement loops look up positions every iteration: build each axis's index once per grid.
+    @cached_property
+    def _x_axis(self) -> AxisIndex:
+        return AxisIndex(self.x_edges)
+
+    @cached_property
+    def _y_axis(self) -> AxisIndex:
+        return AxisIndex(self.y_edges)
+
+
+class AxisIndex:
+    """Which gcell along one axis holds a coordinate; the same answers as ``np.searchsorted``, faster.
+
+    Only the interior edges ``e[1:-1]`` decide an index, since indices are clipped to the grid:
+    the gcell of a lower box edge or a point ``v`` is the number of interior edges ``<= v``, that
+    of an upper box edge the number ``< v``. When every interior edge lies within a quarter gcell
+    of ``e[0] + i * step`` (uniform grids, whose last gcell absorbs the remainder, and any grid
+    close to one), ``(v - e[0]) / step`` is at most one gcell off, and comparing ``v`` with the
+    real edges on either side of that guess makes it exact: two gathers from a small table instead
+    of a binary search per value, about 4x faster on 70,000 pins. Other grids use the binary search.
+    """
+
+    def __init__(self, edges: np.ndarray) -> None:
+        edges = np.asarray(edges, dtype=np.float64)
+        inner = edges[1:-1]
+        self.edges = edges
+        self.size = len(edges) - 1
+        self.origin = float(edges[0])
+        # below[k] / above[k]: the edges just below / above gcell k. NaN at the grid's ends: every
+        # comparison with it is false, so no value, infinities included, moves past the first or last gcell.
+        self.below = np.concatenate([[np.nan], inner])
+        self.above = np.concatenate([inner, [np.nan]])
+        step = (inner[-1] - self.origin) / len(inner) if len(inner) else 1.0
+        model = self.origin + step * np.arange(1, len(inner) + 1)
+        self.uniform = bool(step > 0 and np.all(np.abs(inner - model) <= 0.25 * step))
+        self.inv_step = 1.0 / step if self.uniform else 0.0
+
+    def lower(self, v: np.ndarray) -> np.ndarray:
+        """Gcell of each value as a lower box edge or a point: an edge on a boundary goes to the upper gcell."""
+        if not self.uniform:
+            return np.clip(np.searchsorted(self.edges, v, side="right") - 1, 0, self.size - 1)
+        k = self._guess(v)
+        k -= self.below.take(k) > v
+        k += self.above.take(k) <= v
+        return k
+
+    def upper(self, v: np.ndarray) -> np.ndarray:
+        """Gcell of each value as an upper box edge: an edge on a boundary stays in the lower gcell."""
+        if not self.uniform:
+            return np.clip(np.searchsorted(self.edges, v, side="left") - 1, 0, self.size - 1)
+        k = self._guess(v)
+        k -= self.below.take(k) >= v
+        k += self.above.take(k) < v
+        return k
+
+    def _guess(self, v: np.ndarray) -> np.ndarray:
+        """``(v - e[0]) / step`` clipped to the grid before the cast, so far-off values cannot overflow.
+
+        ``fmin`` sends NaN to the last gcell, where the binary search puts it too.
+        """
+        q = np.array(v, dtype=np.float64)
+        q -= self.origin
+        q *= self.inv_step
+        np.fmin(q, self.size - 1, out=q)
+        np.maximum(q, 0, out=q)
+        return q.astype(np.intp)
 
 
 def _check_spans(spans: np.ndarray, shape: tuple[int, int]) -> None:
@@ -81,10 +147,15 @@ def cells_from_gcell_map(gcell_map: np.ndarray, spans: np.ndarray, reduce: str =
 
 
 def _range_max_2d(gmap: np.ndarray, gx0, gy0, gx1, gy1) -> np.ndarray:
-    """Max over inclusive rectangles with a 2-D sparse table (levels along x and y)."""
-    nx, ny = gmap.shape
-    levels_x = max(1, int(np.floor(np.log2(nx))) + 1)
-    levels_y = max(1, int(np.floor(np.log2(ny))) + 1)
+    """Max over inclusive rectangles with a 2-D sparse table (levels along x and y).
+
+    Only the levels the widest and the tallest rectangle need are built: with standard cells
+    only, that is a handful of tables instead of ``log2(nx) * log2(ny)``.
+    """
+    kx = np.floor(np.log2(gx1 - gx0 + 1)).astype(np.int64)
+    ky = np.floor(np.log2(gy1 - gy0 + 1)).astype(np.int64)
+    levels_x = int(kx.max(initial=0)) + 1
+    levels_y = int(ky.max(initial=0)) + 1
     table = [[None] * levels_y for _ in range(levels_x)]
     table[0][0] = gmap
     for ly in range(1, levels_y):
@@ -96,8 +167,6 @@ def _range_max_2d(gmap: np.ndarray, gx0, gy0, gx1, gy1) -> np.ndarray:
         for ly in range(levels_y):
             prev = table[lx - 1][ly]
             table[lx][ly] = np.maximum(prev[:-half, :], prev[half:, :])
-    kx = np.floor(np.log2(gx1 - gx0 + 1)).astype(np.int64)
-    ky = np.floor(np.log2(gy1 - gy0 + 1)).astype(np.int64)
     out = np.empty(len(gx0), dtype=np.float64)
     for lx in np.unique(kx):
         for ly in np.unique(ky[kx == lx]):
@@ -122,13 +191,7 @@ def gcell_map_from_cells(
         raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
     _check_spans(spans, shape)
     values = np.asarray(values, dtype=np.float64)
-    wx = (spans[:, 2] - spans[:, 0] + 1).astype(np.int64)
-    wy = (spans[:, 3] - spans[:, 1] + 1).astype(np.int64)
-    counts = wx * wy
-    cell = np.repeat(np.arange(len(values)), counts)
-    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    gx = spans[cell, 0] + offset % wx[cell]
-    gy = spans[cell, 1] + offset // wx[cell]
+    cell, gx, gy = span_gcells(spans)
     flat = gx * shape[1] + gy
     out = np.zeros(shape[0] * shape[1], dtype=np.float64)
     if reduce == "max":
@@ -140,3 +203,38 @@ def gcell_map_from_cells(
         hits = np.bincount(flat, minlength=out.size)
         np.divide(sums, hits, out=out, where=hits > 0)
     return out.reshape(shape).astype(np.float32)
+
+
+def span_coverage(spans: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Gcells covered by at least one inclusive span: a 2-D difference array, O(N + nx ny).
+
+    The corner updates are two ``np.bincount`` calls: half the time of four ``np.add.at`` on the
+    2-D array, on 20,000 cells.
+    """
+    nx, ny = shape
+    stride = ny + 1
+    gx0, gy0, gx1, gy1 = (spans[:, i].astype(np.intp) for i in range(4))
+    low, high = gx0 * stride, (gx1 + 1) * stride
+    size = (nx + 1) * stride
+    diff = np.bincount(np.concatenate([low + gy0, high + gy1 + 1]), minlength=size) - np.bincount(
+        np.concatenate([low + gy1 + 1, high + gy0]), minlength=size
+    )
+    return diff.reshape(nx + 1, stride).cumsum(0).cumsum(1)[:nx, :ny] > 0
+
+
+def span_gcells(spans: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (span, gcell) pair of inclusive spans ``(N, 4)``: ``(owner, gx, gy)``, span by span, x fastest.
+
+    The cost is the total covered area in gcells. The order is part of the contract: the pairs
+    of one gcell come in span order, so sums over them (``np.bincount``) add in a fixed order.
+    """
+    gx0 = spans[:, 0].astype(np.intp)
+    gy0 = spans[:, 1].astype(np.intp)
+    wx = spans[:, 2] - gx0 + 1
+    wy = spans[:, 3] - gy0 + 1
+    counts = wx * wy
+    owner = np.repeat(np.arange(len(spans)), counts)
+    offset = np.arange(owner.size) - (np.cumsum(counts) - counts).take(owner)
+    width = wx.take(owner)
+    row = offset // width
+    return owner, gx0.take(owner) + (offset - row * width), gy0.take(owner) + row

@@ -111,7 +111,9 @@ def read_def_placement(path: str | Path) -> ComponentPlacement:
     if end is None:
         raise InputError("COMPONENTS section has no END", path)
     names: list[str] = []
-    located: list[tuple[str, str, str]] = []
+    xs: list[str] = []
+    ys: list[str] = []
+    orients: list[str] = []
     # Statements end at ";" whatever their line breaks.
     for statement in _strip_comments(text[start.end() : end.start()]).split(";"):
         tokens = statement.split()
@@ -120,17 +122,21 @@ def read_def_placement(path: str | Path) -> ComponentPlacement:
         location = _location(tokens)
         if location is not None:
             names.append(tokens[1])
-            located.append(location)
+            xs.append(location[0])
+            ys.append(location[1])
+            orients.append(location[2])
     try:
-        xy = np.array([(x, y) for x, y, _ in located], dtype=np.float64).reshape(-1, 2) / dbu
+        # One flat list per axis: numpy converts flat lists of strings faster than a list of pairs.
+        x = np.array(xs, dtype=np.float64) / dbu
+        y = np.array(ys, dtype=np.float64) / dbu
     except ValueError:
-        bad = next(name for name, (x, y, _) in zip(names, located) if not _is_number(x) or not _is_number(y))
+        bad = next(name for name, x, y in zip(names, xs, ys) if not _is_number(x) or not _is_number(y))
         raise InputError(f"component {bad}: location is not numeric", path) from None
     return ComponentPlacement(
         names=np.asarray(names, dtype=str),
-        x=xy[:, 0].copy(),
-        y=xy[:, 1].copy(),
-        orient=np.asarray([orient for _, _, orient in located], dtype=str),
+        x=x,
+        y=y,
+        orient=np.asarray(orients, dtype=str),
         dbu_per_micron=dbu,
     )
 

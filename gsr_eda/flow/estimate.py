@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,8 @@ class CongestionEstimate:
     covered: np.ndarray  # (nx, ny) bool: gcells at least one cell's box touches
     reused: bool
     seconds: float
+    #: The result files' text around the scores; a session passes the one it keeps (built once).
+    layout: ResultLayout | None = field(default=None, repr=False, compare=False)
 
     def hotspots(self, threshold: float) -> np.ndarray:
         """Indices of the cells whose score is strictly above ``threshold``, worst first."""
@@ -59,22 +62,52 @@ class CongestionEstimate:
 
     def write_cells(self, path: str | Path) -> Path:
         """Write ``instance<TAB>score`` lines (one header comment), atomically."""
-        lines = ["# instance\tcongestion\n"]
-        lines.extend(f"{name}\t{score:.6g}\n" for name, score in zip(self.node_names, self.cell_scores.tolist()))
-        return _write_atomically(Path(path), "".join(lines))
+        return _write_atomically(Path(path), self._layout().cells_text(self.cell_scores))
 
     def write_gcells(self, path: str | Path) -> Path:
         """Write ``gx,gy,x0,y0,x1,y1,congestion`` rows (microns), every gcell, atomically."""
-        nx, ny = self.gcell_map.shape
-        gx, gy = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
-        gx, gy = gx.ravel(), gy.ravel()
-        xe, ye = self.grid.x_edges, self.grid.y_edges
-        rows = np.column_stack([xe[gx], ye[gy], xe[gx + 1], ye[gy + 1], self.gcell_map.ravel()])
-        body = "\n".join(
-            f"{a},{b},{x0:.6g},{y0:.6g},{x1:.6g},{y1:.6g},{v:.6g}"
-            for a, b, (x0, y0, x1, y1, v) in zip(gx.tolist(), gy.tolist(), rows.tolist())
+        return _write_atomically(Path(path), self._layout().gcells_text(self.gcell_map))
+
+    def _layout(self) -> ResultLayout:
+        return self.layout if self.layout is not None else ResultLayout(self.node_names, self.grid)
+
+
+class ResultLayout:
+    """The text of the result files of one design, minus the scores, built on first use.
+
+    Names, gcell indices and gcell boxes are the same in every estimate of a design; only the
+    scores change. Formatting the fixed part once into a ``%`` template leaves one C-level
+    format of the scores per estimate: on a 145 x 145 grid the gcell file takes 4 ms instead
+    of 60 (five ``.6g`` floats a row before). ``%.6g`` is ``format(value, ".6g")``, so the files
+    are the same, byte for byte.
+    """
+
+    def __init__(self, node_names: np.ndarray, grid: GcellGrid) -> None:
+        self.node_names = node_names
+        self.grid = grid
+
+    def cells_text(self, scores: np.ndarray) -> str:
+        """The cells file: ``# instance<TAB>congestion``, then ``name<TAB>score`` per cell."""
+        return self._cells_template % tuple(scores.tolist())
+
+    def gcells_text(self, gcell_map: np.ndarray) -> str:
+        """The gcells file: a header, then ``gx,gy,x0,y0,x1,y1,congestion`` per gcell, x-major."""
+        return self._gcells_template % tuple(gcell_map.ravel().tolist())
+
+    @cached_property
+    def _cells_template(self) -> str:
+        rows = (name.replace("%", "%%") + "\t%.6g\n" for name in map(str, self.node_names.tolist()))
+        return "# instance\tcongestion\n" + "".join(rows)
+
+    @cached_property
+    def _gcells_template(self) -> str:
+        xs = ["%.6g" % v for v in self.grid.x_edges.tolist()]
+        ys = ["%.6g" % v for v in self.grid.y_edges.tolist()]
+        nx, ny = len(xs) - 1, len(ys) - 1
+        rows = (
+            f"{gx},{gy},{xs[gx]},{ys[gy]},{xs[gx + 1]},{ys[gy + 1]},%.6g\n" for gx in range(nx) for gy in range(ny)
         )
-        return _write_atomically(Path(path), "gx,gy,x0,y0,x1,y1,congestion\n" + body + "\n")
+        return "gx,gy,x0,y0,x1,y1,congestion\n" + "".join(rows)
 
 
 def _write_atomically(path: Path, text: str) -> Path:

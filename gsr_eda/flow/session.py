@@ -12,7 +12,10 @@ position-independent work once, when it is created, and keeps it in memory:
 Each :meth:`CongestionSession.estimate` call recomputes only the position-dependent feature
 columns with :func:`gsr_eda.graph.position_features` (the same function ingest uses, so the
 model sees exactly what it was trained on), assembles them with the static columns in the
-checkpoint's feature order, and runs one forward pass.
+checkpoint's feature order, and runs one forward pass. The position-independent parts of that
+work are kept too: the design's :class:`~gsr_eda.graph.MapContext` (wired pins, their
+offsets and nets) and the text layout of the result files; the gcell spans of the cells are
+computed once per estimate and shared by the features, the gcell map and the coverage.
 
 Example (a Python placer)::
 
@@ -27,6 +30,7 @@ Example (a Python placer)::
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Sequence
@@ -35,10 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gsr_eda.design import PlacedDesign, gcell_map_from_cells
+from gsr_eda.design import PlacedDesign, gcell_map_from_cells, span_coverage
 from gsr_eda.errors import InputError
-from gsr_eda.flow.estimate import CongestionEstimate
-from gsr_eda.predict.core import coverage
+from gsr_eda.flow.estimate import CongestionEstimate, ResultLayout
 
 if TYPE_CHECKING:
     from gsr_eda.train.checkpoint import Predictor
@@ -69,7 +72,7 @@ class CongestionSession:
         adjacency: tuple[np.ndarray, np.ndarray] | None = None,
         source: dict[str, str] | None = None,
     ) -> None:
-        from gsr_eda.graph import build_adjacency, position_features, static_features
+        from gsr_eda.graph import MapContext, build_adjacency, position_features, static_features
 
         self.design = design
         self.predictor = predictor
@@ -80,11 +83,13 @@ class CongestionSession:
         indptr, indices = adjacency
         self._graph = predictor.prepare_graph(indptr, indices, design.num_nodes)
         self._position_features = position_features
+        self._maps = MapContext.of(design)
+        self._layout = ResultLayout(design.node_names, design.grid)
 
         # Place static and position columns into the checkpoint's feature order once; each
         # estimate then copies the static template and overwrites the position columns.
         static = static_features(design)
-        probe = position_features(design, design.x, design.y)
+        probe = position_features(design, design.x, design.y, context=self._maps)
         static_col = {name: j for j, name in enumerate(static.names)}
         position_col = {name: j for j, name in enumerate(probe.names)}
         wanted = list(predictor.feature_names)
@@ -112,6 +117,7 @@ class CongestionSession:
         self._x = np.array(design.x, dtype=np.float64)
         self._y = np.array(design.y, dtype=np.float64)
         self._name_index: dict[str, int] | None = None
+        self._components: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._orient: np.ndarray | None = None
         self._last: CongestionEstimate | None = None
         self._last_x: np.ndarray | None = None
@@ -205,16 +211,18 @@ class CongestionSession:
         """
         idx = self.index_of(names)
         keep = idx >= 0
-        idx = idx[keep]
-        x = np.asarray(x, dtype=np.float64)[keep]
-        y = np.asarray(y, dtype=np.float64)[keep]
+        moved = self._move(idx[keep], np.asarray(x, dtype=np.float64)[keep], np.asarray(y, dtype=np.float64)[keep])
+        return int(keep.sum()), moved
+
+    def _move(self, rows: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
+        """Set the positions of cells ``rows``; returns the largest move in microns."""
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             raise InputError("positions must be finite")
         with self._lock:
-            moved = float(max(np.abs(x - self._x[idx]).max(initial=0.0), np.abs(y - self._y[idx]).max(initial=0.0)))
-            self._x[idx] = x
-            self._y[idx] = y
-        return int(idx.size), moved
+            moved = float(max(np.abs(x - self._x[rows]).max(initial=0.0), np.abs(y - self._y[rows]).max(initial=0.0)))
+            self._x[rows] = x
+            self._y[rows] = y
+        return moved
 
     def update_from_def(self, def_path: str | Path) -> dict[str, Any]:
         """Take new positions from a re-written DEF of the same design (placer output).
@@ -231,15 +239,28 @@ class CongestionSession:
         new = read_def_placement(def_path)
         if self._orient is None:
             self._orient = self._initial_orientations()
-        idx = self.index_of(new.names)
-        keep = idx >= 0
-        if not keep.any():
+        keep, rows = self._component_rows(new.names)
+        if not len(rows):
             raise InputError(f"no component of this DEF is a cell of design {self.design.name!r}", def_path)
-        if self._orient is not None and np.any(self._orient[idx[keep]] != new.orient[keep]):
+        if self._orient is not None and np.any(self._orient[rows] != new.orient[keep]):
             self._reload(def_path)
-            return {"matched": int(keep.sum()), "moved_um": float("nan"), "reloaded": True}
-        matched, moved = self.move_cells(new.names[keep], new.x[keep], new.y[keep])
-        return {"matched": matched, "moved_um": moved, "reloaded": False}
+            return {"matched": len(rows), "moved_um": float("nan"), "reloaded": True}
+        moved = self._move(rows, new.x[keep], new.y[keep])
+        return {"matched": len(rows), "moved_um": moved, "reloaded": False}
+
+    def _component_rows(self, names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(keep, rows)``: which DEF components are cells of the design, and their session indices.
+
+        A placer rewrites the same components in the same order every iteration: comparing the
+        names with the last DEF's (one vectorised comparison) replaces a dictionary lookup per name.
+        """
+        last = self._components
+        if last is not None and last[0].shape == names.shape and np.array_equal(last[0], names):
+            return last[1], last[2]
+        idx = self.index_of(names)
+        keep = idx >= 0
+        self._components = (names, keep, idx[keep])
+        return keep, idx[keep]
 
     def _initial_orientations(self) -> np.ndarray | None:
         """Orientation of every cell in the DEF the session was read from (None without one)."""
@@ -248,7 +269,8 @@ class CongestionSession:
         if "def" not in self.source:
             return None
         placed = read_def_placement(self.source["def"])
-        orient = np.full(self.num_cells, "N", dtype=object)
+        # A string array (not object): each update compares it with the new DEF's, vectorised.
+        orient = np.full(self.num_cells, "N", dtype=placed.orient.dtype)
         idx = self.index_of(placed.names)
         orient[idx[idx >= 0]] = placed.orient[idx >= 0]
         return orient
@@ -299,22 +321,21 @@ class CongestionSession:
             x, y_ = self._x, self._y
             if reuse and self._last is not None and self._moved_less_than_half_gcell(x, y_):
                 last = self._last
-                return CongestionEstimate(
-                    last.cell_scores, last.gcell_map, last.grid, last.node_names, last.covered, reused=True, seconds=0.0
-                )
+                return dataclasses.replace(last, reused=True, seconds=0.0)
             start = time.perf_counter()
-            features = self._features(x, y_)
-            scores = np.asarray(self.predictor.predict(features, self._graph), dtype=np.float32).reshape(-1)
             spans = self.design.gcell_spans(x, y_)
+            features = self._features(x, y_, spans)
+            scores = np.asarray(self.predictor.predict(features, self._graph), dtype=np.float32).reshape(-1)
             gmap = gcell_map_from_cells(scores, spans, self.design.grid.shape, self.predictor.label_reduce)
             result = CongestionEstimate(
                 cell_scores=scores,
                 gcell_map=gmap,
                 grid=self.design.grid,
                 node_names=self.design.node_names,
-                covered=coverage(spans, self.design.grid.shape),
+                covered=span_coverage(spans, self.design.grid.shape),
                 reused=False,
                 seconds=time.perf_counter() - start,
+                layout=self._layout,
             )
             self._last, self._last_x, self._last_y = result, x.copy(), y_.copy()
             return result
@@ -325,10 +346,10 @@ class CongestionSession:
             return self._features(self._x, self._y)
         return self._features(*self._coerce(positions, y, units))
 
-    def _features(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def _features(self, x: np.ndarray, y: np.ndarray, spans: np.ndarray | None = None) -> np.ndarray:
         full = self._template.copy()
         if self._position_dst:
-            pos = self._position_features(self.design, x, y)
+            pos = self._position_features(self.design, x, y, context=self._maps, spans=spans)
             full[:, self._position_dst] = np.asarray(pos.values, dtype=np.float32)[:, self._position_src]
         return full
 

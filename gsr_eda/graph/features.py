@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gsr_eda.design import PlacedDesign
-from gsr_eda.graph.gcell_maps import cell_density_map, rudy_maps, span_max_mean
+from gsr_eda.graph.gcell_maps import MapContext, cell_density_map, rudy_maps, span_max_mean
 from gsr_eda.graph.net_models import net_node_pairs
 
 #: Feature name -> (unit, description): the schema stored with every graph.
@@ -104,21 +104,32 @@ def static_features(design: PlacedDesign) -> NodeFeatures:
     )
 
 
-def position_features(design: PlacedDesign, x: np.ndarray, y: np.ndarray) -> NodeFeatures:
+def position_features(
+    design: PlacedDesign,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    context: MapContext | None = None,
+    spans: np.ndarray | None = None,
+) -> NodeFeatures:
     """Position-dependent features of every node at lower-left positions ``(x, y)`` in microns.
 
     Normalised centre position; then cell density, RUDY and pin RUDY maps on the design grid
     (see :mod:`gsr_eda.graph.gcell_maps` for the definitions), each reduced to the node by the
     max and the mean over the inclusive gcell span of the node's box.
+
+    A caller that repeats this for one design (a placement loop) passes ``context``
+    (``MapContext.of(design)``, built once) and may pass ``spans`` (``design.gcell_spans(x, y)``)
+    when it needs them too; neither changes the result.
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if x.shape != (design.num_nodes,) or y.shape != (design.num_nodes,):
         raise ValueError(f"positions must have shape ({design.num_nodes},), got {x.shape} and {y.shape}")
     dx0, dy0, dx1, dy1 = design.die
-    spans = design.gcell_spans(x, y)
-    rudy, pin_rudy = rudy_maps(design, x, y)
-    maps = np.stack([cell_density_map(design, x, y, spans), rudy, pin_rudy])
+    spans = design.gcell_spans(x, y) if spans is None else spans
+    rudy, pin_rudy = rudy_maps(design, x, y, context)
+    maps = np.stack([cell_density_map(design, x, y, spans, context), rudy, pin_rudy])
     peak, mean = span_max_mean(maps, spans)
     columns = {
         "x_norm": (x + 0.5 * design.width - dx0) / (dx1 - dx0),

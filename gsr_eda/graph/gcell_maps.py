@@ -16,13 +16,68 @@ so ``RUDY[i, j]`` estimates the wirelength, in gcell pitches, that crosses gcell
 Pin RUDY puts the same per-net density at the gcell of each of the net's pins instead:
 ``pinRUDY[i, j] = sum over pins p in gcell (i, j) of (w + h) / (w * h)`` of the net of ``p``.
 Nets with fewer than two pins carry no wire and are left out of both.
+
+A placement loop recomputes these maps every iteration for the same design. What does not
+depend on positions (the pins that carry wire, their offsets and nets, gcell areas) lives in a
+:class:`MapContext`, built once per design and passed to every call; without one each function
+builds it on the fly (ingest). The results are the same either way, bit for bit.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from gsr_eda.design import GcellGrid, PlacedDesign, cells_from_gcell_map
+from gsr_eda.design import GcellGrid, PlacedDesign
+from gsr_eda.design.gcell import span_gcells
+
+
+@dataclass(frozen=True, eq=False)
+class MapContext:
+    """The position-independent arrays of one design that the maps need (see the module docstring).
+
+    Only the pins of nets with at least two pins are kept: the others add nothing to any map.
+    Build it with :meth:`of`; it is tied to that design object.
+    """
+
+    design: PlacedDesign
+    pin_node: np.ndarray  # (P,) intp: node of each kept pin, in net order
+    pin_dx: np.ndarray  # (P,) float64: offset from the node's lower-left corner
+    pin_dy: np.ndarray  # (P,) float64
+    pin_net: np.ndarray  # (P,) intp: which kept net the pin is on (0 .. K-1)
+    pin_key: np.ndarray  # (P,) int64: pin_net * key_stride (see _net_extent)
+    net_last: np.ndarray  # (K,) intp: index of each kept net's last pin among the kept pins
+    gcell_area: np.ndarray  # (nx, ny) um^2
+
+    @classmethod
+    def of(cls, design: PlacedDesign) -> MapContext:
+        counts = np.diff(design.net_ptr)
+        wired = counts >= 2
+        keep = np.repeat(wired, counts)
+        kept_counts = counts[wired]
+        pin_net = np.repeat(np.arange(len(kept_counts)), kept_counts)
+        key_stride = max(design.grid.shape)  # larger than any gcell index
+        return cls(
+            design=design,
+            pin_node=design.pin_node[keep].astype(np.intp),
+            pin_dx=design.pin_dx[keep].astype(np.float64),
+            pin_dy=design.pin_dy[keep].astype(np.float64),
+            pin_net=pin_net,
+            pin_key=pin_net.astype(np.int64) * key_stride,
+            net_last=np.cumsum(kept_counts) - 1,
+            gcell_area=gcell_areas(design.grid),
+        )
+
+    def checked(self, design: PlacedDesign) -> MapContext:
+        """``self``, after making sure it was built for ``design`` (a wrong one would give wrong maps silently)."""
+        if self.design is not design:
+            raise ValueError(f"this MapContext was built for design {self.design.name!r}, not for this one")
+        return self
+
+
+def _context(design: PlacedDesign, context: MapContext | None) -> MapContext:
+    return MapContext.of(design) if context is None else context.checked(design)
 
 
 def pin_positions(design: PlacedDesign, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -33,72 +88,64 @@ def pin_positions(design: PlacedDesign, x: np.ndarray, y: np.ndarray) -> tuple[n
 
 def point_gcells(grid: GcellGrid, px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gcell indices of points, clipped to the grid (points on a boundary go to the upper gcell)."""
-    nx, ny = grid.shape
-    gx = np.clip(np.searchsorted(grid.x_edges, px, side="right") - 1, 0, nx - 1)
-    gy = np.clip(np.searchsorted(grid.y_edges, py, side="right") - 1, 0, ny - 1)
-    return gx, gy
+    return grid.locate(px, py)
 
 
-def net_gcell_boxes(design: PlacedDesign, gx: np.ndarray, gy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inclusive gcell box ``(K, 4) [gx0, gy0, gx1, gy1]`` of every net with at least two pins.
+def _net_extent(context: MapContext, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest gcell index ``g`` (one per kept pin) over the pins of each kept net.
 
-    ``(gx, gy)`` are the gcells of the pins (:func:`point_gcells`), so a pin on a gcell boundary
-    counts in exactly one gcell. Returns ``(nets, boxes)``: the indices of those nets and their boxes.
+    Segmented min / max by running extrema: adding ``pin_net * stride`` (``stride`` > every
+    index) makes each net's keys exceed all earlier nets' keys, so the running maximum at a net's
+    last pin is that net's own maximum, and likewise for the minimum of ``g - pin_net * stride``.
+    Two sequential passes; ``ufunc.reduceat`` costs 3x more, its per-net overhead dominating on
+    nets of 2 or 3 pins.
     """
-    counts = np.diff(design.net_ptr)
-    nonempty = np.flatnonzero(counts > 0)
-    if len(nonempty) == 0:
-        return nonempty, np.empty((0, 4), dtype=np.int64)
-    # reduceat needs strictly increasing starts: those of the non-empty nets are.
-    starts = design.net_ptr[nonempty]
-    boxes = np.stack(
-        [
-            np.minimum.reduceat(gx, starts),
-            np.minimum.reduceat(gy, starts),
-            np.maximum.reduceat(gx, starts),
-            np.maximum.reduceat(gy, starts),
-        ],
-        axis=1,
-    )
-    wired = counts[nonempty] >= 2
-    nets, boxes = nonempty[wired], boxes[wired]
-    return nets, boxes
+    base = context.pin_key.take(context.net_last)
+    low = np.minimum.accumulate(g - context.pin_key).take(context.net_last) + base
+    high = np.maximum.accumulate(g + context.pin_key).take(context.net_last) - base
+    return low, high
 
 
 def box_sum_map(boxes: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Add ``values[k]`` to every gcell of inclusive box ``k``: 4 difference-array updates, then 2-D cumsum."""
     nx, ny = shape
     gx0, gy0, gx1, gy1 = (boxes[:, i] for i in range(4))
-    diff_shape = (nx + 1, ny + 1)
-    flat = np.concatenate(
-        [
-            np.ravel_multi_index((gx0, gy0), diff_shape),
-            np.ravel_multi_index((gx1 + 1, gy0), diff_shape),
-            np.ravel_multi_index((gx0, gy1 + 1), diff_shape),
-            np.ravel_multi_index((gx1 + 1, gy1 + 1), diff_shape),
-        ]
-    )
+    stride = ny + 1
+    flat = np.concatenate([gx0 * stride + gy0, (gx1 + 1) * stride + gy0, gx0 * stride + gy1 + 1,
+                           (gx1 + 1) * stride + gy1 + 1])
     weights = np.concatenate([values, -values, -values, values])
-    diff = np.bincount(flat, weights=weights, minlength=diff_shape[0] * diff_shape[1]).astype(np.float64)
-    diff = diff.reshape(diff_shape)
+    diff = np.bincount(flat, weights=weights, minlength=(nx + 1) * stride).reshape(nx + 1, stride)
     return diff.cumsum(0).cumsum(1)[:nx, :ny]
 
 
-def rudy_maps(design: PlacedDesign, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rudy_maps(
+    design: PlacedDesign, x: np.ndarray, y: np.ndarray, context: MapContext | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(RUDY, pin RUDY)`` float64 maps of shape ``(nx, ny)`` at positions ``(x, y)`` (module docstring)."""
-    shape = design.grid.shape
-    gx, gy = point_gcells(design.grid, *pin_positions(design, x, y))
-    nets, boxes = net_gcell_boxes(design, gx, gy)
-    w = (boxes[:, 2] - boxes[:, 0] + 1).astype(np.float64)
-    h = (boxes[:, 3] - boxes[:, 1] + 1).astype(np.float64)
+    context = _context(design, context)
+    nx, ny = design.grid.shape
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    gx, gy = design.grid.locate(x.take(context.pin_node) + context.pin_dx, y.take(context.pin_node) + context.pin_dy)
+    gx0, gx1 = _net_extent(context, gx)
+    gy0, gy1 = _net_extent(context, gy)
+    w = (gx1 - gx0 + 1).astype(np.float64)
+    h = (gy1 - gy0 + 1).astype(np.float64)
     density = (w + h) / (w * h)
-    rudy = box_sum_map(boxes, density, shape)
-    per_net = np.zeros(design.num_nets)
-    per_net[nets] = density
-    counts = np.diff(design.net_ptr)
-    pin_density = np.repeat(per_net, counts)
-    pin_rudy = np.bincount(gx * shape[1] + gy, weights=pin_density, minlength=shape[0] * shape[1]).astype(np.float64)
-    return rudy, pin_rudy.reshape(shape)
+    rudy = box_sum_map(np.stack([gx0, gy0, gx1, gy1], axis=1), density, (nx, ny))
+    pin_rudy = np.bincount(gx * ny + gy, weights=density.take(context.pin_net), minlength=nx * ny)
+    return rudy, pin_rudy.reshape(nx, ny)
+
+
+def _overlap_pairs(
+    grid: GcellGrid, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray, spans: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(box, gx, gy, area)`` for every gcell of every box's span, zero overlaps included, box by box."""
+    box, gx, gy = span_gcells(spans)
+    xe, ye = grid.x_edges, grid.y_edges
+    ox = np.minimum(x1.take(box), xe.take(gx + 1)) - np.maximum(x0.take(box), xe.take(gx))
+    oy = np.minimum(y1.take(box), ye.take(gy + 1)) - np.maximum(y0.take(box), ye.take(gy))
+    return box, gx, gy, np.clip(ox, 0, None) * np.clip(oy, 0, None)
 
 
 def box_gcell_overlaps(
@@ -118,24 +165,11 @@ def box_gcell_overlaps(
     """
     x0, y0, x1, y1 = (np.asarray(v, dtype=np.float64) for v in (x0, y0, x1, y1))
     sized = np.flatnonzero((x1 > x0) & (y1 > y0))
-    if spans is None:
-        spans = grid.span(x0[sized], y0[sized], x1[sized], y1[sized])
-    else:
-        spans = spans[sized]
-    spans = spans.astype(np.int64)
-    wx = spans[:, 2] - spans[:, 0] + 1
-    wy = spans[:, 3] - spans[:, 1] + 1
-    counts = wx * wy
-    owner = np.repeat(np.arange(len(sized)), counts)
-    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    gx = spans[owner, 0] + offset % wx[owner]
-    gy = spans[owner, 1] + offset // wx[owner]
-    box = sized[owner]
-    ox = np.minimum(x1[box], grid.x_edges[gx + 1]) - np.maximum(x0[box], grid.x_edges[gx])
-    oy = np.minimum(y1[box], grid.y_edges[gy + 1]) - np.maximum(y0[box], grid.y_edges[gy])
-    area = np.clip(ox, 0, None) * np.clip(oy, 0, None)
+    x0, y0, x1, y1 = (v.take(sized) for v in (x0, y0, x1, y1))
+    spans = grid.span(x0, y0, x1, y1) if spans is None else spans.take(sized, axis=0)
+    box, gx, gy, area = _overlap_pairs(grid, x0, y0, x1, y1, spans)
     hit = area > 0
-    return box[hit], gx[hit], gy[hit], area[hit]
+    return sized.take(box[hit]), gx[hit], gy[hit], area[hit]
 
 
 def gcell_areas(grid: GcellGrid) -> np.ndarray:
@@ -144,37 +178,73 @@ def gcell_areas(grid: GcellGrid) -> np.ndarray:
 
 
 def cell_density_map(
-    design: PlacedDesign, x: np.ndarray, y: np.ndarray, spans: np.ndarray | None = None
+    design: PlacedDesign,
+    x: np.ndarray,
+    y: np.ndarray,
+    spans: np.ndarray | None = None,
+    context: MapContext | None = None,
 ) -> np.ndarray:
     """Fraction of each gcell's area covered by node boxes (overlaps add, so it can exceed 1).
 
     .. math:: \\rho[i, j] = \\frac{1}{|g_{ij}|} \\sum_c |\\mathrm{box}(c) \\cap g_{ij}|
+
+    Zero-size nodes (IO pins) cover nothing; the overlaps of one gcell add up in node order.
     """
     grid = design.grid
     nx, ny = grid.shape
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
-    _, gx, gy, area = box_gcell_overlaps(grid, x, y, x + design.width, y + design.height, spans)
-    covered = np.bincount(gx * ny + gy, weights=area, minlength=nx * ny).astype(np.float64).reshape(nx, ny)
-    return covered / gcell_areas(grid)
+    x1 = x + design.width
+    y1 = y + design.height
+    spans = grid.span(x, y, x1, y1) if spans is None else spans
+    sized = np.flatnonzero((x1 > x) & (y1 > y))
+    if len(sized) < len(x):
+        x, y, x1, y1 = (v.take(sized) for v in (x, y, x1, y1))
+        spans = spans.take(sized, axis=0)
+    _, gx, gy, area = _overlap_pairs(grid, x, y, x1, y1, spans)
+    covered = np.bincount(gx * ny + gy, weights=area, minlength=nx * ny).reshape(nx, ny)
+    area_of = gcell_areas(grid) if context is None else context.checked(design).gcell_area
+    return covered / area_of
 
 
 def span_max_mean(maps: np.ndarray, spans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Max and mean of each map ``(K, nx, ny)`` over inclusive gcell spans ``(N, 4)``: two ``(K, N)``.
 
-    Means come from summed-area tables (4 lookups per span). Maxima of spans at most 2 x 2
-    gcells (almost every standard cell) are the max of the span's 4 corner gcells; larger spans
-    (macros) go through :func:`gsr_eda.design.cells_from_gcell_map`'s range-max table.
+    The K maps are laid out gcell-major, so one gather fetches all K values of a gcell. Means
+    come from summed-area tables (4 lookups per span). Maxima of spans at most 2 x 2 gcells
+    (almost every standard cell) are the max of the span's 4 corner gcells; larger spans (macros,
+    wide cells) are expanded over their gcells, which costs no more than the density map's
+    expansion of every node.
     """
     k, nx, ny = maps.shape
-    gx0, gy0, gx1, gy1 = (spans[:, i].astype(np.int64) for i in range(4))
-    sat = np.zeros((k, nx + 1, ny + 1))
-    sat[:, 1:, 1:] = maps.cumsum(1).cumsum(2)
-    total = sat[:, gx1 + 1, gy1 + 1] - sat[:, gx0, gy1 + 1] - sat[:, gx1 + 1, gy0] + sat[:, gx0, gy0]
-    mean = total / ((gx1 - gx0 + 1) * (gy1 - gy0 + 1))
-    peak = np.maximum(np.maximum(maps[:, gx0, gy0], maps[:, gx1, gy0]), np.maximum(maps[:, gx0, gy1], maps[:, gx1, gy1]))
+    per_gcell = np.ascontiguousarray(np.moveaxis(maps, 0, -1))  # (nx, ny, K)
+    gx0, gy0, gx1, gy1 = (spans[:, i].astype(np.intp) for i in range(4))
+    mean = _span_sums(per_gcell, gx0, gy0, gx1, gy1) / ((gx1 - gx0 + 1) * (gy1 - gy0 + 1))[:, None]
+    flat = per_gcell.reshape(nx * ny, k)
+    left, right = gx0 * ny, gx1 * ny
+    peak = np.maximum(
+        np.maximum(flat.take(left + gy0, axis=0), flat.take(right + gy0, axis=0)),
+        np.maximum(flat.take(left + gy1, axis=0), flat.take(right + gy1, axis=0)),
+    )
     large = np.flatnonzero((gx1 - gx0 > 1) | (gy1 - gy0 > 1))
     if len(large):
-        for i in range(k):
-            peak[i, large] = cells_from_gcell_map(maps[i], spans[large], "max")
-    return peak, mean
+        owner, gx, gy = span_gcells(spans.take(large, axis=0))
+        starts = np.flatnonzero(np.diff(owner, prepend=-1))
+        peak[large] = np.maximum.reduceat(flat.take(gx * ny + gy, axis=0), starts, axis=0)
+    return peak.T, mean.T
+
+
+def _span_sums(per_gcell: np.ndarray, gx0, gy0, gx1, gy1) -> np.ndarray:
+    """Sums ``(N, K)`` of ``per_gcell (nx, ny, K)`` over inclusive spans, from a summed-area table."""
+    nx, ny, k = per_gcell.shape
+    sat = np.zeros((nx + 1, ny + 1, k))
+    sat[1:, 1:] = per_gcell.cumsum(0).cumsum(1)
+    sat = sat.reshape(-1, k)
+    stride = ny + 1
+    left, right = gx0 * stride, (gx1 + 1) * stride
+    return (
+        sat.take(right + gy1 + 1, axis=0)
+        - sat.take(left + gy1 + 1, axis=0)
+        - sat.take(right + gy0, axis=0)
+        + sat.take(left + gy0, axis=0)
+    )

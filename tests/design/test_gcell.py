@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gsr_eda.design import GcellGrid, cells_from_gcell_map, gcell_map_from_cells
+from gsr_eda.design import GcellGrid, cells_from_gcell_map, gcell_map_from_cells, span_coverage
 
 
 def test_uniform_grid_absorbs_the_remainder_in_the_last_gcell():
@@ -77,3 +77,63 @@ def test_bad_spans_and_reductions_are_refused():
         cells_from_gcell_map(gmap, np.zeros((2, 3), np.int32))
     with pytest.raises(ValueError, match="reduce"):
         gcell_map_from_cells(np.zeros(1), np.zeros((1, 4), np.int32), (4, 3), "median")
+
+
+def _binary_search_span(grid: GcellGrid, x0, y0, x1, y1) -> np.ndarray:
+    """Reference for GcellGrid.span: one np.searchsorted per box edge, then clipping."""
+    nx, ny = grid.shape
+    gx0 = np.clip(np.searchsorted(grid.x_edges, x0, side="right") - 1, 0, nx - 1)
+    gy0 = np.clip(np.searchsorted(grid.y_edges, y0, side="right") - 1, 0, ny - 1)
+    gx1 = np.clip(np.maximum(np.searchsorted(grid.x_edges, x1, side="left") - 1, gx0), 0, nx - 1)
+    gy1 = np.clip(np.maximum(np.searchsorted(grid.y_edges, y1, side="left") - 1, gy0), 0, ny - 1)
+    return np.stack([gx0, gy0, gx1, gy1], axis=1).astype(np.int32)
+
+
+GRIDS = {
+    "unit": GcellGrid.uniform(0.0, 0.0, 10.0, 10.0, 1.0, 1.0),
+    "remainder": GcellGrid.uniform(0.0, 0.0, 78.835, 78.835, 0.54, 0.54),  # asap7 aes: last gcell 1.075
+    "offset": GcellGrid.uniform(-3.7, 1e4, 123.456, 1e4 + 77.7, 0.27, 0.135),
+    "nangate45": GcellGrid.uniform(0.0, 0.0, 286.3, 286.3, 2.85, 2.85),  # guesses one gcell off both ways
+    "single": GcellGrid.uniform(0.3, 0.0, 0.31, 5.0, 1.0, 0.1),
+    "irregular": GcellGrid(np.array([0.0, 1.0, 3.0, 3.5, 10.0]), np.array([0.0, 0.1, 5.0, 5.2])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRIDS))
+def test_span_and_locate_equal_binary_search_on_and_around_every_edge(name):
+    grid = GRIDS[name]
+    rng = np.random.default_rng(3)
+    edges = np.concatenate([grid.x_edges, grid.y_edges])
+    # Every edge, its float neighbours on both sides, random values in and around the grid, far-off values.
+    v = np.concatenate([edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf),
+                        rng.uniform(edges.min() - 5, edges.max() + 5, 5000),
+                        [-1e300, 1e300, 0.0, -np.inf, np.inf, np.nan]])
+    w = rng.uniform(0, 3, v.size)
+    w[::3] = 0.0  # zero-size boxes (IO pins)
+    u = v[::-1]
+    # Boxes starting at the values, then boxes ending at them.
+    for box in ((v, u, v + w, u + w[::-1]), (v - w, u - w[::-1], v, u)):
+        np.testing.assert_array_equal(grid.span(*box), _binary_search_span(grid, *box))
+    gx, gy = grid.locate(v, u)
+    reference = _binary_search_span(grid, v, u, v, u)
+    np.testing.assert_array_equal(gx, reference[:, 0])
+    np.testing.assert_array_equal(gy, reference[:, 1])
+
+
+def test_uniform_grids_take_the_arithmetic_lookup_and_irregular_ones_binary_search():
+    # The test above only proves both lookups right if each grid takes the one it should.
+    for name in ("unit", "remainder", "offset", "nangate45"):
+        assert GRIDS[name]._x_axis.uniform and GRIDS[name]._y_axis.uniform, name
+    assert not GRIDS["irregular"]._x_axis.uniform and not GRIDS["irregular"]._y_axis.uniform
+
+
+def test_span_coverage_matches_brute_force():
+    rng = np.random.default_rng(4)
+    gx0, gy0 = rng.integers(0, 9, 30), rng.integers(0, 7, 30)
+    spans = np.stack([gx0, gy0, np.minimum(gx0 + rng.integers(0, 4, 30), 8),
+                      np.minimum(gy0 + rng.integers(0, 4, 30), 6)], axis=1).astype(np.int32)
+    expected = np.zeros((9, 7), bool)
+    for a, b, c, d in spans:
+        expected[a:c + 1, b:d + 1] = True
+    np.testing.assert_array_equal(span_coverage(spans, (9, 7)), expected)
+    assert not span_coverage(spans[:0], (9, 7)).any()

@@ -125,6 +125,27 @@ def test_update_from_def_reads_new_positions(session, tiny_design, tmp_path):
     session.update_from_def(tiny_design.def_path)
 
 
+
+def test_update_from_def_follows_components_in_a_new_order(session, tiny_design, tmp_path):
+    """The session remembers where the last DEF's components go; a DEF in another order must not reuse that."""
+    from tiny_flow_design import write_def
+    import re
+
+    text = tiny_design.def_path.read_text()
+    masters = re.findall(r"^- u\d+ (\S+) \+ PLACED", text, re.M)
+    nets = [[(int(i), p) for i, p in re.findall(r"\( u(\d+) (\w+) \)", line)]
+            for line in text.splitlines() if line.startswith("- n")]
+    session.update_from_def(tiny_design.def_path)
+    x = tiny_design.x + np.arange(150) * 0.01
+    flipped = tmp_path / "reversed.def"
+    order = np.arange(150)[::-1]
+    write_def(flipped, [tiny_design.names[i] for i in order], [masters[i] for i in order], x[order],
+              tiny_design.y[order], nets)
+    assert session.update_from_def(flipped)["matched"] == 150
+    np.testing.assert_allclose(session.positions[0][session.index_of(tiny_design.names)], x)
+    session.update_from_def(tiny_design.def_path)
+    np.testing.assert_allclose(session.positions[0][session.index_of(tiny_design.names)], tiny_design.x)
+
 def test_hotspots_and_files(session, tmp_path):
     est = session.estimate()
     threshold = float(np.median(est.cell_scores))

@@ -8,15 +8,17 @@ import numpy as np
 import pytest
 from placed_design_builder import make_design, random_design
 
+from gsr_eda.design import GcellGrid
 from gsr_eda.graph import (
     FEATURES,
     POSITION_FEATURES,
     STATIC_FEATURES,
+    MapContext,
     node_features,
     position_features,
     static_features,
 )
-from gsr_eda.graph.gcell_maps import cell_density_map, point_gcells, rudy_maps
+from gsr_eda.graph.gcell_maps import cell_density_map, point_gcells, rudy_maps, span_max_mean
 
 
 def _two_pin_design():
@@ -149,3 +151,46 @@ def test_positions_of_the_wrong_length_are_refused():
     design = random_design(10, 5)
     with pytest.raises(ValueError, match="positions must have shape"):
         position_features(design, design.x[:-1], design.y)
+
+
+def test_position_features_are_the_same_with_binary_search_lookups(monkeypatch):
+    """The arithmetic gcell lookup of uniform grids gives the features of np.searchsorted, bit for bit."""
+    design = random_design(150, 120, seed=11, die=20.0)
+    design = dataclasses.replace(design, grid=GcellGrid.uniform(-3.7, 0.0, 20.0, 20.0, 0.7, 0.285))
+    rng = np.random.default_rng(2)
+    # A third of the boxes start on a gcell edge, a third end on one, a third stay where they are.
+    at = rng.integers(0, 3, design.num_nodes)
+    x_edge = design.grid.x_edges[rng.integers(0, len(design.grid.x_edges), design.num_nodes)]
+    y_edge = design.grid.y_edges[rng.integers(0, len(design.grid.y_edges), design.num_nodes)]
+    x = np.select([at == 0, at == 1], [x_edge, x_edge - design.width], design.x)
+    y = np.select([at == 0, at == 1], [y_edge, y_edge - design.height], design.y)
+    fast = position_features(design, x, y).values
+    for axis in (design.grid._x_axis, design.grid._y_axis):
+        assert axis.uniform
+        monkeypatch.setattr(axis, "uniform", False)
+    np.testing.assert_array_equal(position_features(design, x, y).values, fast)
+
+
+def test_a_map_context_and_spans_do_not_change_the_features():
+    design = random_design(50, 60, seed=4)
+    x, y = design.x + 0.3, design.y - 0.2
+    plain = position_features(design, x, y).values
+    context = MapContext.of(design)
+    with_context = position_features(design, x, y, context=context, spans=design.gcell_spans(x, y))
+    np.testing.assert_array_equal(with_context.values, plain)
+    with pytest.raises(ValueError, match="built for design"):
+        position_features(random_design(50, 60, seed=5), x, y, context=context)
+
+
+def test_span_max_mean_matches_brute_force_for_cells_and_macros():
+    rng = np.random.default_rng(6)
+    maps = rng.normal(size=(3, 14, 11))
+    gx0, gy0 = rng.integers(0, 14, 200), rng.integers(0, 11, 200)
+    # Mostly 1-2 gcells a side (the corner path), some up to the whole grid (the expanded path).
+    reach = np.where(rng.random(200) < 0.7, rng.integers(0, 2, 200), rng.integers(0, 14, 200))
+    spans = np.stack([gx0, gy0, np.minimum(gx0 + reach, 13), np.minimum(gy0 + reach[::-1], 10)], axis=1)
+    peak, mean = span_max_mean(maps, spans.astype(np.int32))
+    for k in range(3):
+        regions = [maps[k, a:c + 1, b:d + 1] for a, b, c, d in spans]
+        np.testing.assert_array_equal(peak[k], [r.max() for r in regions])
+        np.testing.assert_allclose(mean[k], [r.mean() for r in regions], rtol=1e-12, atol=1e-12)
