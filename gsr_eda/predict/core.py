@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gsr_eda.design import PlacedDesign, gcell_map_from_cells
+from gsr_eda.design import PlacedDesign, gcell_map_from_cells, span_coverage
 
 
 @dataclass
@@ -44,17 +44,6 @@ class DesignPrediction:
         }
 
 
-def coverage(spans: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Gcells covered by at least one cell's inclusive span (a 2-D difference array, O(N + nx ny))."""
-    diff = np.zeros((shape[0] + 1, shape[1] + 1), dtype=np.int64)
-    gx0, gy0, gx1, gy1 = (spans[:, i].astype(np.int64) for i in range(4))
-    np.add.at(diff, (gx0, gy0), 1)
-    np.add.at(diff, (gx1 + 1, gy0), -1)
-    np.add.at(diff, (gx0, gy1 + 1), -1)
-    np.add.at(diff, (gx1 + 1, gy1 + 1), 1)
-    return diff.cumsum(0).cumsum(1)[: shape[0], : shape[1]] > 0
-
-
 def predict_design(predictor, design: PlacedDesign, indptr: np.ndarray, indices: np.ndarray,
                    features: np.ndarray) -> DesignPrediction:
     """Predict one design's cells with a :class:`gsr_eda.train.Predictor`, and map them onto gcells."""
@@ -63,4 +52,4 @@ def predict_design(predictor, design: PlacedDesign, indptr: np.ndarray, indices:
     spans = design.gcell_spans()
     shape = design.grid.shape
     gmap = gcell_map_from_cells(cells, spans, shape, predictor.label_reduce)
-    return DesignPrediction(design, cells, gmap, coverage(spans, shape), predictor.label_reduce)
+    return DesignPrediction(design, cells, gmap, span_coverage(spans, shape), predictor.label_reduce)

@@ -10,7 +10,7 @@ import pytest
 from gsr_eda.design import GcellGrid, PlacedDesign
 from gsr_eda.errors import InputError
 from gsr_eda.predict import DesignPrediction, plot_heatmap, write_prediction
-from gsr_eda.predict.core import coverage
+from gsr_eda.design import span_coverage as coverage
 
 
 def _design(spans_xy: list[tuple[float, float, float, float]], macro: int | None = None) -> PlacedDesign:
