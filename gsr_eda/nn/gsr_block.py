@@ -47,25 +47,46 @@ class BlockWorkspace:
     so neither the normalised rows nor ``h`` are ever stored: only ``V``, ``I`` and two
     numbers per row. Their backward needs the block's input ``y`` again, which the caller
     keeps unchanged between :meth:`forward` and :meth:`backward`.
+
+    Without ``backward`` (inference) the gradient buffers (two ``N x d``, one ``N x k``, one
+    ``d x d``) are not allocated and :meth:`backward` raises.
     """
 
-    def __init__(self, adj: CSRAdjacency, dim: int, k: int, dtype: torch.dtype) -> None:
+    def __init__(self, adj: CSRAdjacency, dim: int, k: int, dtype: torch.dtype, *,
+                 backward: bool = True) -> None:
         n, device = adj.num_nodes, adj.device
         self.adj, self.dim, self.k = adj, dim, k
         self.order = association_order(n, adj.nnz, k, dim, dim)
-        new = lambda *shape: torch.empty(shape, dtype=dtype, device=device)  # noqa: E731
-        self.group_sum = new(n, dim)      # X'_0 = sum of groups 2..C (input of group 1)
+        self._new = lambda *shape: torch.empty(shape, dtype=dtype, device=device)  # noqa: E731
+        new = self._new
         self.mean = new(n)
         self.rstd = new(n)
         self.hidden = new(n, dim)         # S @ W or A @ S, depending on the association order
-        self.grad_hidden = new(n, dim)
-        self.negated_weight = new(dim, dim)  # -W: X = Y - F(y) accumulates A (S (-W)) into Y
-        self.grad_sum = new(n, dim)       # gradient of X'_0, shared by groups 2..C
         self.values = new(n, k)
-        self.grad_values = new(n, k)
-        self.mask = new(n, k)
         self.indices = torch.empty(n, k, dtype=kernels.index_dtype_for(dim), device=device)
+        self.has_backward = backward
+        if backward:
+            self.grad_hidden = new(n, dim)
+            self.negated_weight = new(dim, dim)  # -W: X = Y - F(y) accumulates A (S (-W)) into Y
+            self.grad_sum = new(n, dim)       # gradient of X'_0, shared by groups 2..C
+            self.grad_values = new(n, k)
+        self._group_sum: torch.Tensor | None = None
+        self._mask: torch.Tensor | None = None
         self._input: torch.Tensor | None = None
+
+    @property
+    def group_sum(self) -> torch.Tensor:
+        """``X'_0 = sum`` of groups 2..C (the input of group 1), needed only for C > 2."""
+        if self._group_sum is None:
+            self._group_sum = self._new(self.adj.num_nodes, self.dim)
+        return self._group_sum
+
+    @property
+    def mask(self) -> torch.Tensor:
+        """The dropout mask on the kept entries, needed only with dropout."""
+        if self._mask is None:
+            self._mask = self._new(self.adj.num_nodes, self.k)
+        return self._mask
 
     def forward(self, y: torch.Tensor, ln_weight: torch.Tensor, ln_bias: torch.Tensor,
                 weight: torch.Tensor, bias: torch.Tensor, out: torch.Tensor, accumulate: bool,
@@ -111,6 +132,8 @@ class BlockWorkspace:
         without ``accumulate_input``, writes) the input gradient into ``grad_input``. The
         input ``y`` of that forward must still hold the same values.
         """
+        if not self.has_backward:
+            raise RuntimeError("this BlockWorkspace was built for inference (backward=False)")
         adj = self.adj
         torch.sum(grad, dim=0, out=grad_bias)
         if self.order == GATHER_FIRST:

@@ -45,9 +45,10 @@ class _GSRStackFunction(torch.autograd.Function):
         n = x.shape[0]
         # Group-major layout: every group is one contiguous N x d block the kernels can take.
         state = x.detach().reshape(n, groups, dim).transpose(0, 1).contiguous()
-        workspace = BlockWorkspace(adj, dim, k, x.dtype)
+        backward = config["needs_backward"]
+        workspace = BlockWorkspace(adj, dim, k, x.dtype, backward=backward)
         saved = (torch.empty(layers, groups, n, k, dtype=index_dtype_for(dim), device=x.device)
-                 if config["save_indices"] else None)
+                 if backward and config["save_indices"] else None)
         for layer in range(layers):
             for group in range(groups):
                 y_prev = _group_input(state, group, workspace)
@@ -186,9 +187,13 @@ class GSRStack(torch.nn.Module):
         dropout = self.dropout if self.training else 0.0
         if seed is None:
             seed = int(torch.randint(0, 2**62, (1,)).item()) if dropout > 0.0 else 0
+        # Inference (no autograd, or nothing to differentiate) keeps no indices and allocates
+        # no gradient buffers.
+        needs_backward = torch.is_grad_enabled() and (
+            x.requires_grad or any(p.requires_grad for p in self.parameters()))
         config = {"layers": self.num_layers, "groups": self.groups, "dim": self.group_dim,
                   "k": self.k, "dropout": dropout, "seed": int(seed),
-                  "save_indices": self.save_indices}
+                  "save_indices": self.save_indices, "needs_backward": needs_backward}
         return _GSRStackFunction.apply(x, adj, config, self.ln_weight, self.ln_bias,
                                        self.weight, self.bias)
 

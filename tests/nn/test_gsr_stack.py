@@ -178,3 +178,10 @@ def test_activation_memory_is_flat_in_depth() -> None:
     saved_indices_mib = (64 - 8) * 2 * 10000 * 8 / 2**20  # the 1-byte top-k positions
     assert ref_8 - ref_4 > 20, (ref_4, ref_8)  # ~9 MiB per layer measured
     assert ours_64 - ours_8 < saved_indices_mib + 16, (ours_8, ours_64)
+
+
+def test_inference_workspace_refuses_backward() -> None:
+    adj = small_graph()
+    workspace = gsr_block.BlockWorkspace(adj, 4, 2, torch.float32, backward=False)
+    with pytest.raises(RuntimeError, match="inference"):
+        workspace.backward(*([None] * 10))

@@ -32,3 +32,31 @@ def test_allocations_do_not_grow_with_depth(groups: int) -> None:
     deep = allocating_ops(4, groups, adj)
     assert shallow, "the profiler saw no allocation at all: the check would be vacuous"
     assert deep == shallow
+
+
+def forward_allocated_bytes(stack: GSRStack, x: torch.Tensor, adj: CSRAdjacency) -> int:
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        stack(x, adj)
+    return sum(event.self_cpu_memory_usage for event in prof.events()
+               if event.self_cpu_memory_usage > 0)
+
+
+def test_inference_keeps_no_indices_and_no_gradient_buffers() -> None:
+    """Under no_grad the forward is the same, without the L*C*N*k saved indices and the
+    workspace's gradient buffers (two N x d, one N x k, one d x d)."""
+    rng = np.random.default_rng(1)
+    n, layers, groups, width, k = 400, 6, 2, 16, 3
+    indptr = np.concatenate(([0], np.cumsum(rng.integers(0, 8, n))))
+    adj = CSRAdjacency.from_csr(indptr, rng.integers(0, n, indptr[-1]), n)
+    torch.manual_seed(0)
+    stack = GSRStack(width, layers, groups=groups, k=k).eval()
+    x = torch.randn(n, width)
+    training = forward_allocated_bytes(stack, x, adj)
+    with torch.no_grad():
+        inference = forward_allocated_bytes(stack, x, adj)
+        assert torch.equal(stack(x, adj), stack(x.requires_grad_(), adj))
+    assert torch.equal(stack(x, adj).detach(), stack(x.detach(), adj).detach())
+    dim = width // groups
+    saved_indices = layers * groups * n * k
+    gradient_buffers = (2 * n * dim + n * k + dim * dim) * 4
+    assert inference <= training - saved_indices - gradient_buffers, (inference, training)
