@@ -125,7 +125,8 @@ def worker(args: argparse.Namespace) -> dict:
     metrics = regression_metrics(np.concatenate(preds), np.concatenate(targets))
     return {
         "task": args.task, "model": args.model, "layers": args.layers, "k": args.k if args.model == "gsr" else None,
-        "hidden": args.hidden, "epochs": args.epochs, "dropout": args.dropout, "final_train_loss": float(loss),
+        "hidden": args.hidden, "epochs": args.epochs, "dropout": args.dropout, "seed": args.seed,
+        "final_train_loss": float(loss),
         **{key: metrics[key] for key in ("pearson", "spearman", "kendall", "r2", "n")},
         # The first epoch includes one-off costs (graph preparation caches): report the median.
         "seconds_per_epoch": float(np.median(epoch_seconds)),

@@ -6,11 +6,11 @@ section (instance, ``PLACED``/``FIXED``/``COVER`` location, orientation), which 
 changes.
 
 Why a text reader next to ``lefdef``: latency. On asap7 ``aes_place.def`` (22,107 components,
-4 MB; ``benchmarks/bench_readers.py``, 2 loaded cores) this reader takes 0.20 s; ``lefdef``'s
-parse alone takes 0.78 s, because it reads the whole file (nets included) and, since it aborts
-the process on malformed input, must first run in a guard child process
+4 MB; ``benchmarks/bench_readers.py --repeat 5``, best run, 2 cores) this reader takes 0.06 s;
+``lefdef``'s parse alone takes 0.36 s, because it reads the whole file (nets included) and,
+since it aborts the process on malformed input, must first run in a guard child process
 (:mod:`gsr_eda.ingest.native`); the full :func:`gsr_eda.ingest.read_def_design` with both LEFs
-takes 2.0 s. The full reader is the reference: ``tests/flow/test_def_positions.py`` checks
+takes 0.84 s. The full reader is the reference: ``tests/flow/test_def_positions.py`` checks
 that names (escapes included), locations and orientations agree with it for every kept cell
 on the real asap7 and sky130 DEFs.
 
