@@ -1,7 +1,8 @@
 // Fused LayerNorm + GS(k) on the CPU, forward and backward, one pass over each row.
 //
 // Forward, per row y (width d):  mu = mean(y), rstd = 1 / sqrt(var(y) + eps),
-//   h_c = (y_c - mu) * rstd * gamma_c + beta_c,  (V, I) = top-k of h (or h at given I).
+//   h_c = (y_c - mu) * rstd * gamma_c + beta_c,  (V, I) = top-k of h (or h at given I),
+// and for layernorm_topk_linear also V *= mask, H = S(V, I) @ W while the row is in cache.
 // Neither xhat nor h is stored: the backward recomputes xhat from y, mu and rstd.
 //
 // Backward, with dh = scatter(dV, I) (k nonzeros per row) and dxhat = dh * gamma:
@@ -17,6 +18,7 @@
 #include "../ops.h"
 #include "isa.h"
 #include "topk_select.h"
+#include "cbsr_row.h"
 
 namespace gsr::GSR_CPU_NS {
 
@@ -38,10 +40,43 @@ inline void row_moments(const scalar_t* __restrict y, int64_t d, double eps, sca
   rstd = static_cast<scalar_t>(1.0 / std::sqrt(static_cast<double>(sq) / d + eps));
 }
 
+// The top-k of one row's h = (y - mu) * rs * gamma + beta; same rule as row_topk: descending,
+// ties to the lower column.
+template <typename scalar_t, typename index_t>
+inline void select_row(const scalar_t* y, int64_t d, int64_t k, const scalar_t* gamma,
+                       const scalar_t* beta, scalar_t mu, scalar_t rs, scalar_t* v, index_t* idx) {
+  if (d <= kSelectMaxWidth) {
+    scalar_t h[kSelectMaxWidth];
+#pragma omp simd
+    for (int64_t c = 0; c < d; ++c) h[c] = (y[c] - mu) * rs * gamma[c] + beta[c];
+    select_topk(h, d, k, v, idx);
+    return;
+  }
+  // Wide rows: normalise on the fly and keep the best k with the plain scan.
+  int64_t filled = 0;
+  for (int64_t c = 0; c < d; ++c) {
+    const scalar_t hc = (y[c] - mu) * rs * gamma[c] + beta[c];
+    if (filled == k && !(hc > v[k - 1])) continue;
+    insert_sorted(hc, c, k, filled, v, idx);
+  }
+}
+
+// With `linear` (W non-null), each row goes on: V *= mask (when given), H = S(V, I) @ W.
+struct Linear {
+  const void* mask;  // N x k dropout scale, or null
+  const void* W;     // d x d_out
+  int64_t d_out;
+  void* H;           // N x d_out
+};
+
 template <typename scalar_t, typename index_t>
 void layernorm_topk_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k,
                          const scalar_t* gamma, const scalar_t* beta, double eps, scalar_t* V,
-                         index_t* I, scalar_t* mean_out, scalar_t* rstd_out, bool given) {
+                         index_t* I, scalar_t* mean_out, scalar_t* rstd_out, bool given,
+                         const Linear& linear) {
+  const auto* mask = static_cast<const scalar_t*>(linear.mask);
+  const auto* W = static_cast<const scalar_t*>(linear.W);
+  auto* H = static_cast<scalar_t*>(linear.H);
 #pragma omp parallel for schedule(static) if (n * d >= kMinParallelWork)
   for (int64_t row = 0; row < n; ++row) {
     const scalar_t* y = Y + row * d;
@@ -56,23 +91,14 @@ void layernorm_topk_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k,
         const int64_t c = static_cast<int64_t>(idx[t]);
         v[t] = (y[c] - mu) * rs * gamma[c] + beta[c];
       }
-      continue;
-    }
-    // Same selection rule as row_topk: descending, ties to the lower column.
-    if (d <= kSelectMaxWidth) {
-      scalar_t h[kSelectMaxWidth];
-#pragma omp simd
-      for (int64_t c = 0; c < d; ++c) h[c] = (y[c] - mu) * rs * gamma[c] + beta[c];
-      select_topk(h, d, k, v, idx);
     } else {
-      // Wide rows: normalise on the fly and keep the best k with the plain scan.
-      int64_t filled = 0;
-      for (int64_t c = 0; c < d; ++c) {
-        const scalar_t hc = (y[c] - mu) * rs * gamma[c] + beta[c];
-        if (filled == k && !(hc > v[k - 1])) continue;
-        insert_sorted(hc, c, k, filled, v, idx);
-      }
+      select_row(y, d, k, gamma, beta, mu, rs, v, idx);
     }
+    if (W == nullptr) continue;
+    if (mask != nullptr) {
+      for (int64_t t = 0; t < k; ++t) v[t] *= mask[row * k + t];
+    }
+    cbsr_row_times(v, idx, k, W, linear.d_out, H + row * linear.d_out);
   }
 }
 
@@ -137,13 +163,22 @@ void layernorm_topk_backward_impl(const scalar_t* Y, int64_t n, int64_t d, int64
 void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,
                     const void* beta, double eps, void* V, void* I, void* mean, void* rstd,
                     bool given_indices, int dtype, int index_type) {
+  layernorm_topk_linear(Y, n, d, k, gamma, beta, eps, V, I, mean, rstd, given_indices, nullptr,
+                        nullptr, 0, nullptr, dtype, index_type);
+}
+
+void layernorm_topk_linear(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,
+                           const void* beta, double eps, void* V, void* I, void* mean, void* rstd,
+                           bool given_indices, const void* mask, const void* W, int64_t d_out,
+                           void* H, int dtype, int index_type) {
+  const Linear linear{mask, W, d_out, H};
   GSR_DISPATCH_FLOAT(dtype, [&] {
     GSR_DISPATCH_INDEX(index_type, [&] {
       layernorm_topk_impl<scalar_t, index_t>(
           static_cast<const scalar_t*>(Y), n, d, k, static_cast<const scalar_t*>(gamma),
           static_cast<const scalar_t*>(beta), eps, static_cast<scalar_t*>(V),
           static_cast<index_t*>(I), static_cast<scalar_t*>(mean), static_cast<scalar_t*>(rstd),
-          given_indices);
+          given_indices, linear);
     });
   });
 }
