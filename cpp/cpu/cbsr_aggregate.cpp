@@ -80,7 +80,7 @@ void cbsr_linear_impl(const scalar_t* V, const index_t* I, int64_t n, int64_t k,
                       int64_t d_out, scalar_t* out) {
 #pragma omp parallel for schedule(static) if (n * k * d_out >= kMinParallelWork)
   for (int64_t row = 0; row < n; ++row) {
-    cbsr_row_times(V + row * k, I + row * k, k, W, d_out, out + row * d_out);
+    cbsr_row_times(V, I, row, k, W, d_out, out);
   }
 }
 

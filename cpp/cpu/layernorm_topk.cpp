@@ -98,7 +98,7 @@ void layernorm_topk_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k,
     if (mask != nullptr) {
       for (int64_t t = 0; t < k; ++t) v[t] *= mask[row * k + t];
     }
-    cbsr_row_times(v, idx, k, W, linear.d_out, H + row * linear.d_out);
+    cbsr_row_times(V, I, row, k, W, linear.d_out, H);
   }
 }
 
