@@ -28,7 +28,7 @@ gsr::Csr make_csr(uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintpt
                   cptr<int64_t>(parts), num_parts, num_rows};
 }
 
-// Registers the eleven kernels of one backend; STREAM is empty for the CPU.
+// Registers the ten kernels of one backend; STREAM is empty for the CPU.
 #define GSR_BIND_BACKEND(mod, ns, STREAM_PARAM, STREAM_ARG, STREAM_PYARG)                       \
   mod.def("row_topk",                                                                            \
           [](uintptr_t P, int64_t n, int64_t d, int64_t k, int dtype, uintptr_t V, uintptr_t I,  \
@@ -49,11 +49,11 @@ gsr::Csr make_csr(uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintpt
           });                                                                                    \
   mod.def("csr_spmm",                                                                            \
           [](uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintptr_t parts,            \
-             int64_t num_parts, int64_t num_rows, uintptr_t H, int64_t d, uintptr_t bias,        \
-             uintptr_t out, bool accumulate, int dtype STREAM_PARAM) {                           \
+             int64_t num_parts, int64_t num_rows, uintptr_t H, int64_t d, uintptr_t out,         \
+             bool accumulate, int dtype STREAM_PARAM) {                                          \
             py::gil_scoped_release release;                                                      \
             ns::csr_spmm(make_csr(indptr, indices, weights, parts, num_parts, num_rows),         \
-                         vptr(H), d, vptr(bias), mptr(out), accumulate, dtype STREAM_ARG);       \
+                         vptr(H), d, mptr(out), accumulate, dtype STREAM_ARG);                   \
           });                                                                                    \
   mod.def("cbsr_linear",                                                                         \
           [](uintptr_t V, uintptr_t I, int64_t n, int64_t k, uintptr_t W, int64_t d_in,          \
@@ -103,16 +103,6 @@ gsr::Csr make_csr(uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintpt
             py::gil_scoped_release release;                                                      \
             ns::layernorm_topk(vptr(Y), n, d, k, vptr(gamma), vptr(beta), eps, mptr(V), mptr(I), \
                                mptr(mean), mptr(rstd), given, dtype, index_type STREAM_ARG);     \
-          });                                                                                    \
-  mod.def("layernorm_topk_linear",                                                               \
-          [](uintptr_t Y, int64_t n, int64_t d, int64_t k, uintptr_t gamma, uintptr_t beta,      \
-             double eps, uintptr_t V, uintptr_t I, uintptr_t mean, uintptr_t rstd, bool given,   \
-             uintptr_t mask, uintptr_t W, int64_t d_out, uintptr_t H, int dtype,                 \
-             int index_type STREAM_PARAM) {                                                      \
-            py::gil_scoped_release release;                                                      \
-            ns::layernorm_topk_linear(vptr(Y), n, d, k, vptr(gamma), vptr(beta), eps, mptr(V),   \
-                                      mptr(I), mptr(mean), mptr(rstd), given, vptr(mask),        \
-                                      vptr(W), d_out, mptr(H), dtype, index_type STREAM_ARG);    \
           });                                                                                    \
   mod.def("layernorm_topk_backward",                                                             \
           [](uintptr_t Y, int64_t n, int64_t d, int64_t k, uintptr_t gamma, uintptr_t mean,      \

@@ -19,9 +19,9 @@ namespace gsr {
   /* out (+)= A @ S(V, I), out is N x d. */                                                       \
   void cbsr_spmm(const Csr& A, const void* V, const void* I, int64_t k, int64_t d, void* out,     \
                  bool accumulate, int dtype, int index_type STREAM_ARG);                           \
-  /* out (+)= [bias +] A @ H, H dense N x d, bias a d-vector added to every row (or null). */   \
-  void csr_spmm(const Csr& A, const void* H, int64_t d, const void* bias, void* out,              \
-                bool accumulate, int dtype STREAM_ARG);                                            \
+  /* out (+)= A @ H, H dense N x d. */                                                            \
+  void csr_spmm(const Csr& A, const void* H, int64_t d, void* out, bool accumulate,               \
+                int dtype STREAM_ARG);                                                             \
   /* out = S(V, I) @ W, W is d_in x d_out. */                                                     \
   void cbsr_linear(const void* V, const void* I, int64_t n, int64_t k, const void* W,             \
                    int64_t d_in, int64_t d_out, void* out, int dtype, int index_type STREAM_ARG);  \
@@ -48,12 +48,6 @@ namespace gsr {
   void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,          \
                       const void* beta, double eps, void* V, void* I, void* mean, void* rstd,     \
                       bool given_indices, int dtype, int index_type STREAM_ARG);                   \
-  /* layernorm_topk, then per row V *= mask (N x k, or null) and H = S(V, I) @ W (d x d_out): */ \
-  /* the first half of a GSR block in one pass over the rows. */                                 \
-  void layernorm_topk_linear(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,   \
-                             const void* beta, double eps, void* V, void* I, void* mean,          \
-                             void* rstd, bool given_indices, const void* mask, const void* W,     \
-                             int64_t d_out, void* H, int dtype, int index_type STREAM_ARG);       \
   /* Its backward: dY (+)= d(V)/d(Y)^T dV; dgamma, dbeta (d each) are overwritten. */            \
   void layernorm_topk_backward(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma, \
                                const void* mean, const void* rstd, const void* I, const void* dV, \

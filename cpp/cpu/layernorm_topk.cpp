@@ -1,8 +1,7 @@
 // Fused LayerNorm + GS(k) on the CPU, forward and backward, one pass over each row.
 //
 // Forward, per row y (width d):  mu = mean(y), rstd = 1 / sqrt(var(y) + eps),
-//   h_c = (y_c - mu) * rstd * gamma_c + beta_c,  (V, I) = top-k of h (or h at given I),
-// and for layernorm_topk_linear also V *= mask, H = S(V, I) @ W while the row is in cache.
+//   h_c = (y_c - mu) * rstd * gamma_c + beta_c,  (V, I) = top-k of h (or h at given I).
 // Neither xhat nor h is stored: the backward recomputes xhat from y, mu and rstd.
 //
 // Backward, with dh = scatter(dV, I) (k nonzeros per row) and dxhat = dh * gamma:
@@ -18,7 +17,6 @@
 #include "../ops.h"
 #include "isa.h"
 #include "topk_select.h"
-#include "cbsr_row.h"
 
 namespace gsr::GSR_CPU_NS {
 
@@ -40,8 +38,7 @@ inline void row_moments(const scalar_t* __restrict y, int64_t d, double eps, sca
   rstd = static_cast<scalar_t>(1.0 / std::sqrt(static_cast<double>(sq) / d + eps));
 }
 
-// The top-k of one row's h = (y - mu) * rs * gamma + beta; same rule as row_topk: descending,
-// ties to the lower column.
+// The top-k of one row's h = (y - mu) * rs * gamma + beta, for rows too wide for a block.
 template <typename scalar_t, typename index_t>
 inline void select_row(const scalar_t* y, int64_t d, int64_t k, const scalar_t* gamma,
                        const scalar_t* beta, scalar_t mu, scalar_t rs, scalar_t* v, index_t* idx) {
@@ -61,44 +58,44 @@ inline void select_row(const scalar_t* y, int64_t d, int64_t k, const scalar_t* 
   }
 }
 
-// With `linear` (W non-null), each row goes on: V *= mask (when given), H = S(V, I) @ W.
-struct Linear {
-  const void* mask;  // N x k dropout scale, or null
-  const void* W;     // d x d_out
-  int64_t d_out;
-  void* H;           // N x d_out
-};
+// Rows up to this width are normalised kBlockRows at a time into a stack block and selected
+// together (select_topk_rows); wider rows one by one.
+constexpr int64_t kBlockMaxWidth = 256;
 
 template <typename scalar_t, typename index_t>
 void layernorm_topk_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k,
                          const scalar_t* gamma, const scalar_t* beta, double eps, scalar_t* V,
-                         index_t* I, scalar_t* mean_out, scalar_t* rstd_out, bool given,
-                         const Linear& linear) {
-  const auto* mask = static_cast<const scalar_t*>(linear.mask);
-  const auto* W = static_cast<const scalar_t*>(linear.W);
-  auto* H = static_cast<scalar_t*>(linear.H);
+                         index_t* I, scalar_t* mean_out, scalar_t* rstd_out, bool given) {
+  const bool blocked = !given && d <= kBlockMaxWidth;
+  const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
 #pragma omp parallel for schedule(static) if (n * d >= kMinParallelWork)
-  for (int64_t row = 0; row < n; ++row) {
-    const scalar_t* y = Y + row * d;
-    scalar_t mu, rs;
-    row_moments(y, d, eps, mu, rs);
-    mean_out[row] = mu;
-    rstd_out[row] = rs;
-    scalar_t* v = V + row * k;
-    index_t* idx = I + row * k;
-    if (given) {
-      for (int64_t t = 0; t < k; ++t) {
-        const int64_t c = static_cast<int64_t>(idx[t]);
-        v[t] = (y[c] - mu) * rs * gamma[c] + beta[c];
+  for (int64_t block = 0; block < blocks; ++block) {
+    const int64_t first = block * kBlockRows;
+    const int64_t rows = n - first < kBlockRows ? n - first : kBlockRows;
+    alignas(32) scalar_t h[kBlockRows * kBlockMaxWidth];
+    for (int64_t row = first; row < first + rows; ++row) {
+      const scalar_t* y = Y + row * d;
+      scalar_t mu, rs;
+      row_moments(y, d, eps, mu, rs);
+      mean_out[row] = mu;
+      rstd_out[row] = rs;
+      scalar_t* v = V + row * k;
+      index_t* idx = I + row * k;
+      if (given) {
+        for (int64_t t = 0; t < k; ++t) {
+          const int64_t c = static_cast<int64_t>(idx[t]);
+          v[t] = (y[c] - mu) * rs * gamma[c] + beta[c];
+        }
+      } else if (blocked) {
+        scalar_t* hr = h + (row - first) * d;
+#pragma omp simd
+        for (int64_t c = 0; c < d; ++c) hr[c] = (y[c] - mu) * rs * gamma[c] + beta[c];
+      } else {
+        select_row(y, d, k, gamma, beta, mu, rs, v, idx);
       }
-    } else {
-      select_row(y, d, k, gamma, beta, mu, rs, v, idx);
     }
-    if (W == nullptr) continue;
-    if (mask != nullptr) {
-      for (int64_t t = 0; t < k; ++t) v[t] *= mask[row * k + t];
-    }
-    cbsr_row_times(V, I, row, k, W, linear.d_out, H);
+    // Same selection rule as row_topk: descending, ties to the lower column.
+    if (blocked) select_topk_rows(h, rows, d, k, V + first * k, I + first * k);
   }
 }
 
@@ -163,22 +160,13 @@ void layernorm_topk_backward_impl(const scalar_t* Y, int64_t n, int64_t d, int64
 void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,
                     const void* beta, double eps, void* V, void* I, void* mean, void* rstd,
                     bool given_indices, int dtype, int index_type) {
-  layernorm_topk_linear(Y, n, d, k, gamma, beta, eps, V, I, mean, rstd, given_indices, nullptr,
-                        nullptr, 0, nullptr, dtype, index_type);
-}
-
-void layernorm_topk_linear(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,
-                           const void* beta, double eps, void* V, void* I, void* mean, void* rstd,
-                           bool given_indices, const void* mask, const void* W, int64_t d_out,
-                           void* H, int dtype, int index_type) {
-  const Linear linear{mask, W, d_out, H};
   GSR_DISPATCH_FLOAT(dtype, [&] {
     GSR_DISPATCH_INDEX(index_type, [&] {
       layernorm_topk_impl<scalar_t, index_t>(
           static_cast<const scalar_t*>(Y), n, d, k, static_cast<const scalar_t*>(gamma),
           static_cast<const scalar_t*>(beta), eps, static_cast<scalar_t*>(V),
           static_cast<index_t*>(I), static_cast<scalar_t*>(mean), static_cast<scalar_t*>(rstd),
-          given_indices, linear);
+          given_indices);
     });
   });
 }

@@ -1,4 +1,4 @@
-// Row top-k on the CPU: each row through select_topk (topk_select.h), rows split over threads.
+// Row top-k on the CPU: blocks of rows through select_topk_rows (topk_select.h), split over threads.
 #include <omp.h>
 
 #include "../ops.h"
@@ -11,8 +11,13 @@ namespace {
 
 template <typename scalar_t, typename index_t>
 void row_topk_impl(const scalar_t* P, int64_t n, int64_t d, int64_t k, scalar_t* V, index_t* I) {
+  const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
 #pragma omp parallel for schedule(static) if (n * d >= kMinParallelWork)
-  for (int64_t row = 0; row < n; ++row) select_topk(P + row * d, d, k, V + row * k, I + row * k);
+  for (int64_t block = 0; block < blocks; ++block) {
+    const int64_t row = block * kBlockRows;
+    const int64_t rows = n - row < kBlockRows ? n - row : kBlockRows;
+    select_topk_rows(P + row * d, rows, d, k, V + row * k, I + row * k);
+  }
 }
 
 }  // namespace

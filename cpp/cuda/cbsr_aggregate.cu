@@ -1,7 +1,7 @@
 // Forward aggregation on the GPU. One warp per part of the nnz-balanced partition; each warp
 // accumulates the current output row in shared memory, then writes it out (or, for a slice of a
-// hub row, adds it atomically). When not accumulating, the output is zeroed first (and the bias
-// of csr_spmm added) so that the slices of split rows can all be added.
+// hub row, adds it atomically). When not accumulating, the output is zeroed first so that the
+// slices of split rows can all be added.
 #include "common.cuh"
 
 namespace gsr::cuda {
@@ -101,16 +101,6 @@ void zero_unless(bool accumulate, void* out, int64_t elements, cudaStream_t stre
   if (!accumulate) check(cudaMemsetAsync(out, 0, sizeof(float) * elements, stream), "memset");
 }
 
-// out[r, c] += bias[c]: the bias goes in before the rows are summed into out, so the slices of
-// split hub rows (added atomically) cannot add it twice.
-__global__ void add_bias_kernel(float* __restrict__ out, int64_t n, int64_t d,
-                                const float* __restrict__ bias) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n * d;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    out[i] += bias[i % d];
-  }
-}
-
 }  // namespace
 
 void cbsr_spmm(const Csr& A, const void* V, const void* I, int64_t k, int64_t d, void* out,
@@ -128,17 +118,11 @@ void cbsr_spmm(const Csr& A, const void* V, const void* I, int64_t k, int64_t d,
   check(cudaGetLastError(), "cbsr_spmm");
 }
 
-void csr_spmm(const Csr& A, const void* H, int64_t d, const void* bias, void* out, bool accumulate,
-              int dtype, uintptr_t stream) {
+void csr_spmm(const Csr& A, const void* H, int64_t d, void* out, bool accumulate, int dtype,
+              uintptr_t stream) {
   require_float32(dtype, "csr_spmm");
   cudaStream_t s = as_stream(stream);
   zero_unless(accumulate, out, A.num_rows * d, s);
-  if (bias != nullptr) {
-    const int threads = 256;
-    add_bias_kernel<<<blocks_for(A.num_rows * d, threads), threads, 0, s>>>(
-        static_cast<float*>(out), A.num_rows, d, static_cast<const float*>(bias));
-    check(cudaGetLastError(), "csr_spmm bias");
-  }
   const size_t shared = checked_shared(sizeof(float) * kWarpsPerBlock * d, "csr_spmm");
   csr_spmm_kernel<<<warp_blocks(A.num_parts), kWarp * kWarpsPerBlock, shared, s>>>(
       A.indptr, A.indices, static_cast<const float*>(A.weights), A.parts, A.num_parts,

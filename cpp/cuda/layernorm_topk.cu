@@ -50,13 +50,6 @@ __global__ void layernorm_topk_kernel(const float* __restrict__ Y, int64_t n, in
   }
 }
 
-__global__ void scale_kernel(float* __restrict__ x, const float* __restrict__ scale, int64_t n) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    x[i] *= scale[i];
-  }
-}
-
 template <typename index_t>
 __global__ void layernorm_topk_backward_kernel(
     const float* __restrict__ Y, int64_t n, int64_t d, int64_t k, const float* __restrict__ gamma,
@@ -107,22 +100,6 @@ void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* 
         static_cast<float*>(mean), static_cast<float*>(rstd), given_indices);
   });
   check(cudaGetLastError(), "layernorm_topk");
-}
-
-// The GPU runs it as three launches: layernorm_topk, V *= mask, cbsr_linear.
-void layernorm_topk_linear(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,
-                           const void* beta, double eps, void* V, void* I, void* mean, void* rstd,
-                           bool given_indices, const void* mask, const void* W, int64_t d_out,
-                           void* H, int dtype, int index_type, uintptr_t stream) {
-  layernorm_topk(Y, n, d, k, gamma, beta, eps, V, I, mean, rstd, given_indices, dtype, index_type,
-                 stream);
-  if (mask != nullptr) {
-    const int threads = 256;
-    scale_kernel<<<blocks_for(n * k, threads), threads, 0, as_stream(stream)>>>(
-        static_cast<float*>(V), static_cast<const float*>(mask), n * k);
-    check(cudaGetLastError(), "layernorm_topk_linear mask");
-  }
-  cbsr_linear(V, I, n, k, W, d, d_out, H, dtype, index_type, stream);
 }
 
 void layernorm_topk_backward(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,

@@ -49,7 +49,7 @@ class BlockWorkspace:
     keeps unchanged between :meth:`forward` and :meth:`backward`.
 
     Without ``backward`` (inference) the gradient buffers (two ``N x d``, one ``N x k``, one
-    ``d x d``, one ``d``) are not allocated and :meth:`backward` raises.
+    ``d x d``) are not allocated and :meth:`backward` raises.
     """
 
     def __init__(self, adj: CSRAdjacency, dim: int, k: int, dtype: torch.dtype, *,
@@ -67,8 +67,7 @@ class BlockWorkspace:
         self.has_backward = backward
         if backward:
             self.grad_hidden = new(n, dim)
-            self.negated_weight = new(dim, dim)  # -W, -b: X = Y - F(y) accumulates
-            self.negated_bias = new(dim)         # A (S (-W)) - b into Y
+            self.negated_weight = new(dim, dim)  # -W: X = Y - F(y) accumulates A (S (-W)) into Y
             self.grad_sum = new(n, dim)       # gradient of X'_0, shared by groups 2..C
             self.grad_values = new(n, k)
         self._group_sum: torch.Tensor | None = None
@@ -98,36 +97,30 @@ class BlockWorkspace:
         the top-k positions are taken from there (the forward's choice) instead of being
         searched again."""
         adj, k = self.adj, self.k
-        given = saved_indices is not None
-        if given:
+        if saved_indices is not None:
             self.indices.copy_(saved_indices)
-        self._input = y
-        mask = None
-        if dropout > 0.0:
-            mask = dropout_mask(adj.num_nodes, k, dropout, seed, adj.device, self.values.dtype,
-                                out=self.mask)
-        if subtract:  # accumulate A (S (-W)) - b: d x d and d negations instead of N x d
-            weight = torch.neg(weight, out=self.negated_weight)
-            bias = torch.neg(bias, out=self.negated_bias)
-        accumulate = accumulate or subtract
-        if self.order == GATHER_FIRST:
-            # LayerNorm, GS(k), the mask and S @ W in one pass over the rows; the bias joins
-            # the aggregation's pass over out (the fused residual add).
-            kernels.layernorm_topk_linear_into(y, ln_weight, ln_bias, LAYER_NORM_EPS, self.values,
-                                               self.indices, self.mean, self.rstd, weight,
-                                               self.hidden, mask=mask, given_indices=given)
-            kernels.csr_spmm_into(adj, self.hidden, out, accumulate=accumulate, bias=bias)
-            return
         kernels.layernorm_topk_into(y, ln_weight, ln_bias, LAYER_NORM_EPS, self.values,
-                                    self.indices, self.mean, self.rstd, given_indices=given)
-        if mask is not None:
-            self.values.mul_(mask)
-        if accumulate:
+                                    self.indices, self.mean, self.rstd,
+                                    given_indices=saved_indices is not None)
+        self._input = y
+        if dropout > 0.0:
+            dropout_mask(adj.num_nodes, k, dropout, seed, adj.device, self.values.dtype,
+                         out=self.mask)
+            self.values.mul_(self.mask)
+        # Bias first, then the aggregation accumulates in place (the fused residual add).
+        if subtract:
+            out.sub_(bias)
+            weight = torch.neg(weight, out=self.negated_weight)  # d x d: cheaper than N x d
+        elif accumulate:
             out.add_(bias)
         else:
             out.copy_(bias.expand_as(out))
-        kernels.cbsr_spmm_into(adj, self.values, self.indices, self.dim, self.hidden)
-        out.addmm_(self.hidden, weight)
+        if self.order == GATHER_FIRST:
+            kernels.cbsr_linear_into(self.values, self.indices, weight, self.hidden)
+            kernels.csr_spmm_into(adj, self.hidden, out, accumulate=True)
+        else:
+            kernels.cbsr_spmm_into(adj, self.values, self.indices, self.dim, self.hidden)
+            out.addmm_(self.hidden, weight)
 
     def backward(self, grad: torch.Tensor, ln_weight: torch.Tensor, weight: torch.Tensor,
                  dropout: float, grad_ln_weight: torch.Tensor, grad_ln_bias: torch.Tensor,

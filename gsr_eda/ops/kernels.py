@@ -128,10 +128,8 @@ def cbsr_spmm_into(adj: "CSRAdjacency", values: torch.Tensor, indices: torch.Ten
 
 
 def csr_spmm_into(adj: "CSRAdjacency", dense: torch.Tensor, out: torch.Tensor,
-                  accumulate: bool = False, transpose: bool = False,
-                  bias: torch.Tensor | None = None) -> None:
-    """``out (+)= [bias +] A @ dense`` (or ``A^T @ dense`` with ``transpose``, using the stored
-    transpose); ``bias`` (``d``) is added to every row in the same pass."""
+                  accumulate: bool = False, transpose: bool = False) -> None:
+    """``out (+)= A @ dense`` (or ``A^T @ dense`` with ``transpose``, using the stored transpose)."""
     device, n = adj.device, adj.num_nodes
     if dense.dim() != 2:
         raise ValueError(f"dense must be 2-D (N x d), got shape {tuple(dense.shape)}")
@@ -139,13 +137,11 @@ def csr_spmm_into(adj: "CSRAdjacency", dense: torch.Tensor, out: torch.Tensor,
     _check("dense", dense, (n, d), tuple(FLOAT_CODES), device)
     _check_float("dense", dense, device)
     _check("out", out, (n, d), dense.dtype, device)
-    if bias is not None:
-        _check("bias", bias, (d,), dense.dtype, device)
     if n == 0:
         return
     _backend(device).csr_spmm(*_csr_args(adj, dense.dtype, transpose), dense.data_ptr(), d,
-                              0 if bias is None else bias.data_ptr(), out.data_ptr(),
-                              bool(accumulate), FLOAT_CODES[dense.dtype], *_stream_args(device))
+                              out.data_ptr(), bool(accumulate), FLOAT_CODES[dense.dtype],
+                              *_stream_args(device))
 
 
 def cbsr_linear_into(values: torch.Tensor, indices: torch.Tensor, weight: torch.Tensor,
@@ -286,41 +282,6 @@ def layernorm_topk_into(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor
                                     mean.data_ptr(), rstd.data_ptr(), bool(given_indices),
                                     FLOAT_CODES[y.dtype], INDEX_CODES[indices.dtype],
                                     *_stream_args(device))
-
-
-def layernorm_topk_linear_into(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
-                               eps: float, values: torch.Tensor, indices: torch.Tensor,
-                               mean: torch.Tensor, rstd: torch.Tensor, weight: torch.Tensor,
-                               hidden: torch.Tensor, mask: torch.Tensor | None = None,
-                               given_indices: bool = False) -> None:
-    """:func:`layernorm_topk_into`, then ``values *= mask`` (when given) and
-    ``hidden = S(values, indices) @ weight``, row by row in the same pass (CPU; three launches
-    on CUDA). ``values`` holds the masked values afterwards."""
-    device = y.device
-    if y.dim() != 2 or values.dim() != 2 or weight.dim() != 2:
-        raise ValueError("y, values and weight must be 2-D")
-    n, d = y.shape
-    k = values.shape[1]
-    if not 1 <= k <= d:
-        raise ValueError(f"k must be in [1, {d}] for rows of width {d}, got {k}")
-    d_out = weight.shape[1]
-    _check("y", y, (n, d), tuple(FLOAT_CODES), device)
-    _check_float("y", y, device)
-    for name, tensor, shape in (("gamma", gamma, (d,)), ("beta", beta, (d,)),
-                                ("values", values, (n, k)), ("mean", mean, (n,)),
-                                ("rstd", rstd, (n,)), ("weight", weight, (d, d_out)),
-                                ("hidden", hidden, (n, d_out))):
-        _check(name, tensor, shape, y.dtype, device)
-    if mask is not None:
-        _check("mask", mask, (n, k), y.dtype, device)
-    _check("indices", indices, (n, k), index_dtype_for(d), device)
-    if n == 0:
-        return
-    _backend(device).layernorm_topk_linear(
-        y.data_ptr(), n, d, k, gamma.data_ptr(), beta.data_ptr(), float(eps), values.data_ptr(),
-        indices.data_ptr(), mean.data_ptr(), rstd.data_ptr(), bool(given_indices),
-        0 if mask is None else mask.data_ptr(), weight.data_ptr(), d_out, hidden.data_ptr(),
-        FLOAT_CODES[y.dtype], INDEX_CODES[indices.dtype], *_stream_args(device))
 
 
 def layernorm_topk_backward_into(y: torch.Tensor, gamma: torch.Tensor, mean: torch.Tensor,

@@ -94,35 +94,3 @@ def test_argument_checks() -> None:
         kernels.layernorm_topk_into(y, torch.ones(7), torch.zeros(8), 1e-5, torch.empty(4, 2),
                                     torch.empty(4, 2, dtype=torch.uint8), torch.empty(4),
                                     torch.empty(4))
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("n,d,k,d_out", [(300, 64, 8, 64), (40, 1100, 5, 7), (7, 4, 4, 3)])
-@pytest.mark.parametrize("masked", [False, True])
-def test_fused_linear_equals_the_separate_kernels(dtype: torch.dtype, n: int, d: int, k: int,
-                                                  d_out: int, masked: bool) -> None:
-    """layernorm_topk_linear = layernorm_topk, values *= mask, cbsr_linear: same indices, same
-    statistics, same (masked) values and the same S @ W, with searched and given indices."""
-    g = torch.Generator().manual_seed(n + d)
-    y = 2 * torch.randn(n, d, generator=g, dtype=dtype) + 0.5
-    gamma = 1 + 0.2 * torch.randn(d, generator=g, dtype=dtype)
-    beta = 0.2 * torch.randn(d, generator=g, dtype=dtype)
-    weight = torch.randn(d, d_out, generator=g, dtype=dtype)
-    mask = (torch.rand(n, k, generator=g, dtype=dtype) > 0.3).to(dtype) * 1.5 if masked else None
-    values, indices, mean, rstd = fused(y, gamma, beta, k)
-    if mask is not None:
-        values = values * mask
-    hidden = y.new_empty(n, d_out)
-    kernels.cbsr_linear_into(values, indices, weight, hidden)
-    for given in (False, True):
-        f_values, f_mean, f_rstd, f_hidden = (y.new_empty(n, k), y.new_empty(n), y.new_empty(n),
-                                              y.new_empty(n, d_out))
-        f_indices = (indices.clone() if given
-                     else torch.empty(n, k, dtype=kernels.index_dtype_for(d)))
-        kernels.layernorm_topk_linear_into(y, gamma, beta, 1e-5, f_values, f_indices, f_mean,
-                                           f_rstd, weight, f_hidden, mask=mask,
-                                           given_indices=given)
-        assert torch.equal(f_indices, indices)
-        for ours, theirs in ((f_values, values), (f_mean, mean), (f_rstd, rstd),
-                             (f_hidden, hidden)):
-            torch.testing.assert_close(ours, theirs, rtol=1e-6, atol=1e-6)
