@@ -47,6 +47,24 @@ def test_float32_ties_at_every_survivor_count(levels: int, k: int) -> None:
     assert torch.equal(values, ref_values)
 
 
+@pytest.mark.parametrize("k,d", [(1, 8), (7, 64), (8, 16), (9, 24), (16, 32), (16, 136)])
+def test_float32_blocks_of_eight_rows(k: int, d: int) -> None:
+    # float32 rows go through select_topk 8 at a time (an exact k-th largest entry per SIMD
+    # lane) when k <= 16 and d is a multiple of 8; 43 rows leave a tail of 3 for the row path.
+    # Special rows inside the blocks: constant, two levels, -inf entries, tiny differences.
+    g = torch.Generator().manual_seed(k * d)
+    P = torch.randn(43, d, generator=g)
+    P[2] = 1.5
+    P[9, ::2], P[9, 1::2] = 0.25, -0.25
+    P[17, : d // 2] = float("-inf")
+    P[20] = 1.0 + torch.arange(d) * 1e-7
+    P[41] = 0.0
+    values, indices = row_topk(P, k)
+    ref_values, ref_indices = row_topk_reference(P, k)
+    assert torch.equal(indices.long(), ref_indices)
+    assert torch.equal(values, ref_values)
+
+
 def test_deterministic_and_non_contiguous_input() -> None:
     P = torch.randn(200, 64).t()  # non-contiguous view
     first = row_topk(P, 5)
