@@ -492,9 +492,15 @@ def _finish(out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, 
 
 def _progress(enabled: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Column
 
+    # In a narrow or non-terminal console (80 columns) the status line is the one to shorten:
+    # the epoch count and the elapsed time keep their width.
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
-        TimeElapsedColumn(), TextColumn("{task.fields[status]}"),
+        TextColumn("[bold]{task.description}"), BarColumn(),
+        MofNCompleteColumn(table_column=Column(min_width=7, no_wrap=True, justify="right")),
+        TextColumn("epochs"),
+        TimeElapsedColumn(table_column=Column(min_width=7, no_wrap=True)),
+        TextColumn("{task.fields[status]}", table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
         disable=not enabled, transient=False,
     )
