@@ -11,12 +11,11 @@
 
 #include "../ops.h"
 #include "isa.h"
+#include "csr_row.h"
 
 namespace gsr::GSR_CPU_NS {
 
 namespace {
-
-constexpr int64_t kPrefetchDistance = 4;
 
 template <typename scalar_t, typename index_t>
 void cbsr_spmm_impl(const Csr& A, const scalar_t* V, const index_t* I, int64_t k, int64_t d,
@@ -47,24 +46,13 @@ void cbsr_spmm_impl(const Csr& A, const scalar_t* V, const index_t* I, int64_t k
 
 template <typename scalar_t>
 void csr_spmm_impl(const Csr& A, const scalar_t* H, int64_t d, scalar_t* out, bool accumulate) {
-  const scalar_t* w = static_cast<const scalar_t*>(A.weights);
 #pragma omp parallel for schedule(dynamic, 1) if (A.indptr[A.num_rows] * d >= kMinParallelWork)
   for (int64_t part = 0; part < A.num_parts; ++part) {
     const int64_t* p = A.parts + 4 * part;
     for (int64_t row = p[0]; row < p[1]; ++row) {
-      scalar_t* __restrict o = out + row * d;
+      scalar_t* o = out + row * d;
       if (!accumulate) std::memset(o, 0, sizeof(scalar_t) * d);
-      const int64_t end = A.indptr[row + 1];
-      for (int64_t e = A.indptr[row]; e < end; ++e) {
-        // The rows of H are gathered at random: ask for one a few edges ahead.
-        if (e + kPrefetchDistance < end) {
-          __builtin_prefetch(H + static_cast<int64_t>(A.indices[e + kPrefetchDistance]) * d);
-        }
-        const scalar_t a = w[e];
-        const scalar_t* __restrict h = H + static_cast<int64_t>(A.indices[e]) * d;
-#pragma omp simd
-        for (int64_t c = 0; c < d; ++c) o[c] += a * h[c];
-      }
+      add_row_product(A, H, d, row, o);
     }
   }
 }

@@ -10,12 +10,11 @@
 
 #include "../ops.h"
 #include "isa.h"
+#include "csr_row.h"
 
 namespace gsr::GSR_CPU_NS {
 
 namespace {
-
-constexpr int64_t kPrefetchDistance = 4;
 
 template <typename scalar_t, typename index_t>
 void sampled_spmm_impl(const Csr& At, const scalar_t* G, int64_t d, const index_t* I, int64_t k,
@@ -92,7 +91,6 @@ template <typename scalar_t, typename index_t>
 void cbsr_linear_backward_impl(const Csr& At, const scalar_t* G, int64_t d_out, const scalar_t* V,
                                const index_t* I, int64_t k, const scalar_t* W, int64_t d_in,
                                scalar_t* dV, scalar_t* dW, bool accumulate) {
-  const scalar_t* w = static_cast<const scalar_t*>(At.weights);
   const int64_t work = At.indptr[At.num_rows] * d_out + At.num_rows * k * d_out;
   const bool parallel = work >= kMinParallelWork;
   const int threads = parallel ? omp_get_max_threads() : 1;
@@ -109,16 +107,7 @@ void cbsr_linear_backward_impl(const Csr& At, const scalar_t* G, int64_t d_out, 
       const int64_t* p = At.parts + 4 * part;
       for (int64_t row = p[0]; row < p[1]; ++row) {
         for (int64_t c = 0; c < d_out; ++c) h[c] = 0;
-        const int64_t end = At.indptr[row + 1];
-        for (int64_t e = At.indptr[row]; e < end; ++e) {
-          if (e + kPrefetchDistance < end) {
-            __builtin_prefetch(G + static_cast<int64_t>(At.indices[e + kPrefetchDistance]) * d_out);
-          }
-          const scalar_t a = w[e];
-          const scalar_t* __restrict g = G + static_cast<int64_t>(At.indices[e]) * d_out;
-#pragma omp simd
-          for (int64_t c = 0; c < d_out; ++c) h[c] += a * g[c];
-        }
+        add_row_product(At, G, d_out, row, h);
         for (int64_t t = 0; t < k; ++t) {
           const int64_t r = static_cast<int64_t>(I[row * k + t]);
           const scalar_t* __restrict wr = W + r * d_out;
