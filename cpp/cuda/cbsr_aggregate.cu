@@ -17,34 +17,27 @@ __global__ void cbsr_spmm_kernel(const int64_t* __restrict__ indptr,
                                  int64_t k, int64_t d, float* __restrict__ out) {
   extern __shared__ float smem[];
   const int lane = threadIdx.x % kWarp;
-  const int warp = threadIdx.x / kWarp;
-  float* acc = smem + warp * d;
-  for (int64_t part = blockIdx.x * static_cast<int64_t>(kWarpsPerBlock) + warp; part < num_parts;
-       part += static_cast<int64_t>(gridDim.x) * kWarpsPerBlock) {
-    const int64_t* p = parts + 4 * part;
-    const bool split = part_is_split(p, indptr);
-    for (int64_t row = p[0]; row < p[1]; ++row) {
-      for (int64_t c = lane; c < d; c += kWarp) acc[c] = 0.f;
-      __syncwarp();
-      const int64_t e0 = max(indptr[row], p[2]);
-      const int64_t e1 = min(indptr[row + 1], p[3]);
-      // Lanes walk the (edge, t) pairs; the k columns of one source row are distinct, and
-      // different edges may collide, hence the shared-memory atomics.
-      for (int64_t f = lane; f < (e1 - e0) * k; f += kWarp) {
-        const int64_t e = e0 + f / k;
-        const int64_t t = f % k;
-        const int64_t src = indices[e];
-        atomicAdd(acc + static_cast<int64_t>(I[src * k + t]), weights[e] * V[src * k + t]);
-      }
-      __syncwarp();
-      float* o = out + row * d;
-      for (int64_t c = lane; c < d; c += kWarp) {
-        if (split) atomicAdd(o + c, acc[c]);
-        else o[c] += acc[c];
-      }
-      __syncwarp();
+  float* acc = smem + (threadIdx.x / kWarp) * d;
+  for_each_row_of_warp_parts(indptr, parts, num_parts, [&](int64_t row, int64_t e0, int64_t e1,
+                                                           bool split) {
+    for (int64_t c = lane; c < d; c += kWarp) acc[c] = 0.f;
+    __syncwarp();
+    // Lanes walk the (edge, t) pairs; the k columns of one source row are distinct, and
+    // different edges may collide, hence the shared-memory atomics.
+    for (int64_t f = lane; f < (e1 - e0) * k; f += kWarp) {
+      const int64_t e = e0 + f / k;
+      const int64_t t = f % k;
+      const int64_t src = indices[e];
+      atomicAdd(acc + static_cast<int64_t>(I[src * k + t]), weights[e] * V[src * k + t]);
     }
-  }
+    __syncwarp();
+    float* o = out + row * d;
+    for (int64_t c = lane; c < d; c += kWarp) {
+      if (split) atomicAdd(o + c, acc[c]);
+      else o[c] += acc[c];
+    }
+    __syncwarp();
+  });
 }
 
 __global__ void csr_spmm_kernel(const int64_t* __restrict__ indptr,
@@ -54,28 +47,22 @@ __global__ void csr_spmm_kernel(const int64_t* __restrict__ indptr,
                                 const float* __restrict__ H, int64_t d, float* __restrict__ out) {
   extern __shared__ float smem[];
   const int lane = threadIdx.x % kWarp;
-  const int warp = threadIdx.x / kWarp;
-  float* acc = smem + warp * d;  // each lane owns columns lane, lane + 32, ...: no atomics
-  for (int64_t part = blockIdx.x * static_cast<int64_t>(kWarpsPerBlock) + warp; part < num_parts;
-       part += static_cast<int64_t>(gridDim.x) * kWarpsPerBlock) {
-    const int64_t* p = parts + 4 * part;
-    const bool split = part_is_split(p, indptr);
-    for (int64_t row = p[0]; row < p[1]; ++row) {
-      for (int64_t c = lane; c < d; c += kWarp) acc[c] = 0.f;
-      const int64_t e0 = max(indptr[row], p[2]);
-      const int64_t e1 = min(indptr[row + 1], p[3]);
-      for (int64_t e = e0; e < e1; ++e) {
-        const float a = weights[e];
-        const float* h = H + static_cast<int64_t>(indices[e]) * d;
-        for (int64_t c = lane; c < d; c += kWarp) acc[c] += a * h[c];
-      }
-      float* o = out + row * d;
-      for (int64_t c = lane; c < d; c += kWarp) {
-        if (split) atomicAdd(o + c, acc[c]);
-        else o[c] += acc[c];
-      }
+  // Each lane owns columns lane, lane + 32, ...: no atomics on the row.
+  float* acc = smem + (threadIdx.x / kWarp) * d;
+  for_each_row_of_warp_parts(indptr, parts, num_parts, [&](int64_t row, int64_t e0, int64_t e1,
+                                                           bool split) {
+    for (int64_t c = lane; c < d; c += kWarp) acc[c] = 0.f;
+    for (int64_t e = e0; e < e1; ++e) {
+      const float a = weights[e];
+      const float* h = H + static_cast<int64_t>(indices[e]) * d;
+      for (int64_t c = lane; c < d; c += kWarp) acc[c] += a * h[c];
     }
-  }
+    float* o = out + row * d;
+    for (int64_t c = lane; c < d; c += kWarp) {
+      if (split) atomicAdd(o + c, acc[c]);
+      else o[c] += acc[c];
+    }
+  });
 }
 
 template <typename index_t>

@@ -17,31 +17,24 @@ __global__ void sampled_spmm_kernel(const int64_t* __restrict__ indptr,
                                     float* __restrict__ dV) {
   extern __shared__ float smem[];
   const int lane = threadIdx.x % kWarp;
-  const int warp = threadIdx.x / kWarp;
-  float* acc = smem + warp * k;
-  for (int64_t part = blockIdx.x * static_cast<int64_t>(kWarpsPerBlock) + warp; part < num_parts;
-       part += static_cast<int64_t>(gridDim.x) * kWarpsPerBlock) {
-    const int64_t* p = parts + 4 * part;
-    const bool split = part_is_split(p, indptr);
-    for (int64_t row = p[0]; row < p[1]; ++row) {
-      for (int64_t t = lane; t < k; t += kWarp) acc[t] = 0.f;
-      __syncwarp();
-      const int64_t e0 = max(indptr[row], p[2]);
-      const int64_t e1 = min(indptr[row + 1], p[3]);
-      for (int64_t f = lane; f < (e1 - e0) * k; f += kWarp) {
-        const int64_t e = e0 + f / k;
-        const int64_t t = f % k;
-        const int64_t src = indices[e];
-        atomicAdd(acc + t, weights[e] * G[src * d + static_cast<int64_t>(I[row * k + t])]);
-      }
-      __syncwarp();
-      for (int64_t t = lane; t < k; t += kWarp) {
-        if (split) atomicAdd(dV + row * k + t, acc[t]);
-        else dV[row * k + t] = acc[t];
-      }
-      __syncwarp();
+  float* acc = smem + (threadIdx.x / kWarp) * k;
+  for_each_row_of_warp_parts(indptr, parts, num_parts, [&](int64_t row, int64_t e0, int64_t e1,
+                                                           bool split) {
+    for (int64_t t = lane; t < k; t += kWarp) acc[t] = 0.f;
+    __syncwarp();
+    for (int64_t f = lane; f < (e1 - e0) * k; f += kWarp) {
+      const int64_t e = e0 + f / k;
+      const int64_t t = f % k;
+      const int64_t src = indices[e];
+      atomicAdd(acc + t, weights[e] * G[src * d + static_cast<int64_t>(I[row * k + t])]);
     }
-  }
+    __syncwarp();
+    for (int64_t t = lane; t < k; t += kWarp) {
+      if (split) atomicAdd(dV + row * k + t, acc[t]);
+      else dV[row * k + t] = acc[t];
+    }
+    __syncwarp();
+  });
 }
 
 template <typename index_t>

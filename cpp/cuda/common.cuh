@@ -48,6 +48,25 @@ __device__ inline bool part_is_split(const int64_t* part, const int64_t* indptr)
   return part[1] - part[0] == 1 && (part[2] > indptr[part[0]] || part[3] < indptr[part[1]]);
 }
 
+// One warp per part of the nnz-balanced partition (grid-stride over the parts): calls
+// row_body(row, e0, e1, split) for each row of the warp's parts, with [e0, e1) the row's
+// nonzeros inside the part and `split` true when the part is a slice of one long row (its sum
+// must then be added atomically). Every lane of the warp makes the same calls.
+template <typename RowBody>
+__device__ inline void for_each_row_of_warp_parts(const int64_t* __restrict__ indptr,
+                                                  const int64_t* __restrict__ parts,
+                                                  int64_t num_parts, RowBody row_body) {
+  const int warp = threadIdx.x / kWarp;
+  for (int64_t part = blockIdx.x * static_cast<int64_t>(kWarpsPerBlock) + warp; part < num_parts;
+       part += static_cast<int64_t>(gridDim.x) * kWarpsPerBlock) {
+    const int64_t* p = parts + 4 * part;
+    const bool split = part_is_split(p, indptr);
+    for (int64_t row = p[0]; row < p[1]; ++row) {
+      row_body(row, max(indptr[row], p[2]), min(indptr[row + 1], p[3]), split);
+    }
+  }
+}
+
 // Offers column c with value x to a row's best-k buffer (v, idx), kept sorted descending.
 // `filled` counts the entries so far and `kth` caches v[k - 1] once the buffer is full, so
 // the common case (x does not make the cut) is one compare. Strictly greater wins: an equal
