@@ -72,7 +72,8 @@ class CongestionSession:
         adjacency: tuple[np.ndarray, np.ndarray] | None = None,
         source: dict[str, str] | None = None,
     ) -> None:
-        from gsr_eda.graph import MapContext, build_adjacency, position_features, static_features
+        from gsr_eda.graph import (POSITION_FEATURES, MapContext, build_adjacency, position_features,
+                                   static_features)
 
         self.design = design
         self.predictor = predictor
@@ -89,9 +90,8 @@ class CongestionSession:
         # Place static and position columns into the checkpoint's feature order once; each
         # estimate then copies the static template and overwrites the position columns.
         static = static_features(design)
-        probe = position_features(design, design.x, design.y, context=self._maps)
         static_col = {name: j for j, name in enumerate(static.names)}
-        position_col = {name: j for j, name in enumerate(probe.names)}
+        position_col = {name: j for j, name in enumerate(POSITION_FEATURES)}
         wanted = list(predictor.feature_names)
         missing = [n for n in wanted if n not in static_col and n not in position_col]
         if missing:

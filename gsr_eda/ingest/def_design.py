@@ -289,10 +289,12 @@ def read_def_design(
         net_names.append(net_name)
         instances, pins = net.c_instances, net.c_pins  # fetch each ctypes field once per net
         connections = [(_decode(instances[i]), _decode(pins[i])) for i in range(net.c_num_pins)]
-        explicit = {(index_of[inst], pin_name) for inst, pin_name in connections if inst in index_of}
+        explicit = None  # the net's named (component, pin) pairs: built only if a wildcard comes
         for inst, pin_name in connections:
             if "*" in inst and inst not in index_of:
                 # "( * A )": pin A of every component that has one (pins also listed explicitly count once).
+                if explicit is None:
+                    explicit = {(index_of[i], p) for i, p in connections if i in index_of}
                 matched = [k for k in expand_wildcard(inst, pin_name) if (k, pin_name) not in explicit]
                 pin_owner += matched
                 pin_net += [j] * len(matched)

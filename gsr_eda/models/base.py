@@ -14,7 +14,6 @@ every body, so comparisons between architectures are apples to apples). Only the
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
 
 import torch
@@ -58,23 +57,6 @@ class CongestionModel(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def sparse_adjacency(adj: CSRAdjacency) -> Tensor:
-    """The normalised adjacency as a torch sparse tensor, cached on the ``CSRAdjacency`` object.
-
-    Caching matters: the deep baselines aggregate once per layer on the same graph.
-    """
-    cached = getattr(adj, "_gsr_eda_torch_sparse", None)
-    if cached is None:
-        with warnings.catch_warnings():  # "sparse CSR support is in beta": noise for users
-            warnings.simplefilter("ignore", UserWarning)
-            cached = adj.to_torch_sparse()
-        try:
-            adj._gsr_eda_torch_sparse = cached
-        except AttributeError:  # a slotted adjacency: no caching, still correct
-            pass
-    return cached
-
-
 def mean_aggregate(adj: CSRAdjacency, h: Tensor) -> Tensor:
     r"""``D^{-1} A h``: the mean of each node's neighbours (the weights live in ``adj``)."""
-    return torch.sparse.mm(sparse_adjacency(adj), h)
+    return torch.sparse.mm(adj.to_torch_sparse(), h)

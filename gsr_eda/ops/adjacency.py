@@ -7,6 +7,7 @@ layer of every training step.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -95,6 +96,7 @@ class CSRAdjacency:
         self._weights_by_dtype: dict[tuple[torch.dtype, bool], torch.Tensor] = {
             (weight.dtype, False): weight, (weight.dtype, True): t_weight}
         self._edge_index: torch.Tensor | None = None
+        self._torch_sparse: torch.Tensor | None = None
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod
@@ -186,9 +188,15 @@ class CSRAdjacency:
         return self._weight
 
     def to_torch_sparse(self) -> torch.Tensor:
-        """The normalised matrix as a ``torch.sparse_csr`` tensor (for baselines)."""
-        return torch.sparse_csr_tensor(self._indptr, self._indices.long(), self._weight,
-                                       size=(self.num_nodes, self.num_nodes), check_invariants=False)
+        """The normalised matrix as a ``torch.sparse_csr`` tensor (cached: the deep baselines
+        aggregate with it once per layer)."""
+        if self._torch_sparse is None:
+            with warnings.catch_warnings():  # "sparse CSR support is in beta": noise for users
+                warnings.simplefilter("ignore", UserWarning)
+                self._torch_sparse = torch.sparse_csr_tensor(
+                    self._indptr, self._indices.long(), self._weight,
+                    size=(self.num_nodes, self.num_nodes), check_invariants=False)
+        return self._torch_sparse
 
     def csr(self, transpose: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(indptr int64, indices int32, weight)`` of ``A`` (or of ``A^T``)."""
