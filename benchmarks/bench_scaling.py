@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -292,6 +291,8 @@ def plot(doc: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from gsr_eda.atomic import atomic_open
+
     ok = [p for p in doc["points"] if p.get("status") == "ok"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for sweep, marker in (("size", "o"), ("degree", "s")):
@@ -315,19 +316,18 @@ def plot(doc: dict[str, Any], path: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    partial = path.with_name(f".{path.name}.part.png")
-    fig.savefig(partial, dpi=110)
+    with atomic_open(path, "wb") as handle:
+        fig.savefig(handle, dpi=110, format="png")
     plt.close(fig)
-    os.replace(partial, path)
 
 
 def write_outputs(doc: dict[str, Any], out: Path) -> None:
     """``scaling.json``, ``scaling.md`` and ``scaling.png`` in ``out``, each written atomically."""
+    from gsr_eda.atomic import write_text_atomically
+
     out.mkdir(parents=True, exist_ok=True)
     for name, text in (("scaling.json", json.dumps(doc, indent=2, default=str)), ("scaling.md", render_markdown(doc))):
-        partial = out / f"{name}.part"
-        partial.write_text(text)
-        os.replace(partial, out / name)
+        write_text_atomically(out / name, text)
     plot(doc, out / "scaling.png")
 
 

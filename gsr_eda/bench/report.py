@@ -18,11 +18,11 @@ same model and ``k``: parameters and optimizer state grow with depth, activation
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gsr_eda.atomic import atomic_open, write_text_atomically
 from gsr_eda.bench.config import BASELINE_MODEL
 
 RESULTS_SCHEMA = "gsr-eda-bench-train/1"
@@ -196,10 +196,12 @@ def write_report(results: dict[str, Any], out_dir: Path) -> list[Path]:
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [
-        _atomic_write(out_dir / "results.json", json.dumps(results, indent=2, default=_json_default)),
+        write_text_atomically(out_dir / "results.json",
+                              json.dumps(results, indent=2, default=_json_default)),
     ]
     plots = write_plots(results, out_dir)
-    written.append(_atomic_write(out_dir / "report.md", render_markdown(results, [p.name for p in plots])))
+    written.append(write_text_atomically(out_dir / "report.md",
+                                         render_markdown(results, [p.name for p in plots])))
     return written + plots
 
 
@@ -207,13 +209,6 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
-
-
-def _atomic_write(path: Path, text: str) -> Path:
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(text)
-    os.replace(partial, path)
-    return path
 
 
 # --------------------------------------------------------------------------- markdown
@@ -397,11 +392,10 @@ def write_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
 
     def save(fig: Any, name: str) -> None:
         path = out_dir / name
-        partial = out_dir / f".{name}.part.png"
         fig.tight_layout()
-        fig.savefig(partial, dpi=110)
+        with atomic_open(path, "wb") as handle:
+            fig.savefig(handle, dpi=110, format="png")
         plt.close(fig)
-        os.replace(partial, path)
         written.append(path)
 
     for value_key, ylabel, filename, scale in (

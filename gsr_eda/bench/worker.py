@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib
 import json
 import math
-import os
 import statistics
 import sys
 import time
@@ -30,6 +29,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from gsr_eda.atomic import write_text_atomically
 from gsr_eda.bench.config import GROUPED_MODELS, BenchConfig, GraphSpec
 
 #: Kernels listed in a ``--profile`` breakdown.
@@ -325,9 +325,7 @@ def run(spec_path: Path, result_path: Path) -> int:
         status = "oom" if is_out_of_memory(error) else "error"
         message = f"{type(error).__name__}: {error}".strip()
         result = {"status": status, "message": message.splitlines()[0][:500], "figures": {}}
-    partial = result_path.with_suffix(result_path.suffix + ".part")
-    partial.write_text(json.dumps(result, default=float))
-    os.replace(partial, result_path)
+    write_text_atomically(result_path, json.dumps(result, default=float))
     return 0
 
 

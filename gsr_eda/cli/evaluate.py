@@ -9,18 +9,11 @@ from typing import Optional
 import typer
 
 from gsr_eda.cli.app import app, emit_json
+from gsr_eda.jsonable import json_safe
 
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
-
-
-def _nan_to_none(obj):
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
-    return obj
 
 
 @app.command()
@@ -101,7 +94,7 @@ def evaluate(
     result["store"] = str(store)
     result["model"] = predictor.config
     if json_out:
-        emit_json(_nan_to_none(result))
+        emit_json(json_safe(result))
         return
     console = Console()
     if not console.is_terminal:  # logs and pipes: wide enough that no column is cut

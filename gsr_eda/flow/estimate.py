@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from gsr_eda.atomic import write_text_atomically
 from gsr_eda.design import GcellGrid
 
 
@@ -111,14 +110,6 @@ class ResultLayout:
 
 
 def _write_atomically(path: Path, text: str) -> Path:
-    """Write to a temporary file beside ``path`` and rename it, so readers never see half a file."""
+    """Write the file (its folder created if needed) so readers never see half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomically(path, text)

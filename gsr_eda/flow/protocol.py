@@ -34,6 +34,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gsr_eda.jsonable import json_safe
+
 #: Longest accepted request line, newline included. Requests carry paths, never data.
 MAX_REQUEST_BYTES = 1 << 20
 
@@ -105,15 +107,8 @@ def string_list(request: dict[str, Any], name: str) -> list[str]:
 
 def encode_reply(reply: dict[str, Any]) -> bytes:
     """One reply line. Non-finite floats become ``null`` so every JSON reader accepts the line."""
-    clean = {key: _finite_or_none(value) for key, value in reply.items()}
-    return (json.dumps(clean, allow_nan=False, separators=(",", ":")) + "\n").encode("utf-8")
+    return (json.dumps(json_safe(reply), allow_nan=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def error_reply(request_id_: Any, message: str) -> bytes:
     return encode_reply({"id": request_id_, "ok": False, "error": message})
-
-
-def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return None
-    return value

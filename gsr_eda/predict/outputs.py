@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
+from gsr_eda.atomic import atomic_open
 from gsr_eda.errors import InputError
 from gsr_eda.predict.core import DesignPrediction
 
@@ -34,14 +34,8 @@ def gcell_path(out: Path) -> Path:
 
 
 def _atomic(path: Path, binary: bool, write: Callable[[IO], None]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb" if binary else "w", **({} if binary else {"newline": ""})) as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb" if binary else "w", **({} if binary else {"newline": ""})) as fh:
+        write(fh)
 
 
 def write_prediction(pred: DesignPrediction, out: str | Path) -> tuple[Path, Path]:

@@ -8,9 +8,9 @@ written to a temporary name and renamed, so an interrupted run leaves no half-wr
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from gsr_eda.atomic import write_text_atomically
 from gsr_eda.synth.generator import SyntheticDesign
 from gsr_eda.synth.library import DBU_PER_MICRON, ROUTING_LAYERS, SITE_NAME, SITE_WIDTH, lef_text
 
@@ -80,22 +80,12 @@ def def_text(design: SyntheticDesign) -> str:
     return "\n".join(out) + "\n"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_design(design: SyntheticDesign, out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``out_dir/<name>.lef`` and ``out_dir/<name>.def``; returns their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     lef_path = out_dir / f"{design.name}.lef"
     def_path = out_dir / f"{design.name}.def"
-    _write_atomic(lef_path, lef_text(design.cell_types))
-    _write_atomic(def_path, def_text(design))
+    write_text_atomically(lef_path, lef_text(design.cell_types))
+    write_text_atomically(def_path, def_text(design))
     return lef_path, def_path

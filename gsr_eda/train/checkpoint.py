@@ -21,8 +21,6 @@ Its top-level keys:
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gsr_eda.atomic import atomic_open
 from gsr_eda.errors import InputError
 
 FORMAT_NAME = "gsr-eda-checkpoint"
@@ -46,16 +45,8 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **payload}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb", fsync=True) as fh:
+        torch.save({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **payload}, fh)
 
 
 def resolve_checkpoint_path(path: str | Path) -> Path:

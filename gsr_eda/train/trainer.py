@@ -31,8 +31,9 @@ import numpy as np
 import torch
 
 from gsr_eda.errors import InputError
+from gsr_eda.jsonable import json_safe
 from gsr_eda.train.checkpoint import BEST_NAME, LAST_NAME, load_checkpoint, resolve_device, save_checkpoint
-from gsr_eda.train.distributed import DistContext, init_distributed, shutdown_distributed
+from gsr_eda.train.distributed import init_distributed, shutdown_distributed
 from gsr_eda.train.metrics import regression_metrics
 from gsr_eda.train.normalization import Standardizer
 from gsr_eda.train.splits import TEST, TRAIN, VAL, SplitPlan, plan_split
@@ -249,15 +250,7 @@ def _write_logs(out_dir: Path, history: list[dict[str, float]]) -> None:
         writer = csv.DictWriter(fh, fieldnames=EPOCH_COLUMNS)
         writer.writeheader()
         writer.writerows({k: row.get(k) for k in EPOCH_COLUMNS} for row in history)
-    (out_dir / "metrics.json").write_text(json.dumps(history, indent=1, default=_json_float) + "\n")
-
-
-def _json_float(value: Any) -> Any:
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
-def _nan_to_none(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
+    (out_dir / "metrics.json").write_text(json.dumps(json_safe(history), indent=1) + "\n")
 
 
 def train(
@@ -470,7 +463,7 @@ def _finish(out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, 
         if missing:
             for n, r in data.read(missing).items():
                 graphs[n] = _to_graph(r, plan, std, device)
-        test_metrics = _nan_to_none(evaluate_graphs(best, [graphs[n] for n in plan.test_designs], TEST, std))
+        test_metrics = json_safe(evaluate_graphs(best, [graphs[n] for n in plan.test_designs], TEST, std))
         log(
             f"best epoch {best_epoch}; test: pearson {test_metrics['pearson']}, spearman {test_metrics['spearman']}, "
             f"kendall {test_metrics['kendall']}, r2 {test_metrics['r2']}, mae {test_metrics['mae']}"
@@ -479,14 +472,14 @@ def _finish(out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, 
         "config": asdict(cfg), "split": plan.describe(), "split_mode": plan.mode,
         "train_designs": plan.train_designs, "val_designs": plan.val_designs, "test_designs": plan.test_designs,
         "epochs_run": len(history), "best_epoch": best_epoch, "world_size": world_size,
-        "best_val": _nan_to_none(history[best_epoch - 1]) if best_epoch > 0 else None,
+        "best_val": json_safe(history[best_epoch - 1]) if best_epoch > 0 else None,
         "test": test_metrics, "label": data.label, "feature_names": data.feature_names,
         "files": {
             "best": str(best_path), "last": str(out_dir / LAST_NAME), "metrics_csv": str(out_dir / "metrics.csv"),
             "metrics_json": str(out_dir / "metrics.json"), "curves": str(out_dir / "curves.png"),
         },
     }
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_float) + "\n")
+    (out_dir / "summary.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
     return test_metrics
 
 
