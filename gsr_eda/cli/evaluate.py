@@ -42,13 +42,14 @@ def evaluate(
     from gsr_eda.cli.train import split_names
     from gsr_eda.errors import InputError
     from gsr_eda.store import GraphStore
-    from gsr_eda.train.checkpoint import check_feature_schema, load_checkpoint, load_predictor, resolve_checkpoint_path
+    from gsr_eda.train.checkpoint import (check_feature_schema, load_checkpoint,
+                                          predictor_from_checkpoint, resolve_checkpoint_path)
     from gsr_eda.train.evaluation import evaluate_records
     from gsr_eda.train.splits import TEST, SplitPlan
 
     ck_path = resolve_checkpoint_path(checkpoint)
     ckpt = load_checkpoint(ck_path)
-    predictor = load_predictor(ck_path, device)
+    predictor = predictor_from_checkpoint(ckpt, ck_path, device)
     if not store.exists():
         raise InputError("graph store not found", store)
     with GraphStore(store) as gs:

@@ -95,14 +95,12 @@ def train(
     elif out is None or store is None:
         raise InputError("give --store and --out (or --resume RUN to continue a run)")
     cfg = TrainConfig(
-        store=str(store.resolve()) if store is not None else "",
+        store=str(store.resolve()) if store is not None else "",  # "": taken from the checkpoint
         designs=split_names(designs), model=model, hidden=hidden, layers=layers, groups=groups, k=k,
         dropout=dropout, epochs=epochs, lr=lr, min_lr_ratio=min_lr_ratio, weight_decay=weight_decay,
         grad_clip=grad_clip, patience=patience, monitor=monitor, seed=seed, split=split,
         val_fraction=val_fraction, test_fraction=test_fraction, device=device, num_threads=torch.get_num_threads(),
     )
-    if resume is not None and store is None:
-        cfg.store = ""  # taken from the checkpoint
     log = (lambda msg: typer.echo(msg, err=True)) if json_out else typer.echo
     result = run_training(cfg, out, resume=resume is not None, log=log, show_progress=not json_out)
     if os.environ.get("RANK", "0") != "0":

@@ -177,10 +177,15 @@ class Predictor:
 
 def load_predictor(path: str | Path, device: str | torch.device = "cpu") -> Predictor:
     """Load a checkpoint (file or run folder) for inference on ``device`` (``cpu``/``cuda``/``auto``)."""
+    return predictor_from_checkpoint(load_checkpoint(path), path, device)
+
+
+def predictor_from_checkpoint(ckpt: dict, path: str | Path,
+                              device: str | torch.device = "cpu") -> Predictor:
+    """:func:`load_predictor` for a checkpoint already loaded by :func:`load_checkpoint`."""
     from gsr_eda.train.normalization import Standardizer
 
     dev = device if isinstance(device, torch.device) else resolve_device(device)
-    ckpt = load_checkpoint(path)
     model = model_from_checkpoint(ckpt, path).to(dev).eval()
     return Predictor(
         config=dict(ckpt["model"]),

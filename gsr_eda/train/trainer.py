@@ -36,7 +36,7 @@ from gsr_eda.train.checkpoint import BEST_NAME, LAST_NAME, load_checkpoint, reso
 from gsr_eda.train.distributed import init_distributed, shutdown_distributed
 from gsr_eda.train.metrics import regression_metrics
 from gsr_eda.train.normalization import Standardizer
-from gsr_eda.train.splits import TEST, TRAIN, VAL, SplitPlan, plan_split
+from gsr_eda.train.splits import MIN_DESIGNS_FOR_DESIGN_SPLIT, TEST, TRAIN, VAL, SplitPlan, plan_split
 
 #: Validation metrics that can drive early stopping and ``best.pt``; all but ``loss`` are maximised.
 MONITORS = ("pearson", "spearman", "kendall", "r2", "loss")
@@ -136,6 +136,7 @@ class _Data:
         from gsr_eda.store import GraphStore
 
         self.cfg = cfg
+        self._records: dict[str, Any] = {}
         self.store_path = Path(cfg.store)
         if not self.store_path.exists():
             raise InputError("graph store not found", self.store_path)
@@ -180,10 +181,12 @@ class _Data:
         cfg = self.cfg
         mode = cfg.split
         if mode == "auto":
-            mode = "design" if len(self.names) >= 3 else "node"
+            mode = "design" if len(self.names) >= MIN_DESIGNS_FOR_DESIGN_SPLIT else "node"
         stored: dict[str, np.ndarray | None] = {n: None for n in self.names}
         if mode == "node" and all(self.summaries[n]["has_split"] for n in self.names):
-            stored = {n: r.node_split for n, r in self.read(self.names).items()}
+            # A node split trains on every design: keep the records for read().
+            self._records = self.read(self.names)
+            stored = {n: r.node_split for n, r in self._records.items()}
         try:
             return plan_split(
                 {n: (self.summaries[n]["nodes"], stored[n]) for n in self.names},
@@ -193,10 +196,16 @@ class _Data:
             raise InputError(str(err), self.store_path) from None
 
     def read(self, names: list[str]) -> dict[str, Any]:
+        """The records of ``names``; those plan() already read are handed over, not read again."""
         from gsr_eda.store import GraphStore
 
-        with GraphStore(self.store_path) as store:
-            return {n: store.read(n) for n in names}
+        kept, self._records = self._records, {}
+        records = {n: kept[n] for n in names if n in kept}
+        missing = [n for n in names if n not in records]
+        if missing:
+            with GraphStore(self.store_path) as store:
+                records.update((n, store.read(n)) for n in missing)
+        return {n: records[n] for n in names}
 
 
 def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device) -> Graph:
@@ -401,8 +410,9 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 optimizer.step()
-                loss_sum += loss.item()
-                progress.update(task, status=f"epoch {epoch + 1} step {step + 1}/{steps} loss {loss.item():.4f}")
+                step_loss = loss.item()  # one device sync per step
+                loss_sum += step_loss
+                progress.update(task, status=f"epoch {epoch + 1} step {step + 1}/{steps} loss {step_loss:.4f}")
             lr = optimizer.param_groups[0]["lr"]
             scheduler.step()
             train_loss = ctx.all_reduce_sum([loss_sum], device)[0] / (steps * ctx.world_size)
