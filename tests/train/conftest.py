@@ -67,3 +67,22 @@ def one_design_store(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def four_design_store(tmp_path_factory) -> Path:
     return make_store(tmp_path_factory.mktemp("store4") / "four.h5", 4, num_cells=200)
+
+
+@pytest.fixture(scope="session")
+def stored_split_store(tmp_path_factory) -> tuple[Path, dict[str, np.ndarray]]:
+    """Two labelled designs whose records carry a node split (train 0, val 1, test 2)."""
+    import dataclasses
+
+    from gsr_eda.labels.proxy import proxy_congestion
+    from gsr_eda.store import build_record, write_designs
+
+    splits, records = {}, []
+    for i in range(2):
+        design = random_design(f"design{i}", 120, seed=i)
+        record = build_record(design, label=proxy_congestion(design, measure="utilisation"))
+        splits[record.name] = np.array([0, 1, 0, 2] * 30, dtype=np.int8)
+        records.append(dataclasses.replace(record, node_split=splits[record.name]))
+    path = tmp_path_factory.mktemp("stored_split") / "split.h5"
+    write_designs(path, records)
+    return path, splits

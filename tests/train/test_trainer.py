@@ -82,3 +82,17 @@ def test_design_split_outputs_and_predictor(four_design_store, tmp_path):
     assert abs(float(pred.mean()) - float(record.cell_labels.mean())) < 3 * float(record.cell_labels.std()) + 0.1
     with pytest.raises(ValueError, match="expected features"):
         predictor.predict(record.features[:, :3], adj)
+
+
+
+def test_node_split_stored_in_the_store_is_used(stored_split_store, tmp_path):
+    """Masks stored with the designs decide the node split (and the records read to find them
+    are the ones trained on)."""
+    from gsr_eda.train.splits import SplitPlan
+
+    store, stored = stored_split_store
+    _run(store, tmp_path / "run", 1, split="node")
+    plan = SplitPlan.from_state(load_checkpoint(tmp_path / "run" / "last.pt")["train"]["split"])
+    assert plan.source == "stored"
+    for name, split in stored.items():
+        assert np.array_equal(plan.node_masks[name], split)
