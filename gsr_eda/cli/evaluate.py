@@ -62,12 +62,7 @@ def evaluate(
         for n in names:
             s = gs.summary(n)
             check_feature_schema(ckpt, s["features"], what=f"design {n!r}", path=ck_path)
-            if (s["net_model"], int(s["net_cap"])) != (predictor.net_model, predictor.net_cap):
-                raise InputError(
-                    f"design {n!r} was ingested with net model {s['net_model']} (cap {s['net_cap']}), the model was "
-                    f"trained on {predictor.net_model} (cap {predictor.net_cap}): re-ingest with matching options",
-                    store,
-                )
+            predictor.check_graph_options(s["net_model"], s["net_cap"], what=f"design {n!r}", path=store)
             if s["label"] is None:
                 raise InputError(f"design {n!r} has no labels to evaluate against", store)
         records = [gs.read(n) for n in names]

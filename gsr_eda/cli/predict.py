@@ -69,12 +69,9 @@ def predict(
     if fail_above is not None and not 0.0 <= fail_above <= 1.0:
         raise InputError(f"--fail-above is a fraction in [0, 1], got {fail_above}")
     if out is not None:
-        from gsr_eda.predict.outputs import FORMATS
+        from gsr_eda.predict.outputs import check_output_path
 
-        if out.suffix.lower() not in FORMATS:
-            raise InputError(f"unknown output format {out.suffix or '(none)'!r}; use .csv, .npy or .json", out)
-        if not out.parent.exists():
-            raise InputError("output folder does not exist", out.parent)
+        check_output_path(out)  # before the model loads
     if heatmap is not None and heatmap.suffix.lower() != ".png":
         raise InputError("the heatmap is written as PNG: give a .png file name", heatmap)
 
@@ -87,12 +84,7 @@ def predict(
             raise InputError("graph store not found", store)
         with GraphStore(store) as gs:
             record = gs.read(design)
-        if (record.net_model, record.net_cap) != (predictor.net_model, predictor.net_cap):
-            raise InputError(
-                f"design {design!r} was ingested with net model {record.net_model} (cap {record.net_cap}), the model "
-                f"was trained on {predictor.net_model} (cap {predictor.net_cap}): re-ingest with matching options",
-                store,
-            )
+        predictor.check_graph_options(record.net_model, record.net_cap, what=f"design {design!r}", path=store)
         source = f"{store}:{design}"
     else:
         from gsr_eda.ingest import read_def_design

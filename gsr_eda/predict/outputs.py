@@ -38,14 +38,19 @@ def _atomic(path: Path, binary: bool, write: Callable[[IO], None]) -> None:
         write(fh)
 
 
-def write_prediction(pred: DesignPrediction, out: str | Path) -> tuple[Path, Path]:
-    """Write the per-cell and per-gcell files; return their paths."""
-    out = Path(out)
-    ext = out.suffix.lower()
-    if ext not in FORMATS:
+def check_output_path(out: Path) -> None:
+    """Refuse an unknown format (by extension) or a folder that does not exist."""
+    if out.suffix.lower() not in FORMATS:
         raise InputError(f"unknown output format {out.suffix or '(none)'!r}; use .csv, .npy or .json", out)
     if not out.parent.exists():
         raise InputError("output folder does not exist", out.parent)
+
+
+def write_prediction(pred: DesignPrediction, out: str | Path) -> tuple[Path, Path]:
+    """Write the per-cell and per-gcell files; return their paths."""
+    out = Path(out)
+    check_output_path(out)
+    ext = out.suffix.lower()
     grid_path = gcell_path(out)
     design = pred.design
     names = [str(n) for n in design.node_names]

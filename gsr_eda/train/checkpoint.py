@@ -161,6 +161,15 @@ class Predictor:
             normalization=self.normalization, device=self.device,
         )
 
+    def check_graph_options(self, net_model: str, net_cap: int, *, what: str, path: str | Path) -> None:
+        """Refuse a graph built with another net model or cap than the model was trained on."""
+        if (net_model, int(net_cap)) != (self.net_model, self.net_cap):
+            raise InputError(
+                f"{what} was ingested with net model {net_model} (cap {net_cap}), the model was trained on "
+                f"{self.net_model} (cap {self.net_cap}): re-ingest with matching options",
+                path,
+            )
+
     @torch.no_grad()
     def predict(self, features: np.ndarray, adj) -> np.ndarray:
         """Raw (un-normalised) features ``(N, F)`` -> predicted congestion ``(N,)`` float32."""
