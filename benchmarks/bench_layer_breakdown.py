@@ -167,8 +167,7 @@ def main() -> None:
     if args.graph == "synthetic":
         graph = synthetic_circuit_graph()
     else:
-        wanted = {"clique": "full-clique", "capped-clique": "capped-clique-8"}[args.net_model]
-        graph = next(g for g in circuitnet_graphs(args.data_root) if g.name.endswith(wanted))
+        graph = circuitnet_graphs(args.data_root, (args.net_model,))[0]
     bandwidth = copy_bandwidth()
     flops = gemm_rate(graph.num_nodes, args.dim, args.repeats)
     result = breakdown(graph.indptr, graph.indices, args.dim, args.k, args.repeats)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -62,6 +61,7 @@ def worker(args: argparse.Namespace) -> dict:
     import numpy as np
     import torch
 
+    from gsr_eda.bench.memory import peak_rss_bytes
     from gsr_eda.models import ADJACENCY_NORMALIZATION, build_model
     from gsr_eda.ops import CSRAdjacency
     from gsr_eda.store import GraphStore
@@ -130,7 +130,7 @@ def worker(args: argparse.Namespace) -> dict:
         **{key: metrics[key] for key in ("pearson", "spearman", "kendall", "r2", "n")},
         # The first epoch includes one-off costs (graph preparation caches): report the median.
         "seconds_per_epoch": float(np.median(epoch_seconds)),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_bytes() / 2**20,
     }
 
 

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -36,28 +34,13 @@ import time
 from pathlib import Path
 
 
-def peak_rss_bytes() -> int:
-    """Peak resident memory of this process image (VmHWM; ru_maxrss as a fallback).
-
-    ru_maxrss survives exec on Linux, so a child would report its parent's peak if larger.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def _graph(kind: str, net_model: str, data_root: str | None):
     from gsr_eda.bench.kernels import circuitnet_graphs, synthetic_circuit_graph
 
     if kind == "synthetic":
         return synthetic_circuit_graph()
-    graphs = circuitnet_graphs(Path(data_root) if data_root else None)
-    wanted = {"clique": "full-clique", "capped-clique": "capped-clique-8"}[net_model]
-    return next(g for g in graphs if g.name.endswith(wanted))
+    # Only the graph asked for: the process's peak RSS is reported.
+    return circuitnet_graphs(Path(data_root) if data_root else None, (net_model,))[0]
 
 
 def child(args: argparse.Namespace) -> dict:
@@ -117,6 +100,8 @@ def child(args: argparse.Namespace) -> dict:
         loss.backward()
         optimizer.step()
 
+    from gsr_eda.bench.memory import peak_rss_bytes
+
     rss_before = peak_rss_bytes()
     times = []
     for index in range(args.warmup + args.steps):
@@ -172,7 +157,7 @@ def main() -> None:
                     command += [f"--{option.replace('_', '-')}", str(value)]
             try:
                 done = subprocess.run(command, capture_output=True, text=True,
-                                      timeout=args.timeout_s, env=dict(os.environ))
+                                      timeout=args.timeout_s)
             except subprocess.TimeoutExpired:
                 run = {"model": model, "layers": layers, "error": "timeout"}
             else:

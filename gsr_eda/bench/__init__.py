@@ -13,12 +13,11 @@ replaces (``gsr-eda bench kernels``).
 ...                     GridSpec(["gsr", "revgnn"], [16, 64]), RunLimits(), Path("out"))  # doctest: +SKIP
 """
 
-from gsr_eda.bench.config import KNOWN_MODELS, BenchConfig, GraphSpec, GridSpec
+from gsr_eda.bench.config import BenchConfig, GraphSpec, GridSpec
 from gsr_eda.bench.runner import RunLimits, run_config, run_grid
 from gsr_eda.bench.suite import run_train_benchmark
 
 __all__ = [
-    "KNOWN_MODELS",
     "BenchConfig",
     "GraphSpec",
     "GridSpec",

@@ -11,9 +11,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
 
-#: Models the harness knows how to compare. ``k`` (the group-sparse top-k width) only
-#: exists for GSR; the other models run once per depth.
-KNOWN_MODELS: tuple[str, ...] = ("gsr", "revgnn", "gcn", "sage")
 #: Models whose layers are split into channel groups (``groups`` applies to them).
 GROUPED_MODELS: frozenset[str] = frozenset({"gsr", "revgnn"})
 #: The baseline every speedup and memory reduction is measured against.

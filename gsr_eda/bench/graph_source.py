@@ -16,11 +16,6 @@ import numpy as np
 from gsr_eda.bench.config import GraphSpec
 from gsr_eda.errors import InputError
 
-#: Node fractions of the seeded split used when a design has no stored split (the trainer's).
-VAL_FRACTION = 0.15
-TEST_FRACTION = 0.15
-
-
 @dataclass
 class BenchGraph:
     """A graph in CSR form with standardised features and, when labelled, a node split."""
@@ -88,19 +83,17 @@ def prepare(
 ) -> BenchGraph:
     """Split, then standardise features and labels on the training nodes."""
     from gsr_eda.train.normalization import Standardizer
-    from gsr_eda.train.splits import TRAIN, VAL, seeded_node_mask
+    from gsr_eda.train.splits import TRAIN, VAL, plan_split
 
     num_nodes = int(features.shape[0])
     split_source = "none"
     train_nodes = val_nodes = None
     if labels is not None:
-        if node_split is not None:
-            split_source = "stored"
-        else:
-            split_source = "seeded"
-            node_split = seeded_node_mask(name, num_nodes, seed, VAL_FRACTION, TEST_FRACTION)
-        train_nodes = np.flatnonzero(node_split == TRAIN).astype(np.int64)
-        val_nodes = np.flatnonzero(node_split == VAL).astype(np.int64)
+        # The trainer's node split: the stored one, else seeded with its default fractions.
+        plan = plan_split({name: (num_nodes, node_split)}, seed=seed, mode="node")
+        split_source = plan.source
+        train_nodes = np.flatnonzero(plan.mask(name, TRAIN)).astype(np.int64)
+        val_nodes = np.flatnonzero(plan.mask(name, VAL)).astype(np.int64)
         if len(train_nodes) == 0 or len(val_nodes) == 0:
             raise InputError(f"design {name!r}: the node split leaves no training or no validation nodes")
     fit_rows = features if train_nodes is None else features[train_nodes]

@@ -33,6 +33,8 @@ import torch
 from gsr_eda.errors import InputError
 
 ZERO_RISCY_A = ("zero-riscy-a-1-c2", "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0")
+#: Net model -> the name of its benchmark graph (the capped clique keeps nets of up to 8 pins).
+NET_MODEL_GRAPHS = {"clique": "full-clique", "capped-clique": "capped-clique-8"}
 
 
 @dataclass
@@ -66,8 +68,10 @@ def synthetic_circuit_graph(num_nodes: int = 40000, seed: int = 0) -> BenchmarkG
     return BenchmarkGraph("synthetic", indptr, rng.integers(0, num_nodes, indptr[-1]))
 
 
-def circuitnet_graphs(data_root: Path | None) -> list[BenchmarkGraph]:
-    """zero-riscy-a from the raw CircuitNet files: full-clique and capped-clique-8 adjacency."""
+def circuitnet_graphs(data_root: Path | None,
+                      net_models: tuple[str, ...] = tuple(NET_MODEL_GRAPHS)) -> list[BenchmarkGraph]:
+    """zero-riscy-a from the raw CircuitNet files, one graph per net model (default: the
+    full-clique and the capped-clique-8 adjacency)."""
     from gsr_eda.graph.net_models import build_adjacency
     from gsr_eda.ingest.circuitnet import read_circuitnet_design
 
@@ -77,9 +81,10 @@ def circuitnet_graphs(data_root: Path | None) -> list[BenchmarkGraph]:
                          "GSR_EDA_DATA)", root)
     design, _ = read_circuitnet_design(root, ZERO_RISCY_A[0], ZERO_RISCY_A[1])
     graphs = []
-    for model, label in (("clique", "full-clique"), ("capped-clique", "capped-clique-8")):
+    for model in net_models:
         indptr, indices = build_adjacency(design, model, 8)
-        graphs.append(BenchmarkGraph(f"circuitnet-zero-riscy-a/{label}", indptr, indices))
+        graphs.append(BenchmarkGraph(f"circuitnet-zero-riscy-a/{NET_MODEL_GRAPHS[model]}", indptr,
+                                     indices))
     return graphs
 
 

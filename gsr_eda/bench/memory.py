@@ -39,6 +39,19 @@ def _status_kib(key: str) -> int | None:
     return None
 
 
+def peak_rss_bytes() -> int:
+    """Peak resident memory of this process image (VmHWM; ``ru_maxrss`` where /proc is missing).
+
+    ``ru_maxrss`` survives ``exec`` on Linux, so a child would report its parent's peak if larger.
+    """
+    kib = _status_kib("VmHWM")
+    if kib is not None:
+        return kib * 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def current_rss_bytes() -> int:
     """Resident set size of this process now."""
     kib = _status_kib("VmRSS")

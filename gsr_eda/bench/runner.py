@@ -74,7 +74,6 @@ def run_config(
     limits: RunLimits,
     *,
     num_nodes: int | None = None,
-    workdir: Path | None = None,
 ) -> dict[str, Any]:
     """Measure ``config`` in a child process; always return a record (see module doc)."""
     memory_limit = limits.resolved_memory_limit()
@@ -98,7 +97,7 @@ def run_config(
             record["wall_s"] = 0.0
             return record
 
-    with tempfile.TemporaryDirectory(prefix="gsr-eda-bench-", dir=workdir) as tmp:
+    with tempfile.TemporaryDirectory(prefix="gsr-eda-bench-") as tmp:
         spec_path = Path(tmp) / "spec.json"
         result_path = Path(tmp) / "result.json"
         log_path = Path(tmp) / "child.log"
@@ -182,7 +181,6 @@ def run_grid(
     limits: RunLimits,
     *,
     on_progress: ProgressCallback | None = None,
-    workdir: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Run every configuration in order; ``on_progress(i, config, record|None)`` before/after each."""
     from gsr_eda.bench.graph_source import graph_size
@@ -192,7 +190,7 @@ def run_grid(
     for index, config in enumerate(configs):
         if on_progress is not None:
             on_progress(index, config, None)
-        record = run_config(graph, config, limits, num_nodes=num_nodes, workdir=workdir)
+        record = run_config(graph, config, limits, num_nodes=num_nodes)
         records.append(record)
         if on_progress is not None:
             on_progress(index, config, record)
