@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gsr_eda.design import GcellGrid, PlacedDesign
-from gsr_eda.design.gcell import span_gcells
+from gsr_eda.design.gcell import box_sum_map, span_gcells
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,18 +104,6 @@ def _net_extent(context: MapContext, g: np.ndarray) -> tuple[np.ndarray, np.ndar
     low = np.minimum.accumulate(g - context.pin_key).take(context.net_last) + base
     high = np.maximum.accumulate(g + context.pin_key).take(context.net_last) - base
     return low, high
-
-
-def box_sum_map(boxes: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Add ``values[k]`` to every gcell of inclusive box ``k``: 4 difference-array updates, then 2-D cumsum."""
-    nx, ny = shape
-    gx0, gy0, gx1, gy1 = (boxes[:, i] for i in range(4))
-    stride = ny + 1
-    flat = np.concatenate([gx0 * stride + gy0, (gx1 + 1) * stride + gy0, gx0 * stride + gy1 + 1,
-                           (gx1 + 1) * stride + gy1 + 1])
-    weights = np.concatenate([values, -values, -values, values])
-    diff = np.bincount(flat, weights=weights, minlength=(nx + 1) * stride).reshape(nx + 1, stride)
-    return diff.cumsum(0).cumsum(1)[:nx, :ny]
 
 
 def rudy_maps(
