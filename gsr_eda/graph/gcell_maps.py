@@ -153,8 +153,10 @@ def box_gcell_overlaps(
     """
     x0, y0, x1, y1 = (np.asarray(v, dtype=np.float64) for v in (x0, y0, x1, y1))
     sized = np.flatnonzero((x1 > x0) & (y1 > y0))
-    x0, y0, x1, y1 = (v.take(sized) for v in (x0, y0, x1, y1))
-    spans = grid.span(x0, y0, x1, y1) if spans is None else spans.take(sized, axis=0)
+    if len(sized) < len(x0):  # a placed design usually has no zero-size box but its IO pins
+        x0, y0, x1, y1 = (v.take(sized) for v in (x0, y0, x1, y1))
+        spans = None if spans is None else spans.take(sized, axis=0)
+    spans = grid.span(x0, y0, x1, y1) if spans is None else spans
     box, gx, gy, area = _overlap_pairs(grid, x0, y0, x1, y1, spans)
     hit = area > 0
     return sized.take(box[hit]), gx[hit], gy[hit], area[hit]
@@ -182,14 +184,7 @@ def cell_density_map(
     nx, ny = grid.shape
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
-    x1 = x + design.width
-    y1 = y + design.height
-    spans = grid.span(x, y, x1, y1) if spans is None else spans
-    sized = np.flatnonzero((x1 > x) & (y1 > y))
-    if len(sized) < len(x):
-        x, y, x1, y1 = (v.take(sized) for v in (x, y, x1, y1))
-        spans = spans.take(sized, axis=0)
-    _, gx, gy, area = _overlap_pairs(grid, x, y, x1, y1, spans)
+    _, gx, gy, area = box_gcell_overlaps(grid, x, y, x + design.width, y + design.height, spans)
     covered = np.bincount(gx * ny + gy, weights=area, minlength=nx * ny).reshape(nx, ny)
     area_of = gcell_areas(grid) if context is None else context.checked(design).gcell_area
     return covered / area_of
