@@ -129,7 +129,7 @@ def position_features(
     dx0, dy0, dx1, dy1 = design.die
     spans = design.gcell_spans(x, y) if spans is None else spans
     rudy, pin_rudy = rudy_maps(design, x, y, context)
-    maps = np.stack([cell_density_map(design, x, y, spans, context), rudy, pin_rudy])
+    maps = np.stack([cell_density_map(design, x, y, spans), rudy, pin_rudy])
     peak, mean = span_max_mean(maps, spans)
     columns = {
         "x_norm": (x + 0.5 * design.width - dx0) / (dx1 - dx0),

@@ -18,7 +18,7 @@ Pin RUDY puts the same per-net density at the gcell of each of the net's pins in
 Nets with fewer than two pins carry no wire and are left out of both.
 
 A placement loop recomputes these maps every iteration for the same design. What does not
-depend on positions (the pins that carry wire, their offsets and nets, gcell areas) lives in a
+depend on positions (the pins that carry wire, their offsets and nets) lives in a
 :class:`MapContext`, built once per design and passed to every call; without one each function
 builds it on the fly (ingest). The results are the same either way, bit for bit.
 """
@@ -48,7 +48,6 @@ class MapContext:
     pin_net: np.ndarray  # (P,) intp: which kept net the pin is on (0 .. K-1)
     pin_key: np.ndarray  # (P,) int64: pin_net * key_stride (see _net_extent)
     net_last: np.ndarray  # (K,) intp: index of each kept net's last pin among the kept pins
-    gcell_area: np.ndarray  # (nx, ny) um^2
 
     @classmethod
     def of(cls, design: PlacedDesign) -> MapContext:
@@ -66,7 +65,6 @@ class MapContext:
             pin_net=pin_net,
             pin_key=pin_net.astype(np.int64) * key_stride,
             net_last=np.cumsum(kept_counts) - 1,
-            gcell_area=gcell_areas(design.grid),
         )
 
     def checked(self, design: PlacedDesign) -> MapContext:
@@ -172,7 +170,6 @@ def cell_density_map(
     x: np.ndarray,
     y: np.ndarray,
     spans: np.ndarray | None = None,
-    context: MapContext | None = None,
 ) -> np.ndarray:
     """Fraction of each gcell's area covered by node boxes (overlaps add, so it can exceed 1).
 
@@ -186,8 +183,7 @@ def cell_density_map(
     y = np.asarray(y, np.float64)
     _, gx, gy, area = box_gcell_overlaps(grid, x, y, x + design.width, y + design.height, spans)
     covered = np.bincount(gx * ny + gy, weights=area, minlength=nx * ny).reshape(nx, ny)
-    area_of = gcell_areas(grid) if context is None else context.checked(design).gcell_area
-    return covered / area_of
+    return covered / gcell_areas(grid)
 
 
 def span_max_mean(maps: np.ndarray, spans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
