@@ -102,12 +102,8 @@ def test_unknown_units(session):
 
 def test_update_from_def_reads_new_positions(session, tiny_design, tmp_path):
     from tiny_flow_design import write_def
-    import re
 
-    text = tiny_design.def_path.read_text()
-    masters = re.findall(r"^- u\d+ (\S+) \+ PLACED", text, re.M)
-    nets = [[(int(i), p) for i, p in re.findall(r"\( u(\d+) (\w+) \)", line)]
-            for line in text.splitlines() if line.startswith("- n")]
+    masters, nets = tiny_design.masters, tiny_design.nets
     session.update_from_def(tiny_design.def_path)
     x = tiny_design.x.copy()
     x[5] += 8.0
@@ -129,12 +125,8 @@ def test_update_from_def_reads_new_positions(session, tiny_design, tmp_path):
 def test_update_from_def_follows_components_in_a_new_order(session, tiny_design, tmp_path):
     """The session remembers where the last DEF's components go; a DEF in another order must not reuse that."""
     from tiny_flow_design import write_def
-    import re
 
-    text = tiny_design.def_path.read_text()
-    masters = re.findall(r"^- u\d+ (\S+) \+ PLACED", text, re.M)
-    nets = [[(int(i), p) for i, p in re.findall(r"\( u(\d+) (\w+) \)", line)]
-            for line in text.splitlines() if line.startswith("- n")]
+    masters, nets = tiny_design.masters, tiny_design.nets
     session.update_from_def(tiny_design.def_path)
     x = tiny_design.x + np.arange(150) * 0.01
     flipped = tmp_path / "reversed.def"

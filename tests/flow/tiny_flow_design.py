@@ -69,14 +69,16 @@ GCELL_UM = 4.0
 
 @dataclass(frozen=True)
 class TinyDesign:
-    """Paths of the generated design, and its instances in DEF order."""
+    """Paths of the generated design, its instances in DEF order and its nets (for rewriting it)."""
 
     def_path: Path
     tech_lef: Path
     cells_lef: Path
     names: list[str]
+    masters: list[str]
     x: np.ndarray  # microns
     y: np.ndarray
+    nets: list[list[tuple[int, str]]]  # (instance index, pin) per net
 
     @property
     def lefs(self) -> list[Path]:
@@ -126,6 +128,6 @@ def make_tiny_design(folder: Path, *, cells: int = 150, seed: int = 0) -> TinyDe
         nets.append([(i, "Y")] + [(int(s), "A") for s in sinks])
     path = folder / "tiny.def"
     write_def(path, names, masters, x, y, nets)
-    return TinyDesign(path, tech, lib, names, x, y)
+    return TinyDesign(path, tech, lib, names, masters, x, y, nets)
 
 
