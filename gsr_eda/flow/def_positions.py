@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from gsr_eda.errors import InputError
+from gsr_eda.ingest.def_text import PLACEMENT_STATUSES, UNITS, section_statements
 
 
 @dataclass
@@ -46,12 +47,9 @@ class ComponentPlacement:
     dbu_per_micron: float
 
 
-_UNITS = re.compile(r"^\s*UNITS\s+DISTANCE\s+MICRONS\s+(\S+)\s*;", re.MULTILINE)
 _SECTION = re.compile(r"^\s*COMPONENTS\s+\d+\s*;", re.MULTILINE)
 # Patterns that start with a literal scan fast; _first_statement_start rejects mid-line matches.
 _SECTION_END = re.compile(r"END\s+COMPONENTS\b")
-_HASH_TO_EOL = re.compile(r"#[^\n]*")
-_LOCATED = frozenset({"PLACED", "FIXED", "COVER"})
 
 
 def _first_statement_start(pattern: re.Pattern[str], text: str, pos: int) -> re.Match[str] | None:
@@ -63,16 +61,6 @@ def _first_statement_start(pattern: re.Pattern[str], text: str, pos: int) -> re.
     return None
 
 
-def _strip_comments(text: str) -> str:
-    """Drop DEF comments: from a ``#`` that starts a token to the end of its line."""
-
-    def strip(match: re.Match[str]) -> str:
-        start = match.start()
-        return "" if start == 0 or text[start - 1].isspace() else match.group(0)
-
-    return _HASH_TO_EOL.sub(strip, text) if "#" in text else text
-
-
 def _location(tokens: list[str]) -> tuple[str, str, str] | None:
     """``(x, y, orient)`` of ``+ PLACED|FIXED|COVER ( x y ) orient`` in a statement, or ``None``.
 
@@ -80,7 +68,7 @@ def _location(tokens: list[str]) -> tuple[str, str, str] | None:
     ``+ HALO ...`` before or after it); ``+ UNPLACED`` and an absent status give ``None``.
     """
     for k in range(2, len(tokens) - 5):
-        if tokens[k] in _LOCATED and tokens[k - 1] == "+" and tokens[k + 1] == "(" and tokens[k + 4] == ")":
+        if tokens[k] in PLACEMENT_STATUSES and tokens[k - 1] == "+" and tokens[k + 1] == "(" and tokens[k + 4] == ")":
             return tokens[k + 2], tokens[k + 3], tokens[k + 5]
     return None
 
@@ -97,7 +85,7 @@ def read_def_placement(path: str | Path) -> ComponentPlacement:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as err:
         raise InputError(f"cannot read DEF: {err.strerror}", path) from None
-    units = _UNITS.search(text)
+    units = UNITS.search(text)
     try:
         dbu = float(units.group(1)) if units else 0.0
     except ValueError:
@@ -114,11 +102,7 @@ def read_def_placement(path: str | Path) -> ComponentPlacement:
     xs: list[str] = []
     ys: list[str] = []
     orients: list[str] = []
-    # Statements end at ";" whatever their line breaks.
-    for statement in _strip_comments(text[start.end() : end.start()]).split(";"):
-        tokens = statement.split()
-        if len(tokens) < 2 or tokens[0] != "-":
-            continue
+    for tokens in section_statements(text[start.end() : end.start()]):
         location = _location(tokens)
         if location is not None:
             names.append(tokens[1])
