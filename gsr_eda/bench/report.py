@@ -214,15 +214,15 @@ def _json_default(value: Any) -> Any:
 # --------------------------------------------------------------------------- markdown
 
 
-def _ms(seconds: float | None) -> str:
+def format_ms(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds * 1e3:,.1f}"
 
 
-def _mib(num_bytes: float | None) -> str:
+def format_mib(num_bytes: float | None) -> str:
     return "—" if num_bytes is None else f"{num_bytes / 2**20:,.1f}"
 
 
-def _ratio(value: float | None) -> str:
+def format_ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}x"
 
 
@@ -237,7 +237,7 @@ def relative_memory(reduction: float | None) -> str:
     return f"{abs(reduction) * 100:.1f}% {'lower' if reduction >= 0 else 'higher'}"
 
 
-def _corr(value: float | None) -> str:
+def format_corr(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
@@ -272,10 +272,10 @@ def render_markdown(results: dict[str, Any], plot_names: list[str]) -> str:
     ]
     for row in rows:
         lines.append(
-            f"| {row['label']} | {row['status']} | {_ms(row['forward_s'])} | {_ms(row['backward_s'])} "
-            f"| {_ms(row['optimizer_s'])} | {_ms(row['step_s'])} | {_ratio(row['speedup_vs_revgnn'])} "
-            f"| {_mib(row['peak_memory_bytes'])} | {relative_memory(row['memory_reduction_vs_revgnn'])} "
-            f"| {_corr(row['val_pearson'])} |"
+            f"| {row['label']} | {row['status']} | {format_ms(row['forward_s'])} | {format_ms(row['backward_s'])} "
+            f"| {format_ms(row['optimizer_s'])} | {format_ms(row['step_s'])} | {format_ratio(row['speedup_vs_revgnn'])} "
+            f"| {format_mib(row['peak_memory_bytes'])} | {relative_memory(row['memory_reduction_vs_revgnn'])} "
+            f"| {format_corr(row['val_pearson'])} |"
         )
     if on_cuda:
         lines += ["", "Memory efficiency (max allocated / max reserved): " + ", ".join(
@@ -324,7 +324,7 @@ def render_markdown(results: dict[str, Any], plot_names: list[str]) -> str:
         lines += ["", "## Where the time goes (torch.profiler, one training step)", ""]
         for record in profiled:
             profile = record["figures"]["profile"]
-            phases = ", ".join(f"{name} {_ms(sec)} ms" for name, sec in profile["phases_s"].items())
+            phases = ", ".join(f"{name} {format_ms(sec)} ms" for name, sec in profile["phases_s"].items())
             lines += [
                 f"### {record['label']}",
                 "",
@@ -334,7 +334,7 @@ def render_markdown(results: dict[str, Any], plot_names: list[str]) -> str:
                 "|---|---:|---:|---:|",
             ]
             lines += [
-                f"| `{k['name']}` | {k['calls']} | {_ms(k['self_s'])} | {_percent(k['share'])} |"
+                f"| `{k['name']}` | {k['calls']} | {format_ms(k['self_s'])} | {_percent(k['share'])} |"
                 for k in profile["kernels"]
             ]
             lines.append("")

@@ -195,9 +195,10 @@ def _run_with_progress(graph: Any, grid: Any, limits: Any, out: Path, argv: list
 def _one_line(record: dict[str, Any]) -> str:
     if record["status"] != "ok":
         return f"[red]{record['status']}[/red]: {record['message']}"
+    from gsr_eda.bench.report import peak_memory_bytes
+
     figures = record["figures"]
-    memory = figures.get("cuda_max_reserved_bytes", figures.get("peak_rss_bytes", 0))
-    text = f"{figures['step_s'] * 1e3:,.1f} ms/step, peak {memory / 2**20:,.1f} MiB"
+    text = f"{figures['step_s'] * 1e3:,.1f} ms/step, peak {(peak_memory_bytes(record) or 0) / 2**20:,.1f} MiB"
     if figures.get("val_pearson") is not None:
         text += f", val Pearson {figures['val_pearson']:.3f}"
     return text
@@ -207,7 +208,7 @@ def _print_summary(results: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from gsr_eda.bench.report import relative_memory
+    from gsr_eda.bench.report import format_corr, format_mib, format_ms, format_ratio, relative_memory
 
     console = Console()
     table = Table(title="gsr-eda bench train")
@@ -217,11 +218,11 @@ def _print_summary(results: dict[str, Any]) -> None:
         table.add_row(
             row["label"],
             row["status"],
-            "—" if row["step_s"] is None else f"{row['step_s'] * 1e3:,.1f}",
-            "—" if row["speedup_vs_revgnn"] is None else f"{row['speedup_vs_revgnn']:.1f}x",
-            "—" if row["peak_memory_bytes"] is None else f"{row['peak_memory_bytes'] / 2**20:,.1f}",
+            format_ms(row["step_s"]),
+            format_ratio(row["speedup_vs_revgnn"]),
+            format_mib(row["peak_memory_bytes"]),
             relative_memory(row["memory_reduction_vs_revgnn"]),
-            "—" if row["val_pearson"] is None else f"{row['val_pearson']:.3f}",
+            format_corr(row["val_pearson"]),
         )
     console.print(table)
     checks = results["targets"]

@@ -15,7 +15,8 @@ Its top-level keys:
 ``standardizer``    feature mean/std and target mean/std fitted on the training split
 ``model_state``     the model's ``state_dict``
 ``train``           training state for ``--resume`` (absent from exported files): config,
-                    epoch, history, split, optimizer, scheduler, RNG states, early-stop counters
+                    epoch, history, split, optimizer, scheduler, best epoch and early-stop counters
+                    (no RNG states: every epoch reseeds from the run seed and the epoch)
 ==================  =====================================================================
 """
 
