@@ -158,10 +158,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args()
 
-    import os
-
     from gsr_eda import _core
     from gsr_eda.bench.kernels import circuitnet_graphs, synthetic_circuit_graph
+    from gsr_eda.bench.machine import machine_info
 
     torch.set_num_threads(args.threads)
     if args.graph == "synthetic":
@@ -171,12 +170,12 @@ def main() -> None:
     bandwidth = copy_bandwidth()
     flops = gemm_rate(graph.num_nodes, args.dim, args.repeats)
     result = breakdown(graph.indptr, graph.indices, args.dim, args.k, args.repeats)
+    machine = machine_info()
     result.update(graph=graph.name, threads=args.threads, cpu_isa=_core.cpu_isa,
-                  copy_bandwidth_gbs=bandwidth,
-                  gemm_gflops=flops / 1e9, load_average=os.getloadavg())
+                  copy_bandwidth_gbs=bandwidth, gemm_gflops=flops / 1e9, machine=machine)
     print(f"{graph.name}: {result['nodes']:,} nodes, {result['nnz']:,} nnz, d={args.dim}, "
           f"k={args.k}, {args.threads} threads, kernels {_core.cpu_isa}, "
-          f"load {os.getloadavg()[0]:.1f}")
+          f"load {machine['load_average_1_5_15'][0] if machine['load_average_1_5_15'] else '?':.3}")
     print(f"copy bandwidth {bandwidth:.1f} GB/s, torch.mm {flops / 1e9:.1f} GFLOP/s")
     print(f"{'kernel':<36}{'phase':<22}{'ms':>8}{'cpu ms':>8}{'floor ms':>10}{'GB/s':>8}"
           f"{'GFLOP/s':>9}")
