@@ -57,6 +57,26 @@ void csr_spmm_impl(const Csr& A, const scalar_t* H, int64_t d, scalar_t* out, bo
   }
 }
 
+#if defined(GSR_CPU_AVX2)
+// Columns [c0, c0 + 8 R) of one output row of S(V, I) @ W, kept in R registers and summed over
+// the k gathered rows of W in order (the FMA sequence of the generic loop): the row never goes
+// through memory. GCC does this by itself only in some contexts; where it did not, a row of 64
+// took 3.98 ms instead of 0.91 on zero-riscy-a (one core), and a row of 32 (hidden 64, two
+// groups) 1.7 ms instead of 0.3 on aes (two cores).
+template <int R, typename index_t>
+inline void linear_columns(const float* v, const index_t* idx, int64_t k, const float* W,
+                          int64_t d_out, int64_t c0, float* o) {
+  __m256 acc[R];
+  for (int q = 0; q < R; ++q) acc[q] = _mm256_setzero_ps();
+  for (int64_t t = 0; t < k; ++t) {
+    const __m256 a = _mm256_set1_ps(v[t]);
+    const float* wr = W + static_cast<int64_t>(idx[t]) * d_out + c0;
+    for (int q = 0; q < R; ++q) acc[q] = _mm256_fmadd_ps(a, _mm256_loadu_ps(wr + 8 * q), acc[q]);
+  }
+  for (int q = 0; q < R; ++q) _mm256_storeu_ps(o + c0 + 8 * q, acc[q]);
+}
+#endif
+
 template <typename scalar_t, typename index_t>
 void cbsr_linear_impl(const scalar_t* V, const index_t* I, int64_t n, int64_t k, const scalar_t* W,
                       int64_t d_out, scalar_t* out) {
@@ -68,22 +88,12 @@ void cbsr_linear_impl(const scalar_t* V, const index_t* I, int64_t n, int64_t k,
     int64_t c0 = 0;
 #if defined(GSR_CPU_AVX2)
     if constexpr (std::is_same_v<scalar_t, float>) {
-      // 64 output columns at a time in 8 registers, summed over the k gathered rows of W in
-      // order (the FMA sequence of the loop below): the row never goes through memory. The
-      // compiler does this by itself only in some contexts (3.98 -> 0.91 ms at d = 64 on
-      // zero-riscy-a, one core; bench_layer_breakdown.py).
-      for (; c0 + 64 <= d_out; c0 += 64) {
-        __m256 acc[8];
-        for (int q = 0; q < 8; ++q) acc[q] = _mm256_setzero_ps();
-        for (int64_t t = 0; t < k; ++t) {
-          const __m256 a = _mm256_set1_ps(v[t]);
-          const float* wr = W + static_cast<int64_t>(idx[t]) * d_out + c0;
-          for (int q = 0; q < 8; ++q) {
-            acc[q] = _mm256_fmadd_ps(a, _mm256_loadu_ps(wr + 8 * q), acc[q]);
-          }
-        }
-        for (int q = 0; q < 8; ++q) _mm256_storeu_ps(o + c0 + 8 * q, acc[q]);
+      for (; c0 + 64 <= d_out; c0 += 64) linear_columns<8>(v, idx, k, W, d_out, c0, o);
+      if (c0 + 32 <= d_out) {
+        linear_columns<4>(v, idx, k, W, d_out, c0, o);
+        c0 += 32;
       }
+      for (; c0 + 8 <= d_out; c0 += 8) linear_columns<1>(v, idx, k, W, d_out, c0, o);
     }
 #endif
     if (c0 == d_out) continue;

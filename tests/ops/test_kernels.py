@@ -48,6 +48,20 @@ def test_forward_kernels(wide: bool) -> None:
     torch.testing.assert_close(hidden, S @ weight)
 
 
+@pytest.mark.parametrize("out_dim", [8, 12, 32, 40, 72, 104, 128])
+def test_cbsr_linear_float32_widths(out_dim: int) -> None:
+    """S @ W in float32 at every column split of the vectorised path (64-, 32- and 8-column
+    blocks, then a scalar tail) against a float64 dense product."""
+    generator = torch.Generator().manual_seed(out_dim)
+    n, dim, k = 200, 48, 6
+    values, indices = row_topk(torch.randn(n, dim, generator=generator), k)
+    weight = torch.randn(dim, out_dim, generator=generator)
+    out = torch.full((n, out_dim), float("nan"))
+    kernels.cbsr_linear_into(values, indices, weight, out)
+    expected = scatter_cbsr(values.double(), indices, dim) @ weight.double()
+    torch.testing.assert_close(out.double(), expected, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("wide", [False, True])
 def test_backward_kernels(wide: bool) -> None:
     adj, A, values, indices = setup(wide=wide)

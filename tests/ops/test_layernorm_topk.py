@@ -22,7 +22,7 @@ def fused(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, k: int,
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("n,d,k", [(5, 4, 1), (300, 64, 8), (40, 300, 5)])
+@pytest.mark.parametrize("n,d,k", [(5, 4, 1), (300, 64, 8), (64, 40, 5), (50, 20, 3), (40, 300, 5)])
 def test_forward_and_backward_match_reference(dtype: torch.dtype, n: int, d: int, k: int) -> None:
     g = torch.Generator().manual_seed(d)
     y = (3 * torch.randn(n, d, generator=g, dtype=dtype) + 1).requires_grad_()
