@@ -1,7 +1,7 @@
 """Flow-hook latency: in-process estimate, server round trip from Tcl, and a fresh predict process.
 
     .venv/bin/python benchmarks/bench_flow.py [--checkpoint CK] [--model gsr] [--layers 16]
-        [--hidden 128] [--k 8] [--repeats 10]
+        [--hidden 128] [--k 8] [--repeats 10] [--estimate-only]
 
 On ../shared/data/openroad/asap7/aes_place.def (22,107 components). Without --checkpoint a
 model of the requested depth is trained for one epoch on the design itself (proxy RUDY label):
@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=128, help="hidden channels of the trained model")
     parser.add_argument("--k", type=int, default=8, help="GS(k) of the trained model (gsr only)")
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--estimate-only", action="store_true",
+                        help="measure the in-process estimate only (for A/B runs of two builds)")
     args = parser.parse_args()
     if not DEF.exists():
         sys.exit(f"benchmark data not found: {DEF}")
@@ -78,6 +80,17 @@ def main() -> None:
         t = time.perf_counter()
         session.estimate(x, y)
         in_process.append((time.perf_counter() - t) * 1e3)
+
+    report = {
+        "design": "aes_place", "cells": session.num_cells, "checkpoint": str(checkpoint),
+        "model": session.predictor.config.get("name"), "layers": session.predictor.config.get("layers"),
+        "threads": torch.get_num_threads(), "session_setup_ms": round(setup_ms, 1),
+        "estimate_ms_median": round(statistics.median(in_process), 1),
+        "estimate_ms_min": round(min(in_process), 1),
+    }
+    if args.estimate_only:
+        print(json.dumps(report, indent=2))
+        return
 
     # Server round trip from Tcl: update_positions from a re-written DEF, then estimate.
     server = subprocess.Popen([str(Path(sys.executable).with_name("gsr-eda")), "serve", "-c", str(checkpoint),
@@ -114,14 +127,9 @@ gsr_eda::shutdown
                     "--def", str(DEF), *lef_args, "--out", str(work / "p.csv")], check=True, capture_output=True)
     predict_ms = (time.perf_counter() - t) * 1e3
 
-    print(json.dumps({
-        "design": "aes_place", "cells": session.num_cells, "checkpoint": str(checkpoint),
-        "model": session.predictor.config.get("name"), "layers": session.predictor.config.get("layers"),
-        "threads": torch.get_num_threads(), "session_setup_ms": round(setup_ms, 1),
-        "estimate_ms_median": round(statistics.median(in_process), 1),
-        "tcl_round_trip_with_def_reread_ms_median": round(statistics.median(tcl), 1),
-        "fresh_predict_process_ms": round(predict_ms, 1),
-    }, indent=2))
+    report["tcl_round_trip_with_def_reread_ms_median"] = round(statistics.median(tcl), 1)
+    report["fresh_predict_process_ms"] = round(predict_ms, 1)
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
