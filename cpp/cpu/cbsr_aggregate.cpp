@@ -62,7 +62,7 @@ void csr_spmm_impl(const Csr& A, const scalar_t* H, int64_t d, scalar_t* out, bo
 // the k gathered rows of W in order (the FMA sequence of the generic loop): the row never goes
 // through memory. GCC does this by itself only in some contexts; where it did not, a row of 64
 // took 3.98 ms instead of 0.91 on zero-riscy-a (one core), and a row of 32 (hidden 64, two
-// groups) 1.7 ms instead of 0.3 on aes (two cores).
+// groups) 1.7 ms instead of 0.4 on aes (two cores).
 template <int R, typename index_t>
 inline void linear_columns(const float* v, const index_t* idx, int64_t k, const float* W,
                           int64_t d_out, int64_t c0, float* o) {
