@@ -33,39 +33,33 @@ inline float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
-// row_moments for float rows of a width that is a multiple of 8, with four independent
-// accumulators per pass: the loop-carried add chain of a single accumulator made the moments
-// cost about as much as the top-k selection at d = 64.
-inline void row_moments_avx2(const float* __restrict y, int64_t d, double eps, float& mean,
-                             float& rstd) {
+// acc = add(acc, x) over the 8-column chunks x of a float row whose width is a multiple of 8,
+// into four independent accumulators, then summed: a single accumulator's loop-carried chain
+// made the moments cost about as much as the top-k selection at d = 64.
+template <typename Add>
+inline float sum_of_chunks(const float* __restrict y, int64_t d, Add add) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   int64_t c = 0;
   for (; c + 32 <= d; c += 32) {
-    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(y + c));
-    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(y + c + 8));
-    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(y + c + 16));
-    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(y + c + 24));
+    a0 = add(a0, _mm256_loadu_ps(y + c));
+    a1 = add(a1, _mm256_loadu_ps(y + c + 8));
+    a2 = add(a2, _mm256_loadu_ps(y + c + 16));
+    a3 = add(a3, _mm256_loadu_ps(y + c + 24));
   }
-  for (; c < d; c += 8) a0 = _mm256_add_ps(a0, _mm256_loadu_ps(y + c));
-  const float mu =
-      horizontal_sum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))) / d;
+  for (; c < d; c += 8) a0 = add(a0, _mm256_loadu_ps(y + c));
+  return horizontal_sum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+}
+
+// row_moments for float rows of a width that is a multiple of 8.
+inline void row_moments_avx2(const float* __restrict y, int64_t d, double eps, float& mean,
+                             float& rstd) {
+  const float sum = sum_of_chunks(y, d, [](__m256 acc, __m256 x) { return _mm256_add_ps(acc, x); });
+  const float mu = sum / d;
   const __m256 m = _mm256_set1_ps(mu);
-  a0 = a1 = a2 = a3 = _mm256_setzero_ps();
-  for (c = 0; c + 32 <= d; c += 32) {
-    const __m256 e0 = _mm256_sub_ps(_mm256_loadu_ps(y + c), m);
-    const __m256 e1 = _mm256_sub_ps(_mm256_loadu_ps(y + c + 8), m);
-    const __m256 e2 = _mm256_sub_ps(_mm256_loadu_ps(y + c + 16), m);
-    const __m256 e3 = _mm256_sub_ps(_mm256_loadu_ps(y + c + 24), m);
-    a0 = _mm256_fmadd_ps(e0, e0, a0);
-    a1 = _mm256_fmadd_ps(e1, e1, a1);
-    a2 = _mm256_fmadd_ps(e2, e2, a2);
-    a3 = _mm256_fmadd_ps(e3, e3, a3);
-  }
-  for (; c < d; c += 8) {
-    const __m256 e = _mm256_sub_ps(_mm256_loadu_ps(y + c), m);
-    a0 = _mm256_fmadd_ps(e, e, a0);
-  }
-  const float sq = horizontal_sum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  const float sq = sum_of_chunks(y, d, [m](__m256 acc, __m256 x) {
+    const __m256 e = _mm256_sub_ps(x, m);
+    return _mm256_fmadd_ps(e, e, acc);
+  });
   mean = mu;
   rstd = static_cast<float>(1.0 / std::sqrt(static_cast<double>(sq) / d + eps));
 }
