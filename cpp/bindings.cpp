@@ -49,11 +49,11 @@ gsr::Csr make_csr(uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintpt
           });                                                                                    \
   mod.def("csr_spmm",                                                                            \
           [](uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintptr_t parts,            \
-             int64_t num_parts, int64_t num_rows, uintptr_t H, int64_t d, uintptr_t out,         \
-             bool accumulate, int dtype STREAM_PARAM) {                                          \
+             int64_t num_parts, int64_t num_rows, uintptr_t H, int64_t d, uintptr_t bias,        \
+             uintptr_t out, bool accumulate, int dtype STREAM_PARAM) {                           \
             py::gil_scoped_release release;                                                      \
             ns::csr_spmm(make_csr(indptr, indices, weights, parts, num_parts, num_rows),         \
-                         vptr(H), d, mptr(out), accumulate, dtype STREAM_ARG);                   \
+                         vptr(H), d, vptr(bias), mptr(out), accumulate, dtype STREAM_ARG);       \
           });                                                                                    \
   mod.def("cbsr_linear",                                                                         \
           [](uintptr_t V, uintptr_t I, int64_t n, int64_t k, uintptr_t W, int64_t d_in,          \

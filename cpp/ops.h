@@ -19,9 +19,9 @@ namespace gsr {
   /* out (+)= A @ S(V, I), out is N x d. */                                                       \
   void cbsr_spmm(const Csr& A, const void* V, const void* I, int64_t k, int64_t d, void* out,     \
                  bool accumulate, int dtype, int index_type STREAM_ARG);                           \
-  /* out (+)= A @ H, H dense N x d. */                                                            \
-  void csr_spmm(const Csr& A, const void* H, int64_t d, void* out, bool accumulate,               \
-                int dtype STREAM_ARG);                                                             \
+  /* out (+)= A @ H (+ bias), H dense N x d, bias d or null (added in the same pass). */        \
+  void csr_spmm(const Csr& A, const void* H, int64_t d, const void* bias, void* out,              \
+                bool accumulate, int dtype STREAM_ARG);                                            \
   /* out = S(V, I) @ W, W is d_in x d_out. */                                                     \
   void cbsr_linear(const void* V, const void* I, int64_t n, int64_t k, const void* W,             \
                    int64_t d_in, int64_t d_out, void* out, int dtype, int index_type STREAM_ARG);  \

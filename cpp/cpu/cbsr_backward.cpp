@@ -180,7 +180,7 @@ void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const voi
   // Portable (SSE2) build: the fused loop's dot product and row update do not vectorise well
   // at 128 bits and it measured slower (29.5 ms) than the three kernels through workspace
   // (24 ms, zero-riscy-a, 1 thread); with AVX2 + FMA it is faster (14.6 vs 19.8 ms).
-  csr_spmm(At, G, d_out, workspace, false, dtype);
+  csr_spmm(At, G, d_out, nullptr, workspace, false, dtype);
   cbsr_rowdot(workspace, W, I, At.num_rows, k, d_in, d_out, dV, dtype, index_type);
   cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, dtype,
                    index_type);

@@ -44,14 +44,17 @@ __global__ void csr_spmm_kernel(const int64_t* __restrict__ indptr,
                                 const int32_t* __restrict__ indices,
                                 const float* __restrict__ weights,
                                 const int64_t* __restrict__ parts, int64_t num_parts,
-                                const float* __restrict__ H, int64_t d, float* __restrict__ out) {
+                                const float* __restrict__ H, int64_t d,
+                                const float* __restrict__ bias, float* __restrict__ out) {
   extern __shared__ float smem[];
   const int lane = threadIdx.x % kWarp;
   // Each lane owns columns lane, lane + 32, ...: no atomics on the row.
   float* acc = smem + (threadIdx.x / kWarp) * d;
   for_each_row_of_warp_parts(indptr, parts, num_parts, [&](int64_t row, int64_t e0, int64_t e1,
                                                            bool split) {
-    for (int64_t c = lane; c < d; c += kWarp) acc[c] = 0.f;
+    // The bias goes into the first slice of a row only (every row has one, empty rows too).
+    const bool with_bias = bias != nullptr && e0 == indptr[row];
+    for (int64_t c = lane; c < d; c += kWarp) acc[c] = with_bias ? bias[c] : 0.f;
     for (int64_t e = e0; e < e1; ++e) {
       const float a = weights[e];
       const float* h = H + static_cast<int64_t>(indices[e]) * d;
@@ -105,15 +108,15 @@ void cbsr_spmm(const Csr& A, const void* V, const void* I, int64_t k, int64_t d,
   check(cudaGetLastError(), "cbsr_spmm");
 }
 
-void csr_spmm(const Csr& A, const void* H, int64_t d, void* out, bool accumulate, int dtype,
-              uintptr_t stream) {
+void csr_spmm(const Csr& A, const void* H, int64_t d, const void* bias, void* out,
+              bool accumulate, int dtype, uintptr_t stream) {
   require_float32(dtype, "csr_spmm");
   cudaStream_t s = as_stream(stream);
   zero_unless(accumulate, out, A.num_rows * d, s);
   const size_t shared = checked_shared(sizeof(float) * kWarpsPerBlock * d, "csr_spmm");
   csr_spmm_kernel<<<warp_blocks(A.num_parts), kWarp * kWarpsPerBlock, shared, s>>>(
       A.indptr, A.indices, static_cast<const float*>(A.weights), A.parts, A.num_parts,
-      static_cast<const float*>(H), d, static_cast<float*>(out));
+      static_cast<const float*>(H), d, static_cast<const float*>(bias), static_cast<float*>(out));
   check(cudaGetLastError(), "csr_spmm");
 }
 

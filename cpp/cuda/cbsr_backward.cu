@@ -151,7 +151,7 @@ void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const voi
                           uintptr_t stream) {
   // On the GPU dH goes through global memory (workspace): the three kernels run back to back on
   // the stream, each already saturating the device.
-  csr_spmm(At, G, d_out, workspace, false, dtype, stream);
+  csr_spmm(At, G, d_out, nullptr, workspace, false, dtype, stream);
   cbsr_rowdot(workspace, W, I, At.num_rows, k, d_in, d_out, dV, dtype, index_type, stream);
   cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, dtype,
                    index_type, stream);

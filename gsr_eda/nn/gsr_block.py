@@ -67,7 +67,8 @@ class BlockWorkspace:
         self.has_backward = backward
         if backward:
             self.grad_hidden = new(n, dim)
-            self.negated_weight = new(dim, dim)  # -W: X = Y - F(y) accumulates A (S (-W)) into Y
+            self.negated_weight = new(dim, dim)  # -W and -b: X = Y - F(y) accumulates
+            self.negated_bias = new(dim)         # A (S (-W)) - b into Y
             self.grad_sum = new(n, dim)       # gradient of X'_0, shared by groups 2..C
             self.grad_values = new(n, k)
         self._group_sum: torch.Tensor | None = None
@@ -107,20 +108,22 @@ class BlockWorkspace:
             dropout_mask(adj.num_nodes, k, dropout, seed, adj.device, self.values.dtype,
                          out=self.mask)
             self.values.mul_(self.mask)
-        # Bias first, then the aggregation accumulates in place (the fused residual add).
         if subtract:
-            out.sub_(bias)
-            weight = torch.neg(weight, out=self.negated_weight)  # d x d: cheaper than N x d
-        elif accumulate:
-            out.add_(bias)
-        else:
-            out.copy_(bias.expand_as(out))
+            # Y - F(y) = Y + A (S (-W)) + (-b): negating the d x d weight and the bias is
+            # cheaper than negating an N x d result.
+            weight = torch.neg(weight, out=self.negated_weight)
+            bias = torch.neg(bias, out=self.negated_bias)
+            accumulate = True
         if self.order == GATHER_FIRST:
             kernels.cbsr_linear_into(self.values, self.indices, weight, self.hidden)
-            kernels.csr_spmm_into(adj, self.hidden, out, accumulate=True)
+            # The bias and the residual add ride on the aggregation's one pass over `out`.
+            kernels.csr_spmm_into(adj, self.hidden, out, accumulate=accumulate, bias=bias)
         else:
             kernels.cbsr_spmm_into(adj, self.values, self.indices, self.dim, self.hidden)
-            out.addmm_(self.hidden, weight)
+            if accumulate:
+                out.addmm_(self.hidden, weight).add_(bias)
+            else:
+                torch.addmm(bias, self.hidden, weight, out=out)
 
     def backward(self, grad: torch.Tensor, ln_weight: torch.Tensor, weight: torch.Tensor,
                  dropout: float, grad_ln_weight: torch.Tensor, grad_ln_bias: torch.Tensor,

@@ -128,8 +128,10 @@ def cbsr_spmm_into(adj: "CSRAdjacency", values: torch.Tensor, indices: torch.Ten
 
 
 def csr_spmm_into(adj: "CSRAdjacency", dense: torch.Tensor, out: torch.Tensor,
-                  accumulate: bool = False, transpose: bool = False) -> None:
-    """``out (+)= A @ dense`` (or ``A^T @ dense`` with ``transpose``, using the stored transpose)."""
+                  accumulate: bool = False, transpose: bool = False,
+                  bias: torch.Tensor | None = None) -> None:
+    """``out (+)= A @ dense (+ bias)`` (or ``A^T @ dense`` with ``transpose``, using the stored
+    transpose). ``bias`` (``d``) is added to every row in the same pass over ``out``."""
     device, n = adj.device, adj.num_nodes
     if dense.dim() != 2:
         raise ValueError(f"dense must be 2-D (N x d), got shape {tuple(dense.shape)}")
@@ -137,11 +139,13 @@ def csr_spmm_into(adj: "CSRAdjacency", dense: torch.Tensor, out: torch.Tensor,
     _check("dense", dense, (n, d), tuple(FLOAT_CODES), device)
     _check_float("dense", dense, device)
     _check("out", out, (n, d), dense.dtype, device)
+    if bias is not None:
+        _check("bias", bias, (d,), dense.dtype, device)
     if n == 0:
         return
     _backend(device).csr_spmm(*_csr_args(adj, dense.dtype, transpose), dense.data_ptr(), d,
-                              out.data_ptr(), bool(accumulate), FLOAT_CODES[dense.dtype],
-                              *_stream_args(device))
+                              0 if bias is None else bias.data_ptr(), out.data_ptr(),
+                              bool(accumulate), FLOAT_CODES[dense.dtype], *_stream_args(device))
 
 
 def cbsr_linear_into(values: torch.Tensor, indices: torch.Tensor, weight: torch.Tensor,

@@ -53,6 +53,10 @@ def test_forward_kernels(dim: int) -> None:
         kernels.csr_spmm_into(adj, dense, out, accumulate, transpose=accumulate)
         kernels.csr_spmm_into(gadj, dense.cuda(), gout, accumulate, transpose=accumulate)
         torch.testing.assert_close(gout.cpu(), out, rtol=1e-4, atol=1e-5)
+        bias = torch.randn(dim)  # once per row, also on the hub rows split between warps
+        kernels.csr_spmm_into(adj, dense, out, accumulate, bias=bias)
+        kernels.csr_spmm_into(gadj, dense.cuda(), gout, accumulate, bias=bias.cuda())
+        torch.testing.assert_close(gout.cpu(), out, rtol=1e-4, atol=1e-5)
     weight = torch.randn(dim, dim)
     hidden, ghidden = torch.empty(20000, dim), torch.empty(20000, dim, device="cuda")
     kernels.cbsr_linear_into(values, indices, weight, hidden)

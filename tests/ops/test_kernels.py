@@ -48,6 +48,26 @@ def test_forward_kernels(wide: bool) -> None:
     torch.testing.assert_close(hidden, S @ weight)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_csr_spmm_bias(dtype: torch.dtype, accumulate: bool) -> None:
+    """The bias is added once to every row, the empty row and the hub row included."""
+    adj, A, _, _ = setup()
+    n = adj.num_nodes
+    dense = torch.randn(n, 16, dtype=dtype)
+    bias = torch.randn(16, dtype=dtype)
+    start = torch.randn(n, 16, dtype=dtype)
+    out = start.clone()
+    kernels.csr_spmm_into(adj, dense, out, accumulate=accumulate, bias=bias)
+    expected = (A @ dense.double() + bias.double()).to(dtype)
+    if accumulate:
+        expected = expected + start
+    tolerance = 1e-5 if dtype == torch.float32 else 1e-12
+    torch.testing.assert_close(out, expected, rtol=tolerance, atol=tolerance)
+    with pytest.raises(ValueError, match="bias has shape"):
+        kernels.csr_spmm_into(adj, dense, out, bias=bias[:-1])
+
+
 @pytest.mark.parametrize("out_dim", [8, 12, 32, 40, 72, 104, 128])
 def test_cbsr_linear_float32_widths(out_dim: int) -> None:
     """S @ W in float32 at every column split of the vectorised path (64-, 32- and 8-column

@@ -33,6 +33,9 @@ def test_forward_and_backward_match_reference(dtype: torch.dtype, n: int, d: int
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
     assert torch.equal(indices.long(), ref_indices)
     torch.testing.assert_close(values, ref_values.detach(), **tol)
+    plain = y.detach()
+    torch.testing.assert_close(mean, plain.mean(dim=1), **tol)
+    torch.testing.assert_close(rstd, torch.rsqrt(plain.var(dim=1, unbiased=False) + 1e-5), **tol)
 
     grad_values = torch.randn(n, k, generator=g, dtype=dtype)
     ref_values.backward(grad_values)
