@@ -45,7 +45,8 @@ void cbsr_spmm_impl(const Csr& A, const scalar_t* V, const index_t* I, int64_t k
 }
 
 // The bias goes in while the output row is in L1 for the product anyway: as a separate pass
-// it read and wrote the whole N x d output once more (~9% of a 16-layer forward on aes).
+// it read and wrote the whole N x d output once more (out += b, then out += A @ H: 1.60 ms
+// against 1.39 fused, aes at d = 64, 2 threads).
 template <typename scalar_t>
 void csr_spmm_impl(const Csr& A, const scalar_t* H, int64_t d, const scalar_t* bias,
                    scalar_t* out, bool accumulate) {
