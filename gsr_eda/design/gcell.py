@@ -138,9 +138,7 @@ def cells_from_gcell_map(gcell_map: np.ndarray, spans: np.ndarray, reduce: str =
     _check_spans(spans, gmap.shape)
     gx0, gy0, gx1, gy1 = (spans[:, i].astype(np.int64) for i in range(4))
     if reduce == "mean":
-        sat = np.zeros((gmap.shape[0] + 1, gmap.shape[1] + 1))
-        sat[1:, 1:] = gmap.cumsum(0).cumsum(1)
-        total = sat[gx1 + 1, gy1 + 1] - sat[gx0, gy1 + 1] - sat[gx1 + 1, gy0] + sat[gx0, gy0]
+        total = span_sums(gmap[:, :, None], gx0, gy0, gx1, gy1)[:, 0]
         area = (gx1 - gx0 + 1) * (gy1 - gy0 + 1)
         return (total / area).astype(np.float32)
     return _range_max_2d(gmap, gx0, gy0, gx1, gy1).astype(np.float32)
@@ -239,3 +237,20 @@ def span_gcells(spans: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     width = wx.take(owner)
     row = offset // width
     return owner, gx0.take(owner) + (offset - row * width), gy0.take(owner) + row
+
+
+def span_sums(per_gcell: np.ndarray, gx0, gy0, gx1, gy1) -> np.ndarray:
+    """Sums ``(N, K)`` of ``per_gcell (nx, ny, K)`` over inclusive spans, from a summed-area table
+    (4 lookups per span, each fetching all K values of a gcell at once)."""
+    nx, ny, k = per_gcell.shape
+    sat = np.zeros((nx + 1, ny + 1, k))
+    sat[1:, 1:] = per_gcell.cumsum(0).cumsum(1)
+    sat = sat.reshape(-1, k)
+    stride = ny + 1
+    left, right = gx0 * stride, (gx1 + 1) * stride
+    return (
+        sat.take(right + gy1 + 1, axis=0)
+        - sat.take(left + gy1 + 1, axis=0)
+        - sat.take(right + gy0, axis=0)
+        + sat.take(left + gy0, axis=0)
+    )

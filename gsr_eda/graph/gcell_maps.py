@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gsr_eda.design import GcellGrid, PlacedDesign
-from gsr_eda.design.gcell import box_sum_map, span_gcells
+from gsr_eda.design.gcell import box_sum_map, span_gcells, span_sums
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,7 +198,7 @@ def span_max_mean(maps: np.ndarray, spans: np.ndarray) -> tuple[np.ndarray, np.n
     k, nx, ny = maps.shape
     per_gcell = np.ascontiguousarray(np.moveaxis(maps, 0, -1))  # (nx, ny, K)
     gx0, gy0, gx1, gy1 = (spans[:, i].astype(np.intp) for i in range(4))
-    mean = _span_sums(per_gcell, gx0, gy0, gx1, gy1) / ((gx1 - gx0 + 1) * (gy1 - gy0 + 1))[:, None]
+    mean = span_sums(per_gcell, gx0, gy0, gx1, gy1) / ((gx1 - gx0 + 1) * (gy1 - gy0 + 1))[:, None]
     flat = per_gcell.reshape(nx * ny, k)
     left, right = gx0 * ny, gx1 * ny
     peak = np.maximum(
@@ -211,19 +211,3 @@ def span_max_mean(maps: np.ndarray, spans: np.ndarray) -> tuple[np.ndarray, np.n
         starts = np.flatnonzero(np.diff(owner, prepend=-1))
         peak[large] = np.maximum.reduceat(flat.take(gx * ny + gy, axis=0), starts, axis=0)
     return peak.T, mean.T
-
-
-def _span_sums(per_gcell: np.ndarray, gx0, gy0, gx1, gy1) -> np.ndarray:
-    """Sums ``(N, K)`` of ``per_gcell (nx, ny, K)`` over inclusive spans, from a summed-area table."""
-    nx, ny, k = per_gcell.shape
-    sat = np.zeros((nx + 1, ny + 1, k))
-    sat[1:, 1:] = per_gcell.cumsum(0).cumsum(1)
-    sat = sat.reshape(-1, k)
-    stride = ny + 1
-    left, right = gx0 * stride, (gx1 + 1) * stride
-    return (
-        sat.take(right + gy1 + 1, axis=0)
-        - sat.take(left + gy1 + 1, axis=0)
-        - sat.take(right + gy0, axis=0)
-        + sat.take(left + gy0, axis=0)
-    )
