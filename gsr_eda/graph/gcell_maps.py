@@ -84,11 +84,6 @@ def pin_positions(design: PlacedDesign, x: np.ndarray, y: np.ndarray) -> tuple[n
     return x[node] + design.pin_dx, y[node] + design.pin_dy
 
 
-def point_gcells(grid: GcellGrid, px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gcell indices of points, clipped to the grid (points on a boundary go to the upper gcell)."""
-    return grid.locate(px, py)
-
-
 def _net_extent(context: MapContext, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lowest and highest gcell index ``g`` (one per kept pin) over the pins of each kept net.
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from gsr_eda.design import PlacedDesign
-from gsr_eda.graph.gcell_maps import pin_positions, point_gcells
+from gsr_eda.graph.gcell_maps import pin_positions
 from gsr_eda.labels.label import GcellLabel
 
 #: Tracks per direction and gcell assumed when a design has no routing capacity (about one
@@ -87,7 +87,7 @@ def lshape_demand(
     x = design.x if x is None else np.asarray(x, np.float64)
     y = design.y if y is None else np.asarray(y, np.float64)
     px, py = pin_positions(design, x, y)
-    gx, gy = point_gcells(design.grid, px, py)
+    gx, gy = design.grid.locate(px, py)
     a, b = two_pin_connections(design, px, py, decomposition)
     ax, ay, bx, by = gx[a], gy[a], gx[b], gy[b]
     horizontal = _straight_demand(ax, bx, ay, by, nx, ny)

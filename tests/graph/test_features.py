@@ -18,7 +18,7 @@ from gsr_eda.graph import (
     position_features,
     static_features,
 )
-from gsr_eda.graph.gcell_maps import cell_density_map, point_gcells, rudy_maps, span_max_mean
+from gsr_eda.graph.gcell_maps import cell_density_map, rudy_maps, span_max_mean
 
 
 def _two_pin_design():
@@ -75,8 +75,8 @@ def test_rudy_and_density_match_brute_force_on_a_random_design():
     design = random_design(40, 50, seed=7, die=12.0)
     rudy, pin_rudy = rudy_maps(design, design.x, design.y)
     density = cell_density_map(design, design.x, design.y)
-    gx, gy = point_gcells(design.grid, design.x[design.pin_node] + design.pin_dx,
-                          design.y[design.pin_node] + design.pin_dy)
+    gx, gy = design.grid.locate(design.x[design.pin_node] + design.pin_dx,
+                              design.y[design.pin_node] + design.pin_dy)
     ref_rudy = np.zeros(design.grid.shape)
     ref_pins = np.zeros(design.grid.shape)
     for a, b in zip(design.net_ptr[:-1], design.net_ptr[1:]):
@@ -132,7 +132,7 @@ def test_moving_one_cell_changes_only_the_entries_it_can_reach():
         gx0, gy0, gx1, gy1 = design.gcell_spans(xs, ys)[k]
         touched[gx0:gx1 + 1, gy0:gy1 + 1] = True
         px, py = xs[design.pin_node] + design.pin_dx, ys[design.pin_node] + design.pin_dy
-        gx, gy = point_gcells(design.grid, px, py)
+        gx, gy = design.grid.locate(px, py)
         for j in np.flatnonzero([k in design.pin_node[a:b] for a, b in zip(design.net_ptr[:-1], design.net_ptr[1:])]):
             a, b = design.net_ptr[j], design.net_ptr[j + 1]
             touched[gx[a:b].min():gx[a:b].max() + 1, gy[a:b].min():gy[a:b].max() + 1] = True
