@@ -6,7 +6,11 @@
 #include <omp.h>
 
 #include <cstring>
+#include <type_traits>
 #include <vector>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "../ops.h"
 #include "isa.h"
