@@ -43,7 +43,7 @@ class CongestionModel(nn.Module):
         self.hidden = hidden
         self.encoder = nn.Linear(in_channels, hidden)
         self.body = body
-        self.head = nn.Sequential(nn.LayerNorm(hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        self.head = nn.Sequential(nn.LayerNorm(hidden), nn.ReLU(inplace=True), nn.Linear(hidden, 1))
 
     def forward(self, x: Tensor, adj: CSRAdjacency) -> Tensor:
         if x.dim() != 2 or x.shape[1] != self.in_channels:

@@ -48,7 +48,7 @@ class BlockWorkspace:
     numbers per row. Their backward needs the block's input ``y`` again, which the caller
     keeps unchanged between :meth:`forward` and :meth:`backward`.
 
-    Without ``backward`` (inference) the gradient buffers (two ``N x d``, one ``N x k``, one
+    Without ``backward`` (inference) the gradient buffers (one ``N x d``, one ``N x k``, one
     ``d x d``) are not allocated and :meth:`backward` raises.
     """
 
@@ -69,9 +69,9 @@ class BlockWorkspace:
             self.grad_hidden = new(n, dim)
             self.negated_weight = new(dim, dim)  # -W and -b: X = Y - F(y) accumulates
             self.negated_bias = new(dim)         # A (S (-W)) - b into Y
-            self.grad_sum = new(n, dim)       # gradient of X'_0, shared by groups 2..C
             self.grad_values = new(n, k)
         self._group_sum: torch.Tensor | None = None
+        self._grad_sum: torch.Tensor | None = None
         self._mask: torch.Tensor | None = None
         self._input: torch.Tensor | None = None
 
@@ -81,6 +81,13 @@ class BlockWorkspace:
         if self._group_sum is None:
             self._group_sum = self._new(self.adj.num_nodes, self.dim)
         return self._group_sum
+
+    @property
+    def grad_sum(self) -> torch.Tensor:
+        """The gradient of ``X'_0``, shared by groups 2..C: needed only for C > 2."""
+        if self._grad_sum is None:
+            self._grad_sum = self._new(self.adj.num_nodes, self.dim)
+        return self._grad_sum
 
     @property
     def mask(self) -> torch.Tensor:

@@ -49,11 +49,12 @@ class _GSRStackFunction(torch.autograd.Function):
         workspace = BlockWorkspace(adj, dim, k, x.dtype, backward=backward)
         saved = (torch.empty(layers, groups, n, k, dtype=index_dtype_for(dim), device=x.device)
                  if backward and config["save_indices"] else None)
+        params = _LayerGroupParams(ln_weight, ln_bias, weight, bias)
+        group_states = state.unbind(0)
         for layer in range(layers):
             for group in range(groups):
-                y_prev = _group_input(state, group, workspace)
-                workspace.forward(y_prev, ln_weight[layer, group], ln_bias[layer, group],
-                                  weight[layer, group], bias[layer, group], state[group],
+                y_prev = _group_input(state, group_states, group, workspace)
+                workspace.forward(y_prev, *params.of(layer, group), group_states[group],
                                   accumulate=True, dropout=dropout,
                                   seed=layer_group_seed(seed, layer, group, groups))
                 if saved is not None:
@@ -80,40 +81,58 @@ class _GSRStackFunction(torch.autograd.Function):
         grad_ln_bias = torch.empty_like(ln_bias)
         grad_weight = torch.empty_like(weight)
         grad_bias = torch.empty_like(bias)
+        params = _LayerGroupParams(ln_weight, ln_bias, weight, bias)
+        grads = _LayerGroupParams(grad_ln_weight, grad_ln_bias, grad_weight, grad_bias)
+        group_states, group_grads = state.unbind(0), grad_state.unbind(0)
         for layer in reversed(range(layers)):
             for group in reversed(range(groups)):
                 # state[group] holds Y_group; after the subtraction it holds X_group.
-                y_prev = _group_input(state, group, workspace)
+                y_prev = _group_input(state, group_states, group, workspace)
                 saved = None if ctx.saved_indices is None else ctx.saved_indices[layer, group]
-                workspace.forward(y_prev, ln_weight[layer, group], ln_bias[layer, group],
-                                  weight[layer, group], bias[layer, group], state[group],
+                gamma, beta, w, b = params.of(layer, group)
+                workspace.forward(y_prev, gamma, beta, w, b, group_states[group],
                                   accumulate=True, dropout=dropout,
                                   seed=layer_group_seed(seed, layer, group, groups),
                                   saved_indices=saved, subtract=True)
-                if group > 0:
-                    # dY_{g-1} += J_F^T dY_g (dX_g = dY_g needs no work).
-                    workspace.backward(grad_state[group], ln_weight[layer, group], weight[layer, group],
-                                       dropout, grad_ln_weight[layer, group],
-                                       grad_ln_bias[layer, group], grad_weight[layer, group],
-                                       grad_bias[layer, group], grad_state[group - 1],
+                grad_gamma, grad_beta, grad_w, grad_b = grads.of(layer, group)
+                if group > 0 or groups == 2:
+                    # dY_{g-1} += J_F^T dY_g (dX_g = dY_g needs no work). With two groups the
+                    # first block's input Y_0' is X_2 itself: its gradient goes straight to dX_2.
+                    grad_input = group_grads[group - 1] if group > 0 else group_grads[1]
+                    workspace.backward(group_grads[group], gamma, w, dropout, grad_gamma,
+                                       grad_beta, grad_w, grad_b, grad_input,
                                        accumulate_input=True)
                 else:
                     # Y_0' = sum of X_2..X_C: its gradient goes to every one of them.
-                    workspace.backward(grad_state[0], ln_weight[layer, 0], weight[layer, 0],
-                                       dropout, grad_ln_weight[layer, 0], grad_ln_bias[layer, 0],
-                                       grad_weight[layer, 0], grad_bias[layer, 0],
-                                       workspace.grad_sum, accumulate_input=False)
+                    workspace.backward(group_grads[0], gamma, w, dropout, grad_gamma, grad_beta,
+                                       grad_w, grad_b, workspace.grad_sum, accumulate_input=False)
                     grad_state[1:].add_(workspace.grad_sum)
         grad_x = grad_state.transpose(0, 1).reshape(n, groups * dim)
         return grad_x, None, None, grad_ln_weight, grad_ln_bias, grad_weight, grad_bias
 
 
-def _group_input(state: Tensor, group: int, workspace: BlockWorkspace) -> Tensor:
-    """Input of group ``group``'s block: ``Y_{g-1}``, or ``sum(X_2..X_C)`` for the first group."""
+class _LayerGroupParams:
+    """The ``(L, C, ...)`` parameter stacks as one view per (layer, group), made once per
+    stack call: indexing ``param[layer, group]`` inside the loop cost two tensor selects per
+    parameter and block (~1.8 ms per 16-layer inference on aes)."""
+
+    def __init__(self, *stacks: Tensor) -> None:
+        self.groups = stacks[0].shape[1]
+        self.views = [stack.flatten(0, 1).unbind(0) for stack in stacks]
+
+    def of(self, layer: int, group: int) -> tuple[Tensor, ...]:
+        i = layer * self.groups + group
+        return tuple(views[i] for views in self.views)
+
+
+def _group_input(state: Tensor, group_states: tuple[Tensor, ...], group: int,
+                 workspace: BlockWorkspace) -> Tensor:
+    """Input of group ``group``'s block: ``Y_{g-1}``, or ``sum(X_2..X_C)`` for the first group
+    (``group_states`` are the views ``state.unbind(0)``)."""
     if group > 0:
-        return state[group - 1]
-    if state.shape[0] == 2:
-        return state[1]
+        return group_states[group - 1]
+    if len(group_states) == 2:
+        return group_states[1]
     return torch.sum(state[1:], dim=0, out=workspace.group_sum)
 
 
