@@ -20,6 +20,7 @@
 
 #include "../ops.h"
 #include "isa.h"
+#include "avx2_math.h"
 #include "topk_select.h"
 
 namespace gsr::GSR_CPU_NS {
@@ -27,12 +28,6 @@ namespace gsr::GSR_CPU_NS {
 namespace {
 
 #if defined(GSR_CPU_AVX2)
-inline float horizontal_sum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
 // acc = add(acc, x) over the 8-column chunks x of a float row whose width is a multiple of 8,
 // into four independent accumulators, then summed: a single accumulator's loop-carried chain
 // made the moments cost about as much as the top-k selection at d = 64.
