@@ -40,10 +40,16 @@ while (( ${#defs[@]} < DESIGNS )); do
 done
 
 # 2. Ingest: graph (capped-clique nets), node features and a proxy congestion label per design.
+#    One manifest, one call: the designs are read in parallel and the store is written once.
 step "2/5 ingest into $STORE (proxy labels: no router output in the demo)"
-for def in "${defs[@]}"; do
-  gsr-eda ingest design --def "$def" --lef "${def%.def}.lef" --store "$STORE" | sed 's/^/    /'
-done
+python - "$OUT/manifest.json" "${defs[@]}" <<'PY'
+import json, os, sys
+manifest, defs = sys.argv[1], sys.argv[2:]
+entries = [{"kind": "def", "def": os.path.abspath(d), "lef": [os.path.abspath(d[:-4] + ".lef")]}
+           for d in defs]
+json.dump({"designs": entries}, open(manifest, "w"), indent=1)
+PY
+gsr-eda ingest manifest "$OUT/manifest.json" --store "$STORE" --jobs 2 | sed 's/^/    /'
 
 # 3. Train a small GSR-GNN. 3+ designs: the split is by design (train / validation / test).
 step "3/5 train a ${LAYERS}-layer GSR-GNN (hidden 64, k 8) for up to $EPOCHS epochs"
