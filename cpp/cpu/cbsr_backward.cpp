@@ -87,11 +87,6 @@ void cbsr_weight_grad_impl(const scalar_t* V, const index_t* I, const scalar_t* 
 }
 
 #if defined(GSR_CPU_AVX2)
-// Fused backward of out = A @ (S(V, I) @ W): per row j of dH = At @ G (built in a stack buffer),
-//   dV[j, t] = dH[j] . W[I[j, t]]   and   dW[I[j, t]] += V[j, t] * dH[j].
-// dW is summed in one d_in x d_out buffer per thread (rows are split statically over the
-// nnz-balanced parts), then the buffers are added in thread order: deterministic for a fixed
-// thread count, and no thread ever writes a cache line another one owns.
 // For one row h of dH (width d, a multiple of 32) and its k kept entries (v, idx):
 // dV[t] = h . W[idx[t]] and dW[idx[t]] += v[t] * h, with the dot product in four independent
 // accumulators. The compiler's loop kept one, a chain of d / 8 dependent FMAs per entry: the
@@ -120,6 +115,11 @@ inline void sample_and_scatter_row(const float* __restrict h, int64_t d, const f
   }
 }
 
+// Fused backward of out = A @ (S(V, I) @ W): per row j of dH = At @ G (built in a stack buffer),
+//   dV[j, t] = dH[j] . W[I[j, t]]   and   dW[I[j, t]] += V[j, t] * dH[j].
+// dW is summed in one d_in x d_out buffer per thread (rows are split statically over the
+// nnz-balanced parts), then the buffers are added in thread order: deterministic for a fixed
+// thread count, and no thread ever writes a cache line another one owns.
 template <typename scalar_t, typename index_t>
 void cbsr_linear_backward_impl(const Csr& At, const scalar_t* G, int64_t d_out, const scalar_t* V,
                                const index_t* I, int64_t k, const scalar_t* W, int64_t d_in,

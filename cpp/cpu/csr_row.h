@@ -41,8 +41,12 @@ inline void add_row_product(const Csr& A, const scalar_t* H, int64_t d, int64_t 
   int64_t c0 = 0;
 #if defined(GSR_CPU_AVX2)
   if constexpr (std::is_same_v<scalar_t, float>) {
-    for (; c0 + 32 <= d; c0 += 32) add_row_product_columns<4>(A.indices, w, begin, end, H, d, c0, out_row);
-    for (; c0 + 8 <= d; c0 += 8) add_row_product_columns<1>(A.indices, w, begin, end, H, d, c0, out_row);
+    for (; c0 + 32 <= d; c0 += 32) {
+      add_row_product_columns<4>(A.indices, w, begin, end, H, d, c0, out_row);
+    }
+    for (; c0 + 8 <= d; c0 += 8) {
+      add_row_product_columns<1>(A.indices, w, begin, end, H, d, c0, out_row);
+    }
     if (c0 == d) return;
   }
 #endif
