@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gsr_eda.atomic import atomic_open
 from gsr_eda.predict.core import DesignPrediction
 
 
@@ -50,5 +51,6 @@ def plot_heatmap(pred: DesignPrediction, path: str | Path, *, hotspot_threshold:
     n_macros = int(np.count_nonzero(design.is_macro))
     ax.set_title(title or f"{design.name}: predicted congestion"
                  + (f" ({n_macros} macros outlined)" if n_macros else ""))
-    fig.savefig(path, dpi=120)
+    with atomic_open(path, "wb") as handle:
+        fig.savefig(handle, dpi=120, format="png")
     plt.close(fig)

@@ -22,6 +22,8 @@ Its top-level keys:
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,15 +41,20 @@ LAST_NAME = "last.pt"
 _REQUIRED = ("model", "graph", "label", "feature_names", "standardizer", "model_state")
 
 
-def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
+def save_checkpoint(path: str | Path, payload: dict[str, Any],
+                    also_to: Iterable[str | Path] = ()) -> None:
     """Write ``payload`` atomically: a temp file in the same folder, fsync, then ``os.replace``.
 
-    A crash mid-write leaves the previous checkpoint intact (never a truncated file).
+    A crash mid-write leaves the previous checkpoint intact (never a truncated file). The same
+    bytes also go to every path of ``also_to`` (``best.pt`` beside ``last.pt``), serialised once.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path, "wb", fsync=True) as fh:
-        torch.save({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **payload}, fh)
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **payload}, buffer)
+    for target in (path, *also_to):
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(target, "wb", fsync=True) as fh:
+            fh.write(buffer.getbuffer())
 
 
 def resolve_checkpoint_path(path: str | Path) -> Path:

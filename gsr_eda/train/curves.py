@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from gsr_eda.atomic import atomic_open
+
 
 def plot_learning_curves(history: list[dict[str, float]], path: str | Path, *, monitor: str = "pearson") -> None:
     """Two panels: train/val loss per epoch (log scale), and the validation correlations."""
@@ -33,5 +35,6 @@ def plot_learning_curves(history: list[dict[str, float]], path: str | Path, *, m
     ax_corr.legend()
     for ax in (ax_loss, ax_corr):
         ax.grid(True, alpha=0.3)
-    fig.savefig(path, dpi=110)
+    with atomic_open(path, "wb") as handle:
+        fig.savefig(handle, dpi=110, format="png")
     plt.close(fig)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gsr_eda.atomic import atomic_open, write_text_atomically
 from gsr_eda.errors import InputError
 from gsr_eda.jsonable import json_safe
 from gsr_eda.train.checkpoint import BEST_NAME, LAST_NAME, load_checkpoint, resolve_device, save_checkpoint
@@ -255,11 +256,12 @@ def _model_config(cfg: TrainConfig, in_channels: int) -> dict[str, Any]:
 
 
 def _write_logs(out_dir: Path, history: list[dict[str, float]]) -> None:
-    with open(out_dir / "metrics.csv", "w", newline="") as fh:
+    # Rewritten every epoch while pipelines may be reading them: never half a file.
+    with atomic_open(out_dir / "metrics.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=EPOCH_COLUMNS)
         writer.writeheader()
         writer.writerows({k: row.get(k) for k in EPOCH_COLUMNS} for row in history)
-    (out_dir / "metrics.json").write_text(json.dumps(json_safe(history), indent=1) + "\n")
+    write_text_atomically(out_dir / "metrics.json", json.dumps(json_safe(history), indent=1) + "\n")
 
 
 def train(
@@ -386,7 +388,7 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
 
     if ctx.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+        write_text_atomically(out_dir / "config.json", json.dumps(asdict(cfg), indent=2) + "\n")
     steps = ctx.steps_per_epoch(len(plan.train_designs)) if plan.mode == "design" else len(my_train)
     stopped_early = False
     progress = _progress(show_progress and ctx.is_main)
@@ -431,9 +433,7 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
                 wait += 1
             if ctx.is_main:
                 ck = checkpoint(epoch)
-                save_checkpoint(out_dir / LAST_NAME, ck)
-                if improved:
-                    save_checkpoint(out_dir / BEST_NAME, ck)
+                save_checkpoint(out_dir / LAST_NAME, ck, also_to=[out_dir / BEST_NAME] if improved else [])
                 _write_logs(out_dir, history)
             ctx.barrier()
             progress.update(
@@ -489,7 +489,7 @@ def _finish(out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, 
             "metrics_json": str(out_dir / "metrics.json"), "curves": str(out_dir / "curves.png"),
         },
     }
-    (out_dir / "summary.json").write_text(json.dumps(json_safe(summary), indent=2) + "\n")
+    write_text_atomically(out_dir / "summary.json", json.dumps(json_safe(summary), indent=2) + "\n")
     return test_metrics
 
 

@@ -46,6 +46,16 @@ def test_valid_checkpoint_loads_safely(valid):
     assert not list(path.parent.glob(".*.tmp"))  # the atomic write left no temp file
 
 
+
+def test_also_to_writes_the_same_checkpoint_twice(valid, tmp_path):
+    """best.pt beside last.pt: one serialisation, two atomic files with the same bytes."""
+    _, payload = valid
+    last, best = tmp_path / "run" / "last.pt", tmp_path / "run" / "best.pt"
+    save_checkpoint(last, payload, also_to=[best])
+    assert last.read_bytes() == best.read_bytes()
+    assert load_checkpoint(best)["feature_names"] == ["a", "b", "c"]
+    assert not list(last.parent.glob(".*.tmp"))
+
 def test_corrupt_file_is_refused(valid, tmp_path):
     path, _ = valid
     data = path.read_bytes()
