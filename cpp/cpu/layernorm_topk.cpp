@@ -2,6 +2,10 @@
 //
 // Forward, per row y (width d):  mu = mean(y), rstd = 1 / sqrt(var(y) + eps),
 //   h_c = (y_c - mu) * rstd * gamma_c + beta_c,  (V, I) = top-k of h (or h at given I).
+// The kept entries are listed in column order (which entries are kept follows the top-k
+// rule of topk_select.h: the k largest, ties to the lower column). Float rows of a width that
+// is a multiple of 8 (up to 256) with k <= 16 are taken eight at a time in the SIMD lanes
+// (lane_block.h); other rows one by one.
 // Neither xhat nor h is stored: the backward recomputes xhat from y, mu and rstd.
 //
 // Backward, with dh = scatter(dV, I) (k nonzeros per row) and dxhat = dh * gamma:
@@ -21,6 +25,7 @@
 #include "../ops.h"
 #include "isa.h"
 #include "avx2_math.h"
+#include "lane_block.h"
 #include "topk_select.h"
 
 namespace gsr::GSR_CPU_NS {
@@ -101,44 +106,96 @@ inline void select_row(const scalar_t* y, int64_t d, int64_t k, const scalar_t* 
   }
 }
 
-// Rows up to this width are normalised kBlockRows at a time into a stack block and selected
-// together (select_topk_rows); wider rows one by one.
-constexpr int64_t kBlockMaxWidth = 256;
+#if defined(GSR_CPU_AVX2)
+// The forward of one lane block (rows <= 8 rows of Y from `first`; lane_block.h) into V, I,
+// mean and rstd: with `given` the values at the given columns, else the top-k in column order.
+template <typename index_t>
+void layernorm_topk_lane_block(const float* Y, int64_t n, int64_t first, int64_t rows, int64_t d, int64_t k,
+                               const float* gamma, const float* beta, double eps, float* V,
+                               index_t* I, float* mean_out, float* rstd_out, bool given) {
+  alignas(32) float ht[8 * kLaneBlockMaxWidth];
+  const __m256 sum = load_lane_block(Y + first * d, rows, d, ht);
+  prefetch_lane_block(Y, first + 8 * kPrefetchBlocksAhead, n, d);
+  __m256 mean, rstd;
+  lane_block_moments(ht, d, sum, eps, mean, rstd);
+  alignas(32) float lane_mean[8], lane_rstd[8];
+  _mm256_store_ps(lane_mean, mean);
+  _mm256_store_ps(lane_rstd, rstd);
+  for (int64_t r = 0; r < rows; ++r) {
+    mean_out[first + r] = lane_mean[r];
+    rstd_out[first + r] = lane_rstd[r];
+  }
+  float* v = V + first * k;
+  index_t* idx = I + first * k;
+  if (given) {
+    normalize_lane_block<0>(ht, d, mean, rstd, gamma, beta, nullptr);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t t = 0; t < k; ++t) v[r * k + t] = ht[8 * static_cast<int64_t>(idx[r * k + t]) + r];
+    }
+    return;
+  }
+  __m256 best[16];
+  if (k <= 8) {
+    normalize_lane_block<8>(ht, d, mean, rstd, gamma, beta, best);
+  } else {
+    normalize_lane_block<16>(ht, d, mean, rstd, gamma, beta, best);
+  }
+  alignas(32) uint8_t keep[kLaneBlockMaxWidth + 32];
+  lane_block_keep_masks(ht, d, best[k - 1], keep);
+  for (int64_t r = 0; r < rows; ++r) {
+    uint64_t words[kLaneBlockMaxWidth / 64];
+    if (row_keep_words(keep, d, r, words) == k) {
+      take_columns(words, d, k, ht, r, v + r * k, idx + r * k);
+    } else {  // a tie at the k-th largest entry, or NaN
+      select_lane_row(ht, d, k, r, v + r * k, idx + r * k);
+    }
+  }
+}
+#endif
+
+// The forward of one row: moments, then the values at the given columns or the top-k, in
+// column order.
+template <typename scalar_t, typename index_t>
+void layernorm_topk_row(const scalar_t* y, int64_t d, int64_t k, const scalar_t* gamma,
+                        const scalar_t* beta, double eps, scalar_t* v, index_t* idx,
+                        scalar_t& mean, scalar_t& rstd, bool given) {
+  scalar_t mu, rs;
+  row_moments(y, d, eps, mu, rs);
+  mean = mu;
+  rstd = rs;
+  if (given) {
+    for (int64_t t = 0; t < k; ++t) {
+      const int64_t c = static_cast<int64_t>(idx[t]);
+      v[t] = (y[c] - mu) * rs * gamma[c] + beta[c];
+    }
+    return;
+  }
+  select_row(y, d, k, gamma, beta, mu, rs, v, idx);
+  sort_by_column(k, v, idx);
+}
 
 template <typename scalar_t, typename index_t>
 void layernorm_topk_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k,
                          const scalar_t* gamma, const scalar_t* beta, double eps, scalar_t* V,
                          index_t* I, scalar_t* mean_out, scalar_t* rstd_out, bool given) {
-  const bool blocked = !given && d <= kBlockMaxWidth;
-  const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
+#if defined(GSR_CPU_AVX2)
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    if (d % 8 == 0 && d <= kLaneBlockMaxWidth && k <= 16) {
+      const int64_t blocks = (n + 7) / 8;
 #pragma omp parallel for schedule(static) if (n * d >= kMinParallelWork)
-  for (int64_t block = 0; block < blocks; ++block) {
-    const int64_t first = block * kBlockRows;
-    const int64_t rows = n - first < kBlockRows ? n - first : kBlockRows;
-    alignas(32) scalar_t h[kBlockRows * kBlockMaxWidth];
-    for (int64_t row = first; row < first + rows; ++row) {
-      const scalar_t* y = Y + row * d;
-      scalar_t mu, rs;
-      row_moments(y, d, eps, mu, rs);
-      mean_out[row] = mu;
-      rstd_out[row] = rs;
-      scalar_t* v = V + row * k;
-      index_t* idx = I + row * k;
-      if (given) {
-        for (int64_t t = 0; t < k; ++t) {
-          const int64_t c = static_cast<int64_t>(idx[t]);
-          v[t] = (y[c] - mu) * rs * gamma[c] + beta[c];
-        }
-      } else if (blocked) {
-        scalar_t* hr = h + (row - first) * d;
-#pragma omp simd
-        for (int64_t c = 0; c < d; ++c) hr[c] = (y[c] - mu) * rs * gamma[c] + beta[c];
-      } else {
-        select_row(y, d, k, gamma, beta, mu, rs, v, idx);
+      for (int64_t block = 0; block < blocks; ++block) {
+        const int64_t first = 8 * block;
+        layernorm_topk_lane_block(Y, n, first, n - first < 8 ? n - first : 8, d, k, gamma, beta,
+                                  eps, V, I, mean_out, rstd_out, given);
       }
+      return;
     }
-    // Same selection rule as row_topk: descending, ties to the lower column.
-    if (blocked) select_topk_rows(h, rows, d, k, V + first * k, I + first * k);
+  }
+#endif
+#pragma omp parallel for schedule(static) if (n * d >= kMinParallelWork)
+  for (int64_t row = 0; row < n; ++row) {
+    layernorm_topk_row(Y + row * d, d, k, gamma, beta, eps, V + row * k, I + row * k,
+                       mean_out[row], rstd_out[row], given);
   }
 }
 

@@ -86,4 +86,21 @@ __device__ inline void topk_offer(float x, int64_t c, int64_t k, float* v, index
   if (filled == k) kth = v[k - 1];
 }
 
+// The k kept entries (v, idx) of one row reordered by column (an insertion sort: k is small):
+// the fused LayerNorm + GS(k) lists them in column order, as the CPU kernel does.
+template <typename index_t>
+__device__ inline void sort_by_column(int64_t k, float* v, index_t* idx) {
+  for (int64_t t = 1; t < k; ++t) {
+    const float x = v[t];
+    const index_t c = idx[t];
+    int64_t j = t;
+    for (; j > 0 && idx[j - 1] > c; --j) {
+      v[j] = v[j - 1];
+      idx[j] = idx[j - 1];
+    }
+    v[j] = x;
+    idx[j] = c;
+  }
+}
+
 }  // namespace gsr::cuda

@@ -1,6 +1,6 @@
-// Fused LayerNorm + GS(k) on the GPU: one thread per row, the same arithmetic and selection
-// rule as the CPU kernel (see cpp/cpu/layernorm_topk.cpp for the formulas). dgamma and dbeta
-// are summed with atomics (d addresses, k adds per row).
+// Fused LayerNorm + GS(k) on the GPU: one thread per row, the same arithmetic, selection rule
+// and column-ordered output as the CPU kernel (see cpp/cpu/layernorm_topk.cpp for the
+// formulas). dgamma and dbeta are summed with atomics (d addresses, k adds per row).
 #include "common.cuh"
 
 namespace gsr::cuda {
@@ -47,6 +47,7 @@ __global__ void layernorm_topk_kernel(const float* __restrict__ Y, int64_t n, in
     for (int64_t c = 0; c < d; ++c) {
       topk_offer((y[c] - mu) * rs * gamma[c] + beta[c], c, k, v, idx, filled, kth);
     }
+    sort_by_column(k, v, idx);
   }
 }
 

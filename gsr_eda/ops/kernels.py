@@ -262,8 +262,10 @@ def layernorm_topk_into(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor
     """Fused LayerNorm + GS(k): top-k of ``h = (y - mean) * rstd * gamma + beta`` per row.
 
     Writes ``values``/``indices`` (``N x k``) and the row statistics ``mean``/``rstd`` (``N``)
-    that :func:`layernorm_topk_backward_into` needs. With ``given_indices`` the positions are
-    read from ``indices`` (the forward's choice) and ``values`` is ``h`` there.
+    that :func:`layernorm_topk_backward_into` needs. The kept entries are those of
+    :func:`~gsr_eda.ops.row_topk` (the ``k`` largest, ties to the lower column), listed in
+    column order, like the sorted columns of a CSR row. With ``given_indices`` the positions
+    are read from ``indices`` (the forward's choice, in any order) and ``values`` is ``h`` there.
     """
     device = y.device
     if y.dim() != 2 or values.dim() != 2:

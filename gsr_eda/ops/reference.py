@@ -43,7 +43,10 @@ def cbsr_aggregate_reference(adj: CSRAdjacency, values: torch.Tensor, indices: t
 
 def layernorm_topk_reference(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
                              eps: float, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``row_topk(LayerNorm(y) * gamma + beta, k)`` with autograd through the kept values."""
+    """The top-``k`` of ``LayerNorm(y) * gamma + beta`` per row, with autograd through the kept
+    values: the entries :func:`row_topk_reference` keeps, listed in column order (the fused
+    kernel's layout: which entries are kept does not depend on how they are listed)."""
     h = torch.nn.functional.layer_norm(y, (y.shape[1],), gamma, beta, eps)
     _, indices = row_topk_reference(h.detach(), k)
+    indices = indices.sort(dim=1).values
     return h.gather(1, indices), indices

@@ -97,3 +97,56 @@ def test_argument_checks() -> None:
         kernels.layernorm_topk_into(y, torch.ones(7), torch.zeros(8), 1e-5, torch.empty(4, 2),
                                     torch.empty(4, 2, dtype=torch.uint8), torch.empty(4),
                                     torch.empty(4))
+
+
+def lane_block_inputs(n: int, d: int, seed: int) -> tuple[torch.Tensor, ...]:
+    g = torch.Generator().manual_seed(seed)
+    y = 2 * torch.randn(n, d, generator=g) - 1
+    return y, 1 + 0.3 * torch.randn(d, generator=g), 0.3 * torch.randn(d, generator=g)
+
+
+# Widths that are multiples of 8 up to 256 with k <= 16 take the eight-rows-in-lanes path
+# (both of its networks, k <= 8 and 9..16), with a partial last block (n % 8 != 0); the others
+# (k > 16, d > 256, d % 8 != 0) the row path. Both list the kept entries in column order.
+@pytest.mark.parametrize("n,d,k", [(8, 8, 8), (13, 16, 3), (37, 64, 1), (37, 64, 8),
+                                   (37, 64, 9), (37, 64, 16), (21, 128, 8), (21, 136, 12),
+                                   (19, 256, 16), (9, 256, 7), (12, 64, 17), (10, 264, 8),
+                                   (11, 60, 8)])
+def test_forward_matches_reference_in_column_order(n: int, d: int, k: int) -> None:
+    y, gamma, beta = lane_block_inputs(n, d, seed=n * d + k)
+    ref_values, ref_indices = layernorm_topk_reference(y, gamma, beta, 1e-5, k)
+    values, indices, mean, rstd = fused(y, gamma, beta, k)
+    assert torch.equal(indices.long(), ref_indices)
+    assert bool((indices.long().diff(dim=1) > 0).all())
+    torch.testing.assert_close(values, ref_values, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(mean, y.mean(dim=1), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(rstd, torch.rsqrt(y.var(dim=1, unbiased=False) + 1e-5),
+                               rtol=1e-5, atol=1e-5)
+    again, kept, _, _ = fused(y, gamma, beta, k, indices=indices.flip(1).contiguous())
+    assert torch.equal(kept, indices.flip(1))
+    assert torch.equal(again, values.flip(1))  # the same values, bit for bit
+
+
+@pytest.mark.parametrize("d,k", [(64, 8), (64, 12), (128, 5)])
+def test_ties_go_to_the_lower_column(d: int, k: int) -> None:
+    # Integer rows with gamma = 1 and beta = 0: equal inputs give bit-equal outputs, so most
+    # rows have a tie at their k-th largest entry.
+    g = torch.Generator().manual_seed(d + k)
+    y = torch.randint(-3, 4, (29, d), generator=g).float()
+    gamma, beta = torch.ones(d), torch.zeros(d)
+    _, ref_indices = layernorm_topk_reference(y, gamma, beta, 1e-5, k)
+    values, indices, _, _ = fused(y, gamma, beta, k)
+    assert torch.equal(indices.long(), ref_indices)
+    torch.testing.assert_close(values, y.gather(1, ref_indices).sub(y.mean(1, keepdim=True))
+                               .mul(torch.rsqrt(y.var(1, unbiased=False) + 1e-5)[:, None]))
+
+
+def test_a_row_with_nan_leaves_the_other_rows_of_its_block_alone() -> None:
+    y, gamma, beta = lane_block_inputs(16, 64, seed=3)
+    y[5, 17] = float("nan")
+    values, indices, _, _ = fused(y, gamma, beta, 8)
+    ref_values, ref_indices = layernorm_topk_reference(y, gamma, beta, 1e-5, 8)
+    rows = [r for r in range(16) if r != 5]
+    assert torch.equal(indices[rows].long(), ref_indices[rows])
+    torch.testing.assert_close(values[rows], ref_values[rows], rtol=1e-5, atol=1e-5)
+    assert bool((indices[5].long() < 64).all())
