@@ -107,11 +107,12 @@ gsr::Csr make_csr(uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintpt
   mod.def("layernorm_topk_backward",                                                             \
           [](uintptr_t Y, int64_t n, int64_t d, int64_t k, uintptr_t gamma, uintptr_t mean,      \
              uintptr_t rstd, uintptr_t I, uintptr_t dV, uintptr_t dY, bool accumulate,           \
-             uintptr_t dgamma, uintptr_t dbeta, int dtype, int index_type STREAM_PARAM) {        \
+             uintptr_t dgamma, uintptr_t dbeta, uintptr_t dY_sum, int dtype,                     \
+             int index_type STREAM_PARAM) {                                                      \
             py::gil_scoped_release release;                                                      \
             ns::layernorm_topk_backward(vptr(Y), n, d, k, vptr(gamma), vptr(mean), vptr(rstd),   \
                                         vptr(I), vptr(dV), mptr(dY), accumulate, mptr(dgamma),   \
-                                        mptr(dbeta), dtype, index_type STREAM_ARG);              \
+                                        mptr(dbeta), mptr(dY_sum), dtype, index_type STREAM_ARG); \
           });
 
 #define GSR_EMPTY

@@ -48,11 +48,12 @@ namespace gsr {
   void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,          \
                       const void* beta, double eps, void* V, void* I, void* mean, void* rstd,     \
                       bool given_indices, int dtype, int index_type STREAM_ARG);                   \
-  /* Its backward: dY (+)= d(V)/d(Y)^T dV; dgamma, dbeta (d each) are overwritten. */            \
+  /* Its backward: dY (+)= d(V)/d(Y)^T dV; dgamma, dbeta (d each) are overwritten, and so is */ \
+  /* dY_sum (d, or null) with the column sums of the updated dY. */                             \
   void layernorm_topk_backward(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma, \
                                const void* mean, const void* rstd, const void* I, const void* dV, \
-                               void* dY, bool accumulate, void* dgamma, void* dbeta, int dtype,   \
-                               int index_type STREAM_ARG);
+                               void* dY, bool accumulate, void* dgamma, void* dbeta,              \
+                               void* dY_sum, int dtype, int index_type STREAM_ARG);
 
 // The CPU kernels, compiled for the portable baseline (cpu) and, on x86-64 with GCC, a second
 // time for AVX2 + FMA (cpu_avx2; see cpu/isa.h). Same functions, same results up to rounding.

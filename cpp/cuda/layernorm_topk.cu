@@ -1,6 +1,7 @@
 // Fused LayerNorm + GS(k) on the GPU: one thread per row, the same arithmetic, selection rule
 // and column-ordered output as the CPU kernel (see cpp/cpu/layernorm_topk.cpp for the
-// formulas). dgamma and dbeta are summed with atomics (d addresses, k adds per row).
+// formulas). dgamma and dbeta are summed with atomics (d addresses, k adds per row), and so
+// are the optional column sums of dY.
 #include "common.cuh"
 
 namespace gsr::cuda {
@@ -87,6 +88,19 @@ __global__ void layernorm_topk_backward_kernel(
   }
 }
 
+// sum[c] += the sum of column c over rows [first, first + rows_per_block) of X (n x d); one
+// block per row range, threads over the columns (coalesced reads), one atomic per column.
+__global__ void column_sum_kernel(const float* __restrict__ X, int64_t n, int64_t d,
+                                  int64_t rows_per_block, float* __restrict__ sum) {
+  const int64_t first = blockIdx.x * rows_per_block;
+  const int64_t last = first + rows_per_block < n ? first + rows_per_block : n;
+  for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
+    float s = 0.f;
+    for (int64_t row = first; row < last; ++row) s += X[row * d + c];
+    atomicAdd(sum + c, s);
+  }
+}
+
 }  // namespace
 
 void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,
@@ -105,8 +119,8 @@ void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* 
 
 void layernorm_topk_backward(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,
                              const void* mean, const void* rstd, const void* I, const void* dV,
-                             void* dY, bool accumulate, void* dgamma, void* dbeta, int dtype,
-                             int index_type, uintptr_t stream) {
+                             void* dY, bool accumulate, void* dgamma, void* dbeta, void* dY_sum,
+                             int dtype, int index_type, uintptr_t stream) {
   require_float32(dtype, "layernorm_topk_backward");
   cudaStream_t s = as_stream(stream);
   check(cudaMemsetAsync(dgamma, 0, sizeof(float) * d, s), "memset");
@@ -120,6 +134,14 @@ void layernorm_topk_backward(const void* Y, int64_t n, int64_t d, int64_t k, con
         accumulate, static_cast<float*>(dgamma), static_cast<float*>(dbeta));
   });
   check(cudaGetLastError(), "layernorm_topk_backward");
+  if (dY_sum != nullptr) {
+    constexpr int64_t kRowsPerBlock = 256;
+    check(cudaMemsetAsync(dY_sum, 0, sizeof(float) * d, s), "memset");
+    column_sum_kernel<<<static_cast<unsigned>((n + kRowsPerBlock - 1) / kRowsPerBlock), threads, 0,
+                        s>>>(static_cast<const float*>(dY), n, d, kRowsPerBlock,
+                             static_cast<float*>(dY_sum));
+    check(cudaGetLastError(), "layernorm_topk_backward (column sums)");
+  }
 }
 
 }  // namespace gsr::cuda

@@ -135,17 +135,24 @@ class BlockWorkspace:
     def backward(self, grad: torch.Tensor, ln_weight: torch.Tensor, weight: torch.Tensor,
                  dropout: float, grad_ln_weight: torch.Tensor, grad_ln_bias: torch.Tensor,
                  grad_weight: torch.Tensor, grad_bias: torch.Tensor, grad_input: torch.Tensor,
-                 accumulate_input: bool) -> None:
+                 accumulate_input: bool, grad_bias_ready: bool = False,
+                 grad_input_sum: torch.Tensor | None = None) -> None:
         """VJP of the last :meth:`forward` for output gradient ``grad``.
 
         Writes the parameter gradients into their (per layer and group) slices and adds (or,
         without ``accumulate_input``, writes) the input gradient into ``grad_input``. The
         input ``y`` of that forward must still hold the same values.
+
+        ``grad_bias_ready``: ``grad_bias`` already holds ``grad.sum(0)`` (the previous block's
+        ``grad_input_sum``). ``grad_input_sum``: receives ``grad_input.sum(0)`` after the update,
+        summed as its rows are written; when ``grad_input`` is the next block's ``grad``, that is
+        the next block's bias gradient, and its own N x d pass is saved.
         """
         if not self.has_backward:
             raise RuntimeError("this BlockWorkspace was built for inference (backward=False)")
         adj = self.adj
-        torch.sum(grad, dim=0, out=grad_bias)
+        if not grad_bias_ready:
+            torch.sum(grad, dim=0, out=grad_bias)
         if self.order == GATHER_FIRST:
             # dH = A^T G feeds dV = rowdot(dH, W[I]) and dW = S^T dH in one fused pass.
             kernels.cbsr_linear_backward_into(adj, grad, self.values, self.indices, weight,
@@ -159,4 +166,5 @@ class BlockWorkspace:
         kernels.layernorm_topk_backward_into(self._input, ln_weight, self.mean, self.rstd,
                                              self.indices, self.grad_values, grad_input,
                                              grad_ln_weight, grad_ln_bias,
-                                             accumulate=accumulate_input)
+                                             accumulate=accumulate_input,
+                                             grad_y_sum=grad_input_sum)

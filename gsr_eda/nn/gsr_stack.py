@@ -84,6 +84,7 @@ class _GSRStackFunction(torch.autograd.Function):
         params = _LayerGroupParams(ln_weight, ln_bias, weight, bias)
         grads = _LayerGroupParams(grad_ln_weight, grad_ln_bias, grad_weight, grad_bias)
         group_states, group_grads = state.unbind(0), grad_state.unbind(0)
+        grad_bias_ready = False  # the block's bias gradient came with the previous block's
         for layer in reversed(range(layers)):
             for group in reversed(range(groups)):
                 # state[group] holds Y_group; after the subtraction it holds X_group.
@@ -98,15 +99,23 @@ class _GSRStackFunction(torch.autograd.Function):
                 if group > 0 or groups == 2:
                     # dY_{g-1} += J_F^T dY_g (dX_g = dY_g needs no work). With two groups the
                     # first block's input Y_0' is X_2 itself: its gradient goes straight to dX_2.
+                    # That gradient is complete once added, and it is the output gradient of
+                    # the block processed next, so its column sums are that block's dB.
                     grad_input = group_grads[group - 1] if group > 0 else group_grads[1]
+                    following = (layer, group - 1) if group > 0 else (layer - 1, groups - 1)
+                    grad_input_sum = grads.of(*following)[3] if following[0] >= 0 else None
                     workspace.backward(group_grads[group], gamma, w, dropout, grad_gamma,
                                        grad_beta, grad_w, grad_b, grad_input,
-                                       accumulate_input=True)
+                                       accumulate_input=True, grad_bias_ready=grad_bias_ready,
+                                       grad_input_sum=grad_input_sum)
+                    grad_bias_ready = grad_input_sum is not None
                 else:
                     # Y_0' = sum of X_2..X_C: its gradient goes to every one of them.
                     workspace.backward(group_grads[0], gamma, w, dropout, grad_gamma, grad_beta,
-                                       grad_w, grad_b, workspace.grad_sum, accumulate_input=False)
+                                       grad_w, grad_b, workspace.grad_sum, accumulate_input=False,
+                                       grad_bias_ready=grad_bias_ready)
                     grad_state[1:].add_(workspace.grad_sum)
+                    grad_bias_ready = False
         grad_x = grad_state.transpose(0, 1).reshape(n, groups * dim)
         return grad_x, None, None, grad_ln_weight, grad_ln_bias, grad_weight, grad_bias
 

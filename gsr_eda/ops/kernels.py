@@ -294,8 +294,13 @@ def layernorm_topk_backward_into(y: torch.Tensor, gamma: torch.Tensor, mean: tor
                                  rstd: torch.Tensor, indices: torch.Tensor,
                                  grad_values: torch.Tensor, grad_y: torch.Tensor,
                                  grad_gamma: torch.Tensor, grad_beta: torch.Tensor,
-                                 accumulate: bool = False) -> None:
-    """Backward of :func:`layernorm_topk_into`: ``grad_y (+)=``, ``grad_gamma``/``grad_beta`` ``=``."""
+                                 accumulate: bool = False,
+                                 grad_y_sum: torch.Tensor | None = None) -> None:
+    """Backward of :func:`layernorm_topk_into`: ``grad_y (+)=``, ``grad_gamma``/``grad_beta`` ``=``.
+
+    With ``grad_y_sum`` (``d``), also ``grad_y_sum = grad_y.sum(0)`` of the updated ``grad_y``,
+    summed while its rows are written rather than in another pass over ``N x d``.
+    """
     device = y.device
     if y.dim() != 2 or grad_values.dim() != 2:
         raise ValueError("y and grad_values must be 2-D")
@@ -307,13 +312,17 @@ def layernorm_topk_backward_into(y: torch.Tensor, gamma: torch.Tensor, mean: tor
                                 ("grad_values", grad_values, (n, k)), ("grad_y", grad_y, (n, d)),
                                 ("grad_gamma", grad_gamma, (d,)), ("grad_beta", grad_beta, (d,))):
         _check(name, tensor, shape, y.dtype, device)
+    if grad_y_sum is not None:
+        _check("grad_y_sum", grad_y_sum, (d,), y.dtype, device)
     _check("indices", indices, (n, k), index_dtype_for(d), device)
     if n == 0:
-        grad_gamma.zero_()
-        grad_beta.zero_()
+        for tensor in (grad_gamma, grad_beta, grad_y_sum):
+            if tensor is not None:
+                tensor.zero_()
         return
     _backend(device).layernorm_topk_backward(
         y.data_ptr(), n, d, k, gamma.data_ptr(), mean.data_ptr(), rstd.data_ptr(),
         indices.data_ptr(), grad_values.data_ptr(), grad_y.data_ptr(), bool(accumulate),
-        grad_gamma.data_ptr(), grad_beta.data_ptr(), FLOAT_CODES[y.dtype],
+        grad_gamma.data_ptr(), grad_beta.data_ptr(),
+        0 if grad_y_sum is None else grad_y_sum.data_ptr(), FLOAT_CODES[y.dtype],
         INDEX_CODES[indices.dtype], *_stream_args(device))

@@ -48,9 +48,17 @@ def test_forward_and_backward_match_reference(dtype: torch.dtype, n: int, d: int
     torch.testing.assert_close(grad_y - start, y.grad, **tol)
     torch.testing.assert_close(grad_gamma, gamma.grad, **tol)
     torch.testing.assert_close(grad_beta, beta.grad, **tol)
+    grad_y_sum = y.new_empty(d)
     kernels.layernorm_topk_backward_into(y.detach(), gamma.detach(), mean, rstd, indices,
-                                         grad_values, grad_y, grad_gamma, grad_beta)
+                                         grad_values, grad_y, grad_gamma, grad_beta,
+                                         grad_y_sum=grad_y_sum)
     torch.testing.assert_close(grad_y, y.grad, **tol)
+    torch.testing.assert_close(grad_y_sum, y.grad.sum(0), **tol)
+    grad_y = start.clone()
+    kernels.layernorm_topk_backward_into(y.detach(), gamma.detach(), mean, rstd, indices,
+                                         grad_values, grad_y, grad_gamma, grad_beta,
+                                         accumulate=True, grad_y_sum=grad_y_sum)
+    torch.testing.assert_close(grad_y_sum, (start + y.grad).sum(0), **tol)
 
 
 def test_given_indices_reproduce_the_forward_choice() -> None:
