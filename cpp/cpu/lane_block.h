@@ -113,7 +113,8 @@ inline void lane_block_moments(const float* ht, int64_t d, __m256 sum, double ep
     return _mm256_cvtpd_ps(_mm256_div_pd(one, _mm256_sqrt_pd(var)));
   };
   mean = mu;
-  rstd = _mm256_set_m128(half(_mm256_extractf128_ps(total, 1)), half(_mm256_castps256_ps128(total)));
+  rstd = _mm256_set_m128(half(_mm256_extractf128_ps(total, 1)),
+                         half(_mm256_castps256_ps128(total)));
 }
 
 // h = (y - mean) * rstd * gamma + beta in place over the block; with K > 0 (8 or 16) the K

@@ -89,7 +89,8 @@ inline void row_moments(const scalar_t* __restrict y, int64_t d, double eps, sca
   rstd = static_cast<scalar_t>(1.0 / std::sqrt(static_cast<double>(sq) / d + eps));
 }
 
-// The top-k of one row's h = (y - mu) * rs * gamma + beta, for rows too wide for a block.
+// The top-k of one row's h = (y - mu) * rs * gamma + beta, descending, for the rows that do not
+// take a lane block.
 template <typename scalar_t, typename index_t>
 inline void select_row(const scalar_t* y, int64_t d, int64_t k, const scalar_t* gamma,
                        const scalar_t* beta, scalar_t mu, scalar_t rs, scalar_t* v, index_t* idx) {
@@ -113,9 +114,10 @@ inline void select_row(const scalar_t* y, int64_t d, int64_t k, const scalar_t* 
 // The forward of one lane block (rows <= 8 rows of Y from `first`; lane_block.h) into V, I,
 // mean and rstd: with `given` the values at the given columns, else the top-k in column order.
 template <typename index_t>
-void layernorm_topk_lane_block(const float* Y, int64_t n, int64_t first, int64_t rows, int64_t d, int64_t k,
-                               const float* gamma, const float* beta, double eps, float* V,
-                               index_t* I, float* mean_out, float* rstd_out, bool given) {
+void layernorm_topk_lane_block(const float* Y, int64_t n, int64_t first, int64_t rows, int64_t d,
+                               int64_t k, const float* gamma, const float* beta, double eps,
+                               float* V, index_t* I, float* mean_out, float* rstd_out,
+                               bool given) {
   alignas(32) float ht[8 * kLaneBlockMaxWidth];
   const __m256 sum = load_lane_block(Y + first * d, rows, d, ht);
   prefetch_lane_block(Y, first + 8 * kPrefetchBlocksAhead, n, d);
@@ -133,7 +135,9 @@ void layernorm_topk_lane_block(const float* Y, int64_t n, int64_t first, int64_t
   if (given) {
     normalize_lane_block<0>(ht, d, mean, rstd, gamma, beta, nullptr);
     for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t t = 0; t < k; ++t) v[r * k + t] = ht[8 * static_cast<int64_t>(idx[r * k + t]) + r];
+      for (int64_t t = 0; t < k; ++t) {
+        v[r * k + t] = ht[8 * static_cast<int64_t>(idx[r * k + t]) + r];
+      }
     }
     return;
   }
