@@ -117,12 +117,11 @@ inline void lane_block_moments(const float* ht, int64_t d, __m256 sum, double ep
                          half(_mm256_castps256_ps128(total)));
 }
 
-// h = (y - mean) * rstd * gamma + beta in place over the block; with K > 0 (8 or 16) the K
-// largest entries of every row are also left, descending, in best[0..K-1].
+// h = (y - mean) * rstd * gamma + beta in place over the block, and the K (8 or 16) largest
+// entries of every row, descending, in best[0..K-1].
 template <int K>
 inline void normalize_lane_block(float* ht, int64_t d, __m256 mean, __m256 rstd,
                                  const float* gamma, const float* beta, __m256* best) {
-  static_assert(K == 0 || K == 8 || K == 16, "a lane block keeps the 8 or 16 largest entries");
   for (int j = 0; j < K; ++j) best[j] = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
   for (int64_t c = 0; c < d; c += 8) {
     __m256 h[8];
@@ -133,9 +132,7 @@ inline void normalize_lane_block(float* ht, int64_t d, __m256 mean, __m256 rstd,
                              _mm256_broadcast_ss(beta + c + j));
       _mm256_store_ps(ht + 8 * (c + j), h[j]);
     }
-    if constexpr (K > 0) {
-      merge_columns<K>(best, h);
-    }
+    merge_columns<K>(best, h);
   }
 }
 

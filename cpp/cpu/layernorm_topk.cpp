@@ -132,11 +132,11 @@ void layernorm_topk_lane_block(const float* Y, int64_t n, int64_t first, int64_t
   }
   float* v = V + first * k;
   index_t* idx = I + first * k;
-  if (given) {
-    normalize_lane_block<0>(ht, d, mean, rstd, gamma, beta, nullptr);
+  if (given) {  // only the k given entries of each row: normalise just those (same rounding)
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t t = 0; t < k; ++t) {
-        v[r * k + t] = ht[8 * static_cast<int64_t>(idx[r * k + t]) + r];
+        const int64_t c = static_cast<int64_t>(idx[r * k + t]);
+        v[r * k + t] = std::fma((ht[8 * c + r] - lane_mean[r]) * lane_rstd[r], gamma[c], beta[c]);
       }
     }
     return;

@@ -103,7 +103,9 @@ class _GSRStackFunction(torch.autograd.Function):
                     # the block processed next, so its column sums are that block's dB.
                     grad_input = group_grads[group - 1] if group > 0 else group_grads[1]
                     following = (layer, group - 1) if group > 0 else (layer - 1, groups - 1)
-                    grad_input_sum = grads.of(*following)[3] if following[0] >= 0 else None
+                    grad_input_sum = None  # the following block's dB slice, if there is one
+                    if following[0] >= 0:
+                        _, _, _, grad_input_sum = grads.of(*following)
                     workspace.backward(group_grads[group], gamma, w, dropout, grad_gamma,
                                        grad_beta, grad_w, grad_b, grad_input,
                                        accumulate_input=True, grad_bias_ready=grad_bias_ready,
