@@ -74,6 +74,7 @@ class BlockWorkspace:
         self._grad_sum: torch.Tensor | None = None
         self._mask: torch.Tensor | None = None
         self._input: torch.Tensor | None = None
+        self._active_indices = self.indices  # the positions of the last forward
 
     @property
     def group_sum(self) -> torch.Tensor:
@@ -98,19 +99,22 @@ class BlockWorkspace:
 
     def forward(self, y: torch.Tensor, ln_weight: torch.Tensor, ln_bias: torch.Tensor,
                 weight: torch.Tensor, bias: torch.Tensor, out: torch.Tensor, accumulate: bool,
-                dropout: float, seed: int, saved_indices: torch.Tensor | None = None,
-                subtract: bool = False) -> None:
+                dropout: float, seed: int, indices: torch.Tensor | None = None,
+                given_indices: bool = False, subtract: bool = False) -> None:
         """``out (+)= F(y)``, or with ``subtract`` ``out -= F(y)`` (the reversible
-        reconstruction, in place: no ``N x d`` temporary for ``F(y)``). With ``saved_indices``
-        the top-k positions are taken from there (the forward's choice) instead of being
-        searched again."""
+        reconstruction, in place: no ``N x d`` temporary for ``F(y)``).
+
+        ``indices`` (``N x k``, default the workspace's own buffer) receives the top-k
+        positions, so the stack can have them written straight into its saved slot; with
+        ``given_indices`` they are read from there (the forward's choice) instead of being
+        searched again. :meth:`backward` uses the same tensor, which must stay unchanged.
+        """
         adj, k = self.adj, self.k
-        if saved_indices is not None:
-            self.indices.copy_(saved_indices)
+        if indices is None:
+            indices = self.indices
         kernels.layernorm_topk_into(y, ln_weight, ln_bias, LAYER_NORM_EPS, self.values,
-                                    self.indices, self.mean, self.rstd,
-                                    given_indices=saved_indices is not None)
-        self._input = y
+                                    indices, self.mean, self.rstd, given_indices=given_indices)
+        self._input, self._active_indices = y, indices
         if dropout > 0.0:
             dropout_mask(adj.num_nodes, k, dropout, seed, adj.device, self.values.dtype,
                          out=self.mask)
@@ -122,11 +126,11 @@ class BlockWorkspace:
             bias = torch.neg(bias, out=self.negated_bias)
             accumulate = True
         if self.order == GATHER_FIRST:
-            kernels.cbsr_linear_into(self.values, self.indices, weight, self.hidden)
+            kernels.cbsr_linear_into(self.values, indices, weight, self.hidden)
             # The bias and the residual add ride on the aggregation's one pass over `out`.
             kernels.csr_spmm_into(adj, self.hidden, out, accumulate=accumulate, bias=bias)
         else:
-            kernels.cbsr_spmm_into(adj, self.values, self.indices, self.dim, self.hidden)
+            kernels.cbsr_spmm_into(adj, self.values, indices, self.dim, self.hidden)
             if accumulate:
                 out.addmm_(self.hidden, weight).add_(bias)
             else:
@@ -150,21 +154,21 @@ class BlockWorkspace:
         """
         if not self.has_backward:
             raise RuntimeError("this BlockWorkspace was built for inference (backward=False)")
-        adj = self.adj
+        adj, indices = self.adj, self._active_indices
         if not grad_bias_ready:
             torch.sum(grad, dim=0, out=grad_bias)
         if self.order == GATHER_FIRST:
             # dH = A^T G feeds dV = rowdot(dH, W[I]) and dW = S^T dH in one fused pass.
-            kernels.cbsr_linear_backward_into(adj, grad, self.values, self.indices, weight,
+            kernels.cbsr_linear_backward_into(adj, grad, self.values, indices, weight,
                                               self.grad_values, grad_weight, self.grad_hidden)
         else:
             torch.mm(self.hidden.t(), grad, out=grad_weight)                       # (A S)^T G
             torch.mm(grad, weight.t(), out=self.grad_hidden)                        # G W^T
-            kernels.sampled_spmm_into(adj, self.grad_hidden, self.indices, self.grad_values)
+            kernels.sampled_spmm_into(adj, self.grad_hidden, indices, self.grad_values)
         if dropout > 0.0:
             self.grad_values.mul_(self.mask)
         kernels.layernorm_topk_backward_into(self._input, ln_weight, self.mean, self.rstd,
-                                             self.indices, self.grad_values, grad_input,
+                                             indices, self.grad_values, grad_input,
                                              grad_ln_weight, grad_ln_bias,
                                              accumulate=accumulate_input,
                                              grad_y_sum=grad_input_sum)

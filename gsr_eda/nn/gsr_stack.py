@@ -56,9 +56,8 @@ class _GSRStackFunction(torch.autograd.Function):
                 y_prev = _group_input(state, group_states, group, workspace)
                 workspace.forward(y_prev, *params.of(layer, group), group_states[group],
                                   accumulate=True, dropout=dropout,
-                                  seed=layer_group_seed(seed, layer, group, groups))
-                if saved is not None:
-                    saved[layer, group].copy_(workspace.indices)
+                                  seed=layer_group_seed(seed, layer, group, groups),
+                                  indices=None if saved is None else saved[layer, group])
         output = state.transpose(0, 1).reshape(n, groups * dim)
         ctx.adj, ctx.config, ctx.workspace, ctx.saved_indices = adj, config, workspace, saved
         # The output is the only activation kept: every layer's input is rebuilt from it.
@@ -94,7 +93,8 @@ class _GSRStackFunction(torch.autograd.Function):
                 workspace.forward(y_prev, gamma, beta, w, b, group_states[group],
                                   accumulate=True, dropout=dropout,
                                   seed=layer_group_seed(seed, layer, group, groups),
-                                  saved_indices=saved, subtract=True)
+                                  indices=saved, given_indices=saved is not None,
+                                  subtract=True)
                 grad_gamma, grad_beta, grad_w, grad_b = grads.of(layer, group)
                 if group > 0 or groups == 2:
                     # dY_{g-1} += J_F^T dY_g (dX_g = dY_g needs no work). With two groups the
