@@ -197,7 +197,7 @@ inline void take_columns(const uint64_t* words, int64_t d, int64_t k, const floa
 }
 
 // Row r of the block (h in lane r of ht, width d <= kLaneBlockMaxWidth) through the plain
-// selection rule (ties to the lower column, NaN as the scan treats it), then in column order.
+// selection rule (ties to the lower column, NaN first), then in column order.
 template <typename index_t>
 inline void select_lane_row(const float* ht, int64_t d, int64_t k, int64_t r, float* v,
                             index_t* idx) {

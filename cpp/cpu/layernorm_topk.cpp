@@ -105,12 +105,19 @@ inline void select_row(const scalar_t* y, int64_t d, int64_t k, const scalar_t* 
   int64_t filled = 0;
   for (int64_t c = 0; c < d; ++c) {
     const scalar_t hc = (y[c] - mu) * rs * gamma[c] + beta[c];
-    if (filled == k && !(hc > v[k - 1])) continue;
+    if (filled == k && !ranks_above(hc, v[k - 1])) continue;
     insert_sorted(hc, c, k, filled, v, idx);
   }
 }
 
 #if defined(GSR_CPU_AVX2)
+inline bool all_finite(const float* x, int64_t d) {
+  for (int64_t c = 0; c < d; ++c) {
+    if (!std::isfinite(x[c])) return false;
+  }
+  return true;
+}
+
 // The forward of one lane block (rows <= 8 rows of Y from `first`; lane_block.h) into V, I,
 // mean and rstd: with `given` the values at the given columns, else the top-k in column order.
 template <typename index_t>
@@ -187,7 +194,12 @@ void layernorm_topk_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k,
                          index_t* I, scalar_t* mean_out, scalar_t* rstd_out, bool given) {
 #if defined(GSR_CPU_AVX2)
   if constexpr (std::is_same_v<scalar_t, float>) {
-    if (d % 8 == 0 && d <= kLaneBlockMaxWidth && k <= 16) {
+    // The lane block's bit masks skip NaN, which must rank first. With finite gamma and beta,
+    // h has NaN only where the row's moments are NaN (a NaN or infinite input): then the
+    // whole row and its k-th largest entry are NaN, no bit is set, and the row takes the
+    // plain selection. Non-finite gamma or beta (a diverged model) send the call to the rows.
+    if (d % 8 == 0 && d <= kLaneBlockMaxWidth && k <= 16 && all_finite(gamma, d) &&
+        all_finite(beta, d)) {
       const int64_t blocks = (n + 7) / 8;
 #pragma omp parallel for schedule(static) if (n * d >= kMinParallelWork)
       for (int64_t block = 0; block < blocks; ++block) {

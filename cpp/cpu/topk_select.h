@@ -28,9 +28,11 @@
 // 8 rows side by side in the SIMD lanes (kth_largest_of_8_rows), so step 3 leaves about k
 // survivors instead of ~20 and step 4 ranks one register of them.
 //
-// On rows without NaN the result equals the plain scan's exactly (the bound only decides
-// which entries are ranked). Rows where the bound is useless (NaN entries) fall back to the
-// scan. Without AVX2 and for double, step 4 is an insertion sort over the survivors.
+// NaN ranks above every number, as in torch.sort's descending order (so a NaN in the input
+// shows in the output instead of being dropped); NaNs among themselves go by column. Step 3
+// notices NaN and sends the row to the plain scan, whose comparisons follow that rule; on rows
+// without NaN the fast path equals the scan exactly (the bound only decides which entries are
+// ranked). Without AVX2 and for double, step 4 is an insertion sort over the survivors.
 #pragma once
 
 #include <array>
@@ -53,13 +55,21 @@ namespace gsr::GSR_CPU_NS {
 constexpr int64_t kSelectMaxWidth = 1024;
 constexpr int64_t kSelectMaxK = 64;
 
-// Insert (x, c) into the descending buffer (v, idx) of `filled` entries (capacity k): strictly
-// less moves down, so an equal value already kept (lower column) stays ahead.
+// The selection order: x ranks ahead of y when it is larger, or NaN while y is a number.
+// Equal values (two NaNs included) do not, so the one in the lower column, seen first, stays
+// ahead.
+template <typename scalar_t>
+inline bool ranks_above(scalar_t x, scalar_t y) {
+  return x > y || (x != x && y == y);
+}
+
+// Insert (x, c) into the ranked buffer (v, idx) of `filled` entries (capacity k): entries x
+// ranks above move down, so an equal value already kept (lower column) stays ahead.
 template <typename scalar_t, typename index_t>
 inline void insert_sorted(scalar_t x, int64_t c, int64_t k, int64_t& filled, scalar_t* v,
                           index_t* idx) {
   int64_t pos = filled < k ? filled++ : k - 1;
-  while (pos > 0 && v[pos - 1] < x) {
+  while (pos > 0 && ranks_above(x, v[pos - 1])) {
     v[pos] = v[pos - 1];
     idx[pos] = idx[pos - 1];
     --pos;
@@ -82,7 +92,7 @@ inline void scan_topk(const scalar_t* __restrict h, const int32_t* cols, int64_t
   for (; i < count; ++i) {
     const int64_t c = cols ? cols[i] : i;
     const scalar_t x = h[c];
-    if (!(x > kth)) continue;  // ties lose to the lower column already kept
+    if (!ranks_above(x, kth)) continue;  // ties lose to the lower column already kept
     insert_sorted(x, c, k, filled, v, idx);
     kth = v[k - 1];
   }
@@ -116,6 +126,9 @@ inline uint64_t ge_mask_word(const double* h, int64_t width, double t) {
   for (; c < width; ++c) bits |= static_cast<uint64_t>(h[c] >= t) << c;
   return bits;
 }
+
+// What step 3 returns for a row with NaN (fewer than k survivors, so the row takes the scan).
+constexpr int64_t kRowHasNaN = -1;
 
 // Steps 1 and 2 of select_topk: the smallest of the k lane maxima m_j = max_{c = j mod k} h_c.
 // `a > b ? a : b` keeps the old value on NaN.
@@ -169,17 +182,19 @@ constexpr std::array<uint64_t, 256> make_compress_table() {
 }
 inline constexpr std::array<uint64_t, 256> kCompressTable = make_compress_table();
 
-// Step 3 with AVX2: the survivors h_c >= t0 (NaN never) packed in column order into (s, col),
-// eight columns at a time by a table-driven lane permutation: no branch per survivor. s and col
-// need room for d + 8 entries. Returns the number of survivors.
+// Step 3 with AVX2: the survivors h_c >= t0 packed in column order into (s, col), eight
+// columns at a time by a table-driven lane permutation: no branch per survivor. s and col
+// need room for d + 8 entries. Returns the number of survivors, or kRowHasNaN.
 inline int64_t pack_survivors(const float* h, int64_t d, float t0, float* s, int32_t* col) {
   const __m256 threshold = _mm256_set1_ps(t0);
   const __m256i step = _mm256_set1_epi32(8);
   __m256i columns = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256 nan = _mm256_setzero_ps();
   int64_t m = 0;
   int64_t c = 0;
   for (; c + 8 <= d; c += 8) {
     const __m256 x = _mm256_loadu_ps(h + c);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
     const int bits = _mm256_movemask_ps(_mm256_cmp_ps(x, threshold, _CMP_GE_OQ));
     const __m256i lanes = _mm256_cvtepu8_epi32(
         _mm_cvtsi64_si128(static_cast<long long>(kCompressTable[bits])));
@@ -189,13 +204,15 @@ inline int64_t pack_survivors(const float* h, int64_t d, float t0, float* s, int
     m += __builtin_popcount(static_cast<unsigned>(bits));
     columns = _mm256_add_epi32(columns, step);
   }
+  bool tail_nan = false;
   for (; c < d; ++c) {
+    tail_nan |= h[c] != h[c];
     if (h[c] >= t0) {
       s[m] = h[c];
       col[m++] = static_cast<int32_t>(c);
     }
   }
-  return m;
+  return (tail_nan || _mm256_movemask_ps(nan) != 0) ? kRowHasNaN : m;
 }
 
 // Step 4 of select_topk with AVX2: the m survivors (values s, padded with NaN to 8 * NB; columns
@@ -357,13 +374,17 @@ inline bool rank_survivors(scalar_t* s, int32_t* col, int64_t m, int64_t k, scal
 #endif
 
 // Step 3: the entries h_c >= t0 into (s, col) in column order (room for d + 8 entries);
-// returns their count.
+// returns their count, or kRowHasNaN.
 template <typename scalar_t>
 inline int64_t collect_survivors(const scalar_t* h, int64_t d, scalar_t t0, scalar_t* s,
                                  int32_t* col) {
 #if defined(GSR_CPU_AVX2)
   if constexpr (std::is_same_v<scalar_t, float>) return pack_survivors(h, d, t0, s, col);
 #endif
+  int nan = 0;
+#pragma omp simd reduction(| : nan)
+  for (int64_t c = 0; c < d; ++c) nan |= h[c] != h[c];
+  if (nan) return kRowHasNaN;
   int64_t m = 0;
   for (int64_t w = 0; 64 * w < d; ++w) {  // 64 columns a mask word, then its set bits
     for (uint64_t bits = ge_mask_word(h + 64 * w, d - 64 * w < 64 ? d - 64 * w : 64, t0);
@@ -385,7 +406,7 @@ inline void select_topk_above(const scalar_t* __restrict h, int64_t d, int64_t k
   alignas(32) scalar_t survivor[kSelectMaxWidth + 8];
   int32_t survivor_col[kSelectMaxWidth + 8];
   int64_t m = collect_survivors(h, d, t0, survivor, survivor_col);
-  if (m < k) {  // NaN in the row: the bound did not hold, take the plain scan
+  if (m < k) {  // NaN in the row: take the plain scan, which ranks NaN first
     scan_topk(h, static_cast<const int32_t*>(nullptr), d, k, v, idx);
     return;
   }

@@ -69,14 +69,17 @@ __device__ inline void for_each_row_of_warp_parts(const int64_t* __restrict__ in
 
 // Offers column c with value x to a row's best-k buffer (v, idx), kept sorted descending.
 // `filled` counts the entries so far and `kth` caches v[k - 1] once the buffer is full, so
-// the common case (x does not make the cut) is one compare. Strictly greater wins: an equal
-// value seen later has a higher column and loses, so ties go to the lower column.
+// the common case (x does not make the cut) is one compare. Ranking strictly ahead wins: an
+// equal value seen later has a higher column and loses, so ties go to the lower column. NaN
+// ranks above every number (torch.sort's descending order), as on the CPU.
+__device__ inline bool ranks_above(float x, float y) { return x > y || (x != x && y == y); }
+
 template <typename index_t>
 __device__ inline void topk_offer(float x, int64_t c, int64_t k, float* v, index_t* idx,
                                   int64_t& filled, float& kth) {
-  if (filled == k && !(x > kth)) return;
+  if (filled == k && !ranks_above(x, kth)) return;
   int64_t pos = filled < k ? filled++ : k - 1;
-  while (pos > 0 && v[pos - 1] < x) {
+  while (pos > 0 && ranks_above(x, v[pos - 1])) {
     v[pos] = v[pos - 1];
     idx[pos] = idx[pos - 1];
     --pos;

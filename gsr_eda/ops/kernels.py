@@ -96,7 +96,8 @@ def _vi_checks(values: torch.Tensor, indices: torch.Tensor, n: int, device: torc
 
 
 def row_topk_into(P: torch.Tensor, k: int, values: torch.Tensor, indices: torch.Tensor) -> None:
-    """Write the row top-k of ``P`` (descending, ties to the lower column) into the outputs."""
+    """Write the row top-k of ``P`` (descending, ties to the lower column, NaN first) into the
+    outputs."""
     if P.dim() != 2:
         raise ValueError(f"P must be 2-D (N x d), got shape {tuple(P.shape)}")
     n, d = P.shape
@@ -263,9 +264,10 @@ def layernorm_topk_into(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor
 
     Writes ``values``/``indices`` (``N x k``) and the row statistics ``mean``/``rstd`` (``N``)
     that :func:`layernorm_topk_backward_into` needs. The kept entries are those of
-    :func:`~gsr_eda.ops.row_topk` (the ``k`` largest, ties to the lower column), listed in
-    column order, like the sorted columns of a CSR row. With ``given_indices`` the positions
-    are read from ``indices`` (the forward's choice, in any order) and ``values`` is ``h`` there.
+    :func:`~gsr_eda.ops.row_topk` (the ``k`` largest, ties to the lower column, NaN first),
+    listed in column order, like the sorted columns of a CSR row. With ``given_indices`` the
+    positions are read from ``indices`` (the forward's choice, in any order) and ``values`` is
+    ``h`` there.
     """
     device = y.device
     if y.dim() != 2 or values.dim() != 2:

@@ -12,7 +12,8 @@ from gsr_eda.ops.adjacency import CSRAdjacency
 
 
 def row_topk_reference(P: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The ``k`` largest entries of each row, descending; equal values keep the lower column first."""
+    """The ``k`` largest entries of each row, descending; equal values keep the lower column
+    first, and NaN ranks above every number (torch's descending sort)."""
     values, order = torch.sort(P, dim=1, descending=True, stable=True)
     return values[:, :k], order[:, :k]
 

@@ -13,6 +13,8 @@ def row_topk(P: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     Returns ``(V, I)``: ``V`` (``N x k``, same dtype as ``P``) in descending order and ``I``
     (``N x k``) their columns, ``uint8`` when ``d <= 256`` (one byte per kept entry), else
     ``int16``/``int32``. Equal values go to the lower column, so the result is deterministic.
+    NaN ranks above every number (as in ``torch.sort(descending=True)``), so a NaN in ``P``
+    shows in ``V`` rather than being dropped.
     Values may be negative: the k largest are kept whatever their sign. No autograd: the
     gradient of ``V`` w.r.t. ``P`` is the scatter of ``dV`` at ``I`` (see the GSR stack).
     """

@@ -32,9 +32,11 @@ def graph(n: int, seed: int = 0, hub: int = 5000) -> CSRAdjacency:
 def test_row_topk(dim: int) -> None:
     P = torch.randn(5000, dim)
     P[:, 3] = P[:, 7]  # exact ties
+    P[10, 5], P[11], P[12, ::3] = float("nan"), float("nan"), float("nan")  # NaN ranks first
     cpu = row_topk(P, 8)
     gpu = row_topk(P.cuda(), 8)
-    assert torch.equal(gpu[0].cpu(), cpu[0]) and torch.equal(gpu[1].cpu(), cpu[1])
+    assert torch.equal(gpu[1].cpu(), cpu[1])
+    torch.testing.assert_close(gpu[0].cpu(), cpu[0], rtol=0, atol=0, equal_nan=True)
 
 
 @pytest.mark.parametrize("dim", [64, 128])

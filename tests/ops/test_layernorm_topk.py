@@ -149,6 +149,23 @@ def test_ties_go_to_the_lower_column(d: int, k: int) -> None:
                                .mul(torch.rsqrt(y.var(1, unbiased=False) + 1e-5)[:, None]))
 
 
+@pytest.mark.parametrize("d,k", [(64, 8), (128, 16), (40, 5)])
+def test_nan_is_kept_first_in_column_order(d: int, k: int) -> None:
+    """A NaN in h (here from a NaN gamma entry, so in every row, and from an infinite input,
+    which makes its whole row NaN) is kept ahead of every number, as the reference's sort
+    keeps it; the kept entries are then listed in column order."""
+    y, gamma, beta = lane_block_inputs(21, d, seed=d + k)
+    gamma[d // 2] = float("nan")
+    y[9, 3] = float("inf")
+    values, indices, _, _ = fused(y, gamma, beta, k)
+    ref_values, ref_indices = layernorm_topk_reference(y, gamma, beta, 1e-5, k)
+    assert torch.equal(indices.long(), ref_indices)
+    torch.testing.assert_close(values, ref_values, rtol=1e-5, atol=1e-5, equal_nan=True)
+    numeric_rows = [r for r in range(21) if r != 9]
+    assert bool((indices[numeric_rows].long() == d // 2).any(dim=1).all())
+    assert indices[9].tolist() == list(range(k))
+
+
 def test_a_row_with_nan_leaves_the_other_rows_of_its_block_alone() -> None:
     y, gamma, beta = lane_block_inputs(16, 64, seed=3)
     y[5, 17] = float("nan")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gsr_eda import _core
 from gsr_eda.ops import row_topk
 from gsr_eda.ops.kernels import index_dtype_for
 from gsr_eda.ops.reference import row_topk_reference
@@ -63,6 +64,33 @@ def test_float32_blocks_of_eight_rows(k: int, d: int) -> None:
     ref_values, ref_indices = row_topk_reference(P, k)
     assert torch.equal(indices.long(), ref_indices)
     assert torch.equal(values, ref_values)
+
+
+@pytest.mark.parametrize("isa", ["native", "portable"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("k,d", [(1, 5), (4, 16), (8, 128), (16, 136), (17, 300)])
+def test_nan_ranks_above_every_number(isa: str, dtype: torch.dtype, k: int, d: int,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in torch.sort's descending order: a NaN is kept ahead of every number (it shows in
+    V instead of being dropped) and NaNs among themselves go by column. The special rows sit
+    inside blocks of eight (the lane path) and in the tail."""
+    if isa == "portable":
+        if not hasattr(_core, "cpu_baseline"):
+            pytest.skip("single CPU variant build")
+        monkeypatch.setattr(_core, "cpu", _core.cpu_baseline)
+    P = torch.randn(43, d, dtype=dtype, generator=torch.Generator().manual_seed(k + d))
+    nan = float("nan")
+    P[0, d // 2] = nan                      # one NaN among numbers
+    P[3] = nan                              # all NaN
+    P[5, 0], P[5, d - 1] = float("inf"), nan
+    P[10, ::2] = nan                        # more NaNs than k
+    P[17, d - 1] = nan                      # in the last column
+    P[41, 1], P[41, d // 3] = nan, nan      # the tail rows
+    values, indices = row_topk(P, k)
+    ref_values, ref_indices = row_topk_reference(P, k)
+    assert torch.equal(indices.long(), ref_indices)
+    torch.testing.assert_close(values, ref_values, rtol=0, atol=0, equal_nan=True)
+    assert bool(values[0, 0].isnan()) and int(indices[0, 0]) == d // 2
 
 
 def test_deterministic_and_non_contiguous_input() -> None:
