@@ -17,8 +17,22 @@ namespace gsr::GSR_CPU_NS {
 
 namespace {
 
-template <typename scalar_t, typename index_t>
-void cbsr_spmm_impl(const Csr& A, const scalar_t* V, const index_t* I, int64_t k, int64_t d,
+// o[I[src, t]] += a * V[src, t] for the K (a compile-time k) entries of one gathered row. The
+// row is read into locals before the first store: I is a byte type, which may alias `o`, so
+// read through its pointer it was reloaded (with V) after every store to o.
+template <int K, typename scalar_t, typename index_t>
+inline void scatter_add_row(scalar_t a, const scalar_t* v, const index_t* idx, scalar_t* o) {
+  scalar_t product[K];
+  int64_t column[K];
+  for (int t = 0; t < K; ++t) {
+    product[t] = a * v[t];
+    column[t] = static_cast<int64_t>(idx[t]);
+  }
+  for (int t = 0; t < K; ++t) o[column[t]] += product[t];
+}
+
+template <int K, typename scalar_t, typename index_t>
+void cbsr_spmm_rows(const Csr& A, const scalar_t* V, const index_t* I, int64_t k, int64_t d,
                     scalar_t* out, bool accumulate) {
   const scalar_t* w = static_cast<const scalar_t*>(A.weights);
 #pragma omp parallel for schedule(dynamic, 1) if (A.indptr[A.num_rows] * k >= kMinParallelWork)
@@ -38,9 +52,25 @@ void cbsr_spmm_impl(const Csr& A, const scalar_t* V, const index_t* I, int64_t k
         const scalar_t a = w[e];
         const scalar_t* v = V + src * k;
         const index_t* idx = I + src * k;
-        for (int64_t t = 0; t < k; ++t) o[static_cast<int64_t>(idx[t])] += a * v[t];
+        if constexpr (K > 0) {
+          scatter_add_row<K>(a, v, idx, o);
+        } else {
+          for (int64_t t = 0; t < k; ++t) o[static_cast<int64_t>(idx[t])] += a * v[t];
+        }
       }
     }
+  }
+}
+
+// K = 0: k known only at run time.
+template <typename scalar_t, typename index_t>
+void cbsr_spmm_impl(const Csr& A, const scalar_t* V, const index_t* I, int64_t k, int64_t d,
+                    scalar_t* out, bool accumulate) {
+  switch (k) {
+    case 4: return cbsr_spmm_rows<4>(A, V, I, k, d, out, accumulate);
+    case 8: return cbsr_spmm_rows<8>(A, V, I, k, d, out, accumulate);
+    case 16: return cbsr_spmm_rows<16>(A, V, I, k, d, out, accumulate);
+    default: return cbsr_spmm_rows<0>(A, V, I, k, d, out, accumulate);
   }
 }
 

@@ -21,29 +21,66 @@ namespace gsr::GSR_CPU_NS {
 
 namespace {
 
-template <typename scalar_t, typename index_t>
-void sampled_spmm_impl(const Csr& At, const scalar_t* G, int64_t d, const index_t* I, int64_t k,
+// One row of dV: o[t] = sum_e w[e] G[src(e), idx[t]]. With K (a compile-time k) the row's
+// columns and the k sums live in registers across all its nonzeros; with K = 0 (k known only
+// at run time) the sums go through memory, a load and a store per entry and nonzero.
+template <int K, typename scalar_t, typename index_t>
+inline void sampled_row(const Csr& At, const scalar_t* w, const scalar_t* G, int64_t d,
+                        int64_t row, const index_t* idx, int64_t k, scalar_t* __restrict o) {
+  const int64_t begin = At.indptr[row], end = At.indptr[row + 1];
+  if constexpr (K > 0) {
+    int64_t column[K];
+    scalar_t sum[K];
+    for (int t = 0; t < K; ++t) {
+      column[t] = static_cast<int64_t>(idx[t]);
+      sum[t] = 0;
+    }
+    for (int64_t e = begin; e < end; ++e) {
+      if (e + kPrefetchDistance < end) {
+        // The k columns read from a gathered row of G are this row's, known in advance.
+        const scalar_t* next = G + static_cast<int64_t>(At.indices[e + kPrefetchDistance]) * d;
+        for (int t = 0; t < K; ++t) __builtin_prefetch(next + column[t]);
+      }
+      const scalar_t a = w[e];
+      const scalar_t* g = G + static_cast<int64_t>(At.indices[e]) * d;
+      for (int t = 0; t < K; ++t) sum[t] += a * g[column[t]];
+    }
+    for (int t = 0; t < K; ++t) o[t] = sum[t];
+  } else {
+    std::memset(o, 0, sizeof(scalar_t) * k);
+    for (int64_t e = begin; e < end; ++e) {
+      if (e + kPrefetchDistance < end) {
+        const scalar_t* next = G + static_cast<int64_t>(At.indices[e + kPrefetchDistance]) * d;
+        for (int64_t t = 0; t < k; ++t) __builtin_prefetch(next + static_cast<int64_t>(idx[t]));
+      }
+      const scalar_t a = w[e];
+      const scalar_t* g = G + static_cast<int64_t>(At.indices[e]) * d;
+      for (int64_t t = 0; t < k; ++t) o[t] += a * g[static_cast<int64_t>(idx[t])];
+    }
+  }
+}
+
+template <int K, typename scalar_t, typename index_t>
+void sampled_spmm_rows(const Csr& At, const scalar_t* G, int64_t d, const index_t* I, int64_t k,
                        scalar_t* dV) {
   const scalar_t* w = static_cast<const scalar_t*>(At.weights);
 #pragma omp parallel for schedule(dynamic, 1) if (At.indptr[At.num_rows] * k >= kMinParallelWork)
   for (int64_t part = 0; part < At.num_parts; ++part) {
     const int64_t* p = At.parts + 4 * part;
     for (int64_t row = p[0]; row < p[1]; ++row) {
-      scalar_t* __restrict o = dV + row * k;
-      const index_t* idx = I + row * k;
-      std::memset(o, 0, sizeof(scalar_t) * k);
-      const int64_t end = At.indptr[row + 1];
-      for (int64_t e = At.indptr[row]; e < end; ++e) {
-        if (e + kPrefetchDistance < end) {
-          // The k columns read from a gathered row of G are this row's, known in advance.
-          const scalar_t* next = G + static_cast<int64_t>(At.indices[e + kPrefetchDistance]) * d;
-          for (int64_t t = 0; t < k; ++t) __builtin_prefetch(next + static_cast<int64_t>(idx[t]));
-        }
-        const scalar_t a = w[e];
-        const scalar_t* g = G + static_cast<int64_t>(At.indices[e]) * d;
-        for (int64_t t = 0; t < k; ++t) o[t] += a * g[static_cast<int64_t>(idx[t])];
-      }
+      sampled_row<K>(At, w, G, d, row, I + row * k, k, dV + row * k);
     }
+  }
+}
+
+template <typename scalar_t, typename index_t>
+void sampled_spmm_impl(const Csr& At, const scalar_t* G, int64_t d, const index_t* I, int64_t k,
+                       scalar_t* dV) {
+  switch (k) {
+    case 4: return sampled_spmm_rows<4>(At, G, d, I, k, dV);
+    case 8: return sampled_spmm_rows<8>(At, G, d, I, k, dV);
+    case 16: return sampled_spmm_rows<16>(At, G, d, I, k, dV);
+    default: return sampled_spmm_rows<0>(At, G, d, I, k, dV);
   }
 }
 

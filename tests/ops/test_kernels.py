@@ -11,18 +11,19 @@ from gsr_eda.ops import CSRAdjacency, kernels, row_topk
 from gsr_eda.ops.reference import scatter_cbsr
 
 
-def setup(n: int = 90, dim: int = 20, k: int = 4, seed: int = 0, wide: bool = False
+def setup(n: int = 90, dim: int = 20, k: int = 4, seed: int = 0, wide: bool = False,
+          dtype: torch.dtype = torch.float64
           ) -> tuple[CSRAdjacency, torch.Tensor, torch.Tensor, torch.Tensor]:
     rng = np.random.default_rng(seed)
     degree = rng.integers(0, 6, n)
     degree[0], degree[n - 1] = 0, 4 * n  # an empty row and a hub row
     indptr = np.concatenate(([0], np.cumsum(degree)))
     adj = CSRAdjacency.from_csr(indptr, rng.integers(0, n, indptr[-1]), n, normalization="sym",
-                                dtype=torch.float64)
+                                dtype=dtype)
     dense_a = adj.to_torch_sparse().to_dense()
     if wide:
         dim = 300  # int16 indices
-    values, indices = row_topk(torch.randn(n, dim, dtype=torch.float64), k)
+    values, indices = row_topk(torch.randn(n, dim, dtype=dtype), k)
     return adj, dense_a, values, indices
 
 
@@ -130,6 +131,23 @@ def test_backward_kernels(wide: bool) -> None:
     torch.testing.assert_close(dW, 1.0 + S.t() @ grad_h)
     kernels.cbsr_weight_grad_into(values, indices, grad_h, dW)
     torch.testing.assert_close(dW, S.t() @ grad_h)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("k", [1, 4, 5, 8, 16])
+def test_cbsr_gathers_for_every_k(dtype: torch.dtype, k: int) -> None:
+    """A @ S(V, I) and (A^T G) at I keep a gathered row in registers when k is 4, 8 or 16 and
+    go through memory otherwise: both forms, with the empty row and the hub row of setup()."""
+    adj, A, values, indices = setup(n=200, dim=40, k=k, seed=k, dtype=dtype)
+    n, dim = adj.num_nodes, 40
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else {}
+    out = torch.full((n, dim), 2.0, dtype=dtype)
+    kernels.cbsr_spmm_into(adj, values, indices, dim, out, accumulate=True)
+    torch.testing.assert_close(out, 2.0 + A @ scatter_cbsr(values, indices, dim), **tol)
+    grad = torch.randn(n, dim, dtype=dtype)
+    dV = torch.full((n, k), float("nan"), dtype=dtype)
+    kernels.sampled_spmm_into(adj, grad, indices, dV)
+    torch.testing.assert_close(dV, (A.t() @ grad).gather(1, indices.long()), **tol)
 
 
 def test_parallel_path_matches_serial() -> None:
