@@ -106,8 +106,10 @@ def breakdown(indptr: np.ndarray, indices: np.ndarray, dim: int, k: int,
          3 * dense, 2 * n * dim * dim),
         ("X = Y - F(y), separate pass (old)", "backward", lambda: out.sub_(hidden),
          3 * dense, n * dim),
-        ("grad_bias = sum(G)", "backward", lambda: torch.sum(grad, dim=0, out=grad_b),
-         dense, n * dim),
+        # The stack runs this for the first block of a backward only; every later block gets
+        # its dB from the previous block's LayerNorm backward (grad_y_sum below).
+        ("grad_bias = sum(G) (first block)", "backward",
+         lambda: torch.sum(grad, dim=0, out=grad_b), dense, n * dim),
         ("A^T G  csr_spmm", "backward [A@(S@W)]",
          lambda: kernels.csr_spmm_into(adj, grad, grad_hidden, transpose=True),
          csr + 2 * dense, 2 * nnz * dim),
@@ -128,11 +130,11 @@ def breakdown(indptr: np.ndarray, indices: np.ndarray, dim: int, k: int,
         ("dV = (A^T GW^T)[I]  sampled_spmm", "backward [(A@S)@W]",
          lambda: kernels.sampled_spmm_into(adj, grad_hidden, idx, grad_values),
          csr + n * k * 9, 2 * nnz * k),
-        ("layernorm_topk_backward", "backward",
+        ("layernorm_topk_backward (+ sum dY)", "backward",
          lambda: kernels.layernorm_topk_backward_into(y, gamma, mean, rstd, idx, grad_values,
                                                       grad_y, grad_gamma, grad_beta,
-                                                      accumulate=True),
-         3 * dense + n * k * 9, 6 * n * dim),
+                                                      accumulate=True, grad_y_sum=grad_b),
+         3 * dense + n * k * 9, 7 * n * dim),
     ]
     rows = []
     for name, phase, fn, nbytes, flops in pieces:
