@@ -24,9 +24,11 @@ namespace {
 // One row of dV: o[t] = sum_e w[e] G[src(e), idx[t]]. With K (a compile-time k) the row's
 // columns and the k sums live in registers across all its nonzeros; with K = 0 (k known only
 // at run time) the sums go through memory, a load and a store per entry and nonzero.
+// prefetch_end: the end of the nonzeros of the row's part, which the prefetches stay within.
 template <int K, typename scalar_t, typename index_t>
 inline void sampled_row(const Csr& At, const scalar_t* w, const scalar_t* G, int64_t d,
-                        int64_t row, const index_t* idx, int64_t k, scalar_t* __restrict o) {
+                        int64_t row, const index_t* idx, int64_t k, scalar_t* __restrict o,
+                        int64_t prefetch_end) {
   const int64_t begin = At.indptr[row], end = At.indptr[row + 1];
   if constexpr (K > 0) {
     int64_t column[K];
@@ -36,10 +38,16 @@ inline void sampled_row(const Csr& At, const scalar_t* w, const scalar_t* G, int
       sum[t] = 0;
     }
     for (int64_t e = begin; e < end; ++e) {
-      if (e + kPrefetchDistance < end) {
-        // The k columns read from a gathered row of G are this row's, known in advance.
-        const scalar_t* next = G + static_cast<int64_t>(At.indices[e + kPrefetchDistance]) * d;
-        for (int t = 0; t < K; ++t) __builtin_prefetch(next + column[t]);
+      const int64_t ahead = e + kPrefetchDistance;
+      if (ahead < prefetch_end) {
+        // The k words a gathered row of G gives are known in advance: this row's columns, or
+        // past its end (rows of capped cliques have ~8 nonzeros) the next row's.
+        const scalar_t* next = G + static_cast<int64_t>(At.indices[ahead]) * d;
+        if (ahead < end) {
+          for (int t = 0; t < K; ++t) __builtin_prefetch(next + column[t]);
+        } else {
+          for (int t = 0; t < K; ++t) __builtin_prefetch(next + static_cast<int64_t>(idx[K + t]));
+        }
       }
       const scalar_t a = w[e];
       const scalar_t* g = G + static_cast<int64_t>(At.indices[e]) * d;
@@ -68,7 +76,7 @@ void sampled_spmm_rows(const Csr& At, const scalar_t* G, int64_t d, const index_
   for (int64_t part = 0; part < At.num_parts; ++part) {
     const int64_t* p = At.parts + 4 * part;
     for (int64_t row = p[0]; row < p[1]; ++row) {
-      sampled_row<K>(At, w, G, d, row, I + row * k, k, dV + row * k);
+      sampled_row<K>(At, w, G, d, row, I + row * k, k, dV + row * k, At.indptr[p[1]]);
     }
   }
 }
