@@ -9,6 +9,9 @@
 #include <stdexcept>
 #include <string>
 
+// Here so that it precedes cpu/isa.h in every CPU source (see topk_rule.h).
+#include "topk_rule.h"
+
 namespace gsr {
 
 // Codes shared with gsr_eda/ops/_dispatch.py.

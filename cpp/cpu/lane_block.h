@@ -24,23 +24,6 @@
 
 namespace gsr::GSR_CPU_NS {
 
-// Sort the k kept entries (v, idx) of one row by column: the fallbacks' descending results
-// into the column order of the lane-block path.
-template <typename scalar_t, typename index_t>
-inline void sort_by_column(int64_t k, scalar_t* v, index_t* idx) {
-  for (int64_t t = 1; t < k; ++t) {
-    const scalar_t x = v[t];
-    const index_t c = idx[t];
-    int64_t j = t;
-    for (; j > 0 && idx[j - 1] > c; --j) {
-      v[j] = v[j - 1];
-      idx[j] = idx[j - 1];
-    }
-    v[j] = x;
-    idx[j] = c;
-  }
-}
-
 #if defined(GSR_CPU_AVX2)
 // Widest row a lane block holds (8 KB of stack).
 constexpr int64_t kLaneBlockMaxWidth = 256;

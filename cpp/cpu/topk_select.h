@@ -1,7 +1,7 @@
 // Top-k selection of rows on the CPU, shared by row_topk and the fused LayerNorm + GS(k).
 //
-// Rule (the same as the pure-torch reference): the k largest entries in descending order, an
-// entry equal to a kept one ranks behind it when its column is higher.
+// Rule (../topk_rule.h, shared with CUDA): the k largest entries in descending order, an entry
+// equal to a kept one ranks behind it when its column is higher, NaN above every number.
 //
 // A plain scan that keeps a sorted buffer of the best k inserts about k * ln(d / k) entries
 // per random row (22 for d = 128, k = 8), each a shift loop ending in a mispredicted branch.
@@ -47,6 +47,7 @@
 #include <immintrin.h>
 #endif
 
+#include "../topk_rule.h"
 #include "isa.h"
 
 namespace gsr::GSR_CPU_NS {
@@ -54,29 +55,6 @@ namespace gsr::GSR_CPU_NS {
 // Widest row and largest k the stack-buffered fast path handles.
 constexpr int64_t kSelectMaxWidth = 1024;
 constexpr int64_t kSelectMaxK = 64;
-
-// The selection order: x ranks ahead of y when it is larger, or NaN while y is a number.
-// Equal values (two NaNs included) do not, so the one in the lower column, seen first, stays
-// ahead.
-template <typename scalar_t>
-inline bool ranks_above(scalar_t x, scalar_t y) {
-  return x > y || (x != x && y == y);
-}
-
-// Insert (x, c) into the ranked buffer (v, idx) of `filled` entries (capacity k): entries x
-// ranks above move down, so an equal value already kept (lower column) stays ahead.
-template <typename scalar_t, typename index_t>
-inline void insert_sorted(scalar_t x, int64_t c, int64_t k, int64_t& filled, scalar_t* v,
-                          index_t* idx) {
-  int64_t pos = filled < k ? filled++ : k - 1;
-  while (pos > 0 && ranks_above(x, v[pos - 1])) {
-    v[pos] = v[pos - 1];
-    idx[pos] = idx[pos - 1];
-    --pos;
-  }
-  v[pos] = x;
-  idx[pos] = static_cast<index_t>(c);
-}
 
 // The plain scan over the columns listed in `cols` (or 0..count-1 when cols is null).
 template <typename scalar_t, typename index_t>

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "../ops.h"
+#include "../topk_rule.h"
 
 namespace gsr::cuda {
 
@@ -67,43 +68,15 @@ __device__ inline void for_each_row_of_warp_parts(const int64_t* __restrict__ in
   }
 }
 
-// Offers column c with value x to a row's best-k buffer (v, idx), kept sorted descending.
-// `filled` counts the entries so far and `kth` caches v[k - 1] once the buffer is full, so
-// the common case (x does not make the cut) is one compare. Ranking strictly ahead wins: an
-// equal value seen later has a higher column and loses, so ties go to the lower column. NaN
-// ranks above every number (torch.sort's descending order), as on the CPU.
-__device__ inline bool ranks_above(float x, float y) { return x > y || (x != x && y == y); }
-
+// Offers column c with value x to a row's best-k buffer (v, idx), ranked by the rule of
+// ../topk_rule.h (the CPU's). `filled` counts the entries so far and `kth` caches v[k - 1] once
+// the buffer is full, so the common case (x does not make the cut) is one compare.
 template <typename index_t>
 __device__ inline void topk_offer(float x, int64_t c, int64_t k, float* v, index_t* idx,
                                   int64_t& filled, float& kth) {
   if (filled == k && !ranks_above(x, kth)) return;
-  int64_t pos = filled < k ? filled++ : k - 1;
-  while (pos > 0 && ranks_above(x, v[pos - 1])) {
-    v[pos] = v[pos - 1];
-    idx[pos] = idx[pos - 1];
-    --pos;
-  }
-  v[pos] = x;
-  idx[pos] = static_cast<index_t>(c);
+  insert_sorted(x, c, k, filled, v, idx);
   if (filled == k) kth = v[k - 1];
-}
-
-// The k kept entries (v, idx) of one row reordered by column (an insertion sort: k is small):
-// the fused LayerNorm + GS(k) lists them in column order, as the CPU kernel does.
-template <typename index_t>
-__device__ inline void sort_by_column(int64_t k, float* v, index_t* idx) {
-  for (int64_t t = 1; t < k; ++t) {
-    const float x = v[t];
-    const index_t c = idx[t];
-    int64_t j = t;
-    for (; j > 0 && idx[j - 1] > c; --j) {
-      v[j] = v[j - 1];
-      idx[j] = idx[j - 1];
-    }
-    v[j] = x;
-    idx[j] = c;
-  }
 }
 
 }  // namespace gsr::cuda
