@@ -78,7 +78,7 @@ def worker(args: argparse.Namespace) -> dict:
     from gsr_eda.ops import CSRAdjacency
     from gsr_eda.store import GraphStore
     from gsr_eda.train.metrics import regression_metrics
-    from gsr_eda.train.normalization import Standardizer
+    from gsr_eda.predict.normalization import Standardizer
     from gsr_eda.train.splits import TEST, TRAIN, seeded_node_mask
 
     torch.manual_seed(args.seed)

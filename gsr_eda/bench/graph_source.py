@@ -1,7 +1,7 @@
 """Load the graph a benchmark child trains on: a design from a graph store, or a random graph.
 
 Features are standardised and labels split exactly as the trainer does
-(:class:`gsr_eda.train.normalization.Standardizer` fitted on the training nodes; the store's
+(:class:`gsr_eda.predict.normalization.Standardizer` fitted on the training nodes; the store's
 node split when it has one, else :func:`gsr_eda.train.splits.seeded_node_mask`), so a
 benchmark's validation correlation is comparable with ``gsr-eda train``.
 """
@@ -82,7 +82,7 @@ def prepare(
     seed: int,
 ) -> BenchGraph:
     """Split, then standardise features and labels on the training nodes."""
-    from gsr_eda.train.normalization import Standardizer
+    from gsr_eda.predict.normalization import Standardizer
     from gsr_eda.train.splits import TRAIN, VAL, plan_split
 
     num_nodes = int(features.shape[0])

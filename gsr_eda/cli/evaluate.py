@@ -41,9 +41,9 @@ def evaluate(
 
     from gsr_eda.cli.train import split_names
     from gsr_eda.errors import InputError
+    from gsr_eda.predict.checkpoint import check_feature_schema, load_checkpoint, resolve_checkpoint_path
+    from gsr_eda.predict.predictor import predictor_from_checkpoint
     from gsr_eda.store import GraphStore
-    from gsr_eda.train.checkpoint import (check_feature_schema, load_checkpoint,
-                                          predictor_from_checkpoint, resolve_checkpoint_path)
     from gsr_eda.train.evaluation import evaluate_records
     from gsr_eda.train.splits import TEST, SplitPlan
 

@@ -57,7 +57,8 @@ def predict(
     """
     from gsr_eda.errors import EXIT_GATE, InputError
     from gsr_eda.predict import plot_heatmap, predict_design, write_prediction
-    from gsr_eda.train.checkpoint import check_feature_schema, load_predictor, resolve_checkpoint_path
+    from gsr_eda.predict.checkpoint import check_feature_schema, resolve_checkpoint_path
+    from gsr_eda.predict.predictor import load_predictor
 
     from_store = store is not None or design is not None
     if from_store == (def_path is not None):

@@ -72,7 +72,7 @@ def serve(
     import tempfile
 
     from gsr_eda.flow.server import CongestionServer, log_to_stderr, serve as run_server
-    from gsr_eda.train.checkpoint import load_predictor
+    from gsr_eda.predict.predictor import load_predictor
 
     predictor = load_predictor(checkpoint, device=device)
     results = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="gsr-eda-serve-"))

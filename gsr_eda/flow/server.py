@@ -56,7 +56,7 @@ class CongestionServer(socketserver.ThreadingTCPServer):
     """A TCP server holding one model and any number of designs.
 
     Args:
-        predictor: the loaded model (:func:`gsr_eda.train.checkpoint.load_predictor`), shared by all designs.
+        predictor: the loaded model (:func:`gsr_eda.predict.load_predictor`), shared by all designs.
         checkpoint: its path, reported by ``health``.
         host, port: where to listen; port 0 picks a free port (see :attr:`port`).
         token: when set, every request must carry ``"token": <token>``.

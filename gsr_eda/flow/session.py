@@ -39,12 +39,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gsr_eda.design import PlacedDesign, gcell_map_from_cells, span_coverage
+from gsr_eda.design import PlacedDesign
 from gsr_eda.errors import InputError
 from gsr_eda.flow.estimate import CongestionEstimate, ResultLayout
+from gsr_eda.predict.core import gcell_map_of_cells
 
 if TYPE_CHECKING:
-    from gsr_eda.train.checkpoint import Predictor
+    from gsr_eda.predict.predictor import Predictor
 
 UNITS = ("um", "dbu")
 
@@ -58,7 +59,7 @@ class CongestionSession:
 
     Args:
         design: the placed design; its positions are the session's initial positions.
-        predictor: a loaded predictor (:func:`gsr_eda.train.checkpoint.load_predictor`).
+        predictor: a loaded predictor (:func:`gsr_eda.predict.load_predictor`).
         adjacency: ``(indptr, indices)`` of the design under the predictor's net model; built
             from the design when omitted.
         source: where the design and checkpoint came from, for messages.
@@ -326,13 +327,13 @@ class CongestionSession:
             spans = self.design.gcell_spans(x, y_)
             features = self._features(x, y_, spans)
             scores = np.asarray(self.predictor.predict(features, self._graph), dtype=np.float32).reshape(-1)
-            gmap = gcell_map_from_cells(scores, spans, self.design.grid.shape, self.predictor.label_reduce)
+            gmap, covered = gcell_map_of_cells(self.design, scores, self.predictor.label_reduce, spans)
             result = CongestionEstimate(
                 cell_scores=scores,
                 gcell_map=gmap,
                 grid=self.design.grid,
                 node_names=self.design.node_names,
-                covered=span_coverage(spans, self.design.grid.shape),
+                covered=covered,
                 reused=False,
                 seconds=time.perf_counter() - start,
                 layout=self._layout,
@@ -399,6 +400,6 @@ def _to_numpy(value: Any) -> np.ndarray:
 
 
 def _load_predictor(checkpoint: str | Path, device: str) -> Predictor:
-    from gsr_eda.train.checkpoint import load_predictor
+    from gsr_eda.predict.predictor import load_predictor
 
     return load_predictor(str(checkpoint), device=device)

@@ -33,10 +33,10 @@ import torch
 from gsr_eda.atomic import atomic_open, write_text_atomically
 from gsr_eda.errors import InputError
 from gsr_eda.jsonable import json_safe
-from gsr_eda.train.checkpoint import BEST_NAME, LAST_NAME, load_checkpoint, resolve_device, save_checkpoint
+from gsr_eda.predict.checkpoint import BEST_NAME, LAST_NAME, load_checkpoint, resolve_device, save_checkpoint
 from gsr_eda.train.distributed import init_distributed, shutdown_distributed
 from gsr_eda.train.metrics import regression_metrics
-from gsr_eda.train.normalization import Standardizer
+from gsr_eda.predict.normalization import Standardizer
 from gsr_eda.train.splits import MIN_DESIGNS_FOR_DESIGN_SPLIT, TEST, TRAIN, VAL, SplitPlan, plan_split
 
 #: Validation metrics that can drive early stopping and ``best.pt``; all but ``loss`` are maximised.
@@ -307,7 +307,7 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
     data = _Data(cfg, log)
     plan = SplitPlan.from_state(state["train"]["split"]) if state else data.plan()
     if state:
-        from gsr_eda.train.checkpoint import check_feature_schema
+        from gsr_eda.predict.checkpoint import check_feature_schema
 
         check_feature_schema(state, data.feature_names, what="the store", path=out_dir / LAST_NAME)
     log(plan.describe())
@@ -461,7 +461,7 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
 
 def _finish(out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, log, world_size) -> dict[str, float] | None:
     """Learning curves, test metrics of the best model, ``summary.json``."""
-    from gsr_eda.train.checkpoint import model_from_checkpoint
+    from gsr_eda.predict.checkpoint import model_from_checkpoint
     from gsr_eda.train.curves import plot_learning_curves
 
     plot_learning_curves(history, out_dir / "curves.png", monitor=cfg.monitor)

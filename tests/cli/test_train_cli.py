@@ -117,8 +117,8 @@ def test_checkpoint_with_other_features_is_refused(store, tmp_path, capsys, monk
     import torch
 
     from gsr_eda.models import build_model
-    from gsr_eda.train.checkpoint import save_checkpoint
-    from gsr_eda.train.normalization import Standardizer
+    from gsr_eda.predict.checkpoint import save_checkpoint
+    from gsr_eda.predict.normalization import Standardizer
 
     std = Standardizer.fit([np.zeros((2, 2)) + [[0, 1], [1, 0]]], [np.arange(2.0)])
     path = tmp_path / "other.pt"

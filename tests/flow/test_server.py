@@ -152,7 +152,7 @@ def test_three_concurrent_clients(served, loaded, tmp_path):
 def test_token_and_shutdown_in_process(tiny_checkpoint):
     from gsr_eda.errors import InputError
     from gsr_eda.flow.server import CongestionServer
-    from gsr_eda.train import load_predictor
+    from gsr_eda.predict import load_predictor
 
     predictor = load_predictor(tiny_checkpoint)
     with pytest.raises(InputError, match="allow-remote"):

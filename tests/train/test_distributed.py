@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from gsr_eda.train import load_checkpoint
+from gsr_eda.predict.checkpoint import load_checkpoint
 
 
 def test_two_cpu_ranks_train_one_model(four_design_store, tmp_path):

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from gsr_eda.train import TrainConfig, load_checkpoint, load_predictor, train
+from gsr_eda.predict import load_predictor
+from gsr_eda.predict.checkpoint import load_checkpoint
+from gsr_eda.train import TrainConfig, train
 
 TINY = dict(model="gsr", hidden=16, layers=4, groups=2, k=4, lr=3e-3)
 

@@ -1,4 +1,4 @@
-"""Checkpoint files: atomic writes, safe loads, schema checks, and the :class:`Predictor`.
+"""Checkpoint files: atomic writes, safe loads and schema checks (the trainer writes, :mod:`gsr_eda.predict.predictor` reads).
 
 A checkpoint is a ``torch.save`` file holding only tensors, numbers, strings, lists and dicts,
 so it loads with ``torch.load(weights_only=True)``: opening one never runs code from the file.
@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from gsr_eda.atomic import atomic_open
@@ -144,74 +142,3 @@ def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path):
     except (KeyError, ValueError, RuntimeError) as err:
         raise InputError(f"checkpoint weights do not fit its model configuration: {err}", path) from None
     return model
-
-
-@dataclass
-class Predictor:
-    """A trained model ready for inference: raw features in, congestion in label units out."""
-
-    config: dict
-    feature_names: list[str]
-    net_model: str
-    net_cap: int
-    label_reduce: str
-    device: torch.device
-    model: torch.nn.Module
-    standardizer: Any  # gsr_eda.train.normalization.Standardizer
-    normalization: str = "mean"
-
-    def prepare_graph(self, indptr: np.ndarray, indices: np.ndarray, num_nodes: int):
-        """The model's adjacency (CSRAdjacency, its normalisation, on its device)."""
-        from gsr_eda.ops import CSRAdjacency
-
-        return CSRAdjacency.from_csr(
-            np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int32), int(num_nodes),
-            normalization=self.normalization, device=self.device,
-        )
-
-    def check_graph_options(self, net_model: str, net_cap: int, *, what: str, path: str | Path) -> None:
-        """Refuse a graph built with another net model or cap than the model was trained on."""
-        if (net_model, int(net_cap)) != (self.net_model, self.net_cap):
-            raise InputError(
-                f"{what} was ingested with net model {net_model} (cap {net_cap}), the model was trained on "
-                f"{self.net_model} (cap {self.net_cap}): re-ingest with matching options",
-                path,
-            )
-
-    @torch.no_grad()
-    def predict(self, features: np.ndarray, adj) -> np.ndarray:
-        """Raw (un-normalised) features ``(N, F)`` -> predicted congestion ``(N,)`` float32."""
-        features = np.asarray(features)
-        if features.ndim != 2 or features.shape[1] != len(self.feature_names):
-            raise ValueError(
-                f"expected features of shape (N, {len(self.feature_names)}) "
-                f"({', '.join(self.feature_names)}), got {features.shape}"
-            )
-        self.model.eval()
-        out = self.model(self.standardizer.features(features, self.device), adj)
-        return self.standardizer.untarget(out)
-
-
-def load_predictor(path: str | Path, device: str | torch.device = "cpu") -> Predictor:
-    """Load a checkpoint (file or run folder) for inference on ``device`` (``cpu``/``cuda``/``auto``)."""
-    return predictor_from_checkpoint(load_checkpoint(path), path, device)
-
-
-def predictor_from_checkpoint(ckpt: dict, path: str | Path,
-                              device: str | torch.device = "cpu") -> Predictor:
-    """:func:`load_predictor` for a checkpoint already loaded by :func:`load_checkpoint`."""
-    from gsr_eda.train.normalization import Standardizer
-
-    dev = device if isinstance(device, torch.device) else resolve_device(device)
-    model = model_from_checkpoint(ckpt, path).to(dev).eval()
-    return Predictor(
-        config=dict(ckpt["model"]),
-        feature_names=list(ckpt["feature_names"]),
-        net_model=str(ckpt["graph"]["net_model"]),
-        net_cap=int(ckpt["graph"]["net_cap"]),
-        label_reduce=str(ckpt["label"]["reduce"]),
-        device=dev,
-        model=model,
-        standardizer=Standardizer.from_state(ckpt["standardizer"]),
-        normalization=str(ckpt["graph"].get("normalization", "mean")),
-    )

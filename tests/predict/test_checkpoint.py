@@ -6,19 +6,19 @@ import pytest
 import torch
 
 from gsr_eda.errors import InputError
-from gsr_eda.train.checkpoint import (
+from gsr_eda.predict.checkpoint import (
     FORMAT_VERSION,
     check_feature_schema,
     load_checkpoint,
-    load_predictor,
     save_checkpoint,
 )
+from gsr_eda.predict.predictor import load_predictor
 
 
 @pytest.fixture()
 def valid(tmp_path):
     from gsr_eda.models import build_model
-    from gsr_eda.train.normalization import Standardizer
+    from gsr_eda.predict.normalization import Standardizer
 
     import numpy as np
 

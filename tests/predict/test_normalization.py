@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gsr_eda.train.normalization import Standardizer
+from gsr_eda.predict.normalization import Standardizer
 
 
 def test_fit_on_chunks_matches_numpy_and_round_trips():

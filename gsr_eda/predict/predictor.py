@@ -1,0 +1,82 @@
+"""A trained model ready for inference: a checkpoint in, congestion in label units out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gsr_eda.errors import InputError
+from gsr_eda.predict.checkpoint import load_checkpoint, model_from_checkpoint, resolve_device
+from gsr_eda.predict.normalization import Standardizer
+
+
+@dataclass
+class Predictor:
+    """A trained model ready for inference: raw features in, congestion in label units out."""
+
+    config: dict
+    feature_names: list[str]
+    net_model: str
+    net_cap: int
+    label_reduce: str
+    device: torch.device
+    model: torch.nn.Module
+    standardizer: Standardizer
+    normalization: str = "mean"
+
+    def prepare_graph(self, indptr: np.ndarray, indices: np.ndarray, num_nodes: int):
+        """The model's adjacency (CSRAdjacency, its normalisation, on its device)."""
+        from gsr_eda.ops import CSRAdjacency
+
+        return CSRAdjacency.from_csr(
+            np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int32), int(num_nodes),
+            normalization=self.normalization, device=self.device,
+        )
+
+    def check_graph_options(self, net_model: str, net_cap: int, *, what: str, path: str | Path) -> None:
+        """Refuse a graph built with another net model or cap than the model was trained on."""
+        if (net_model, int(net_cap)) != (self.net_model, self.net_cap):
+            raise InputError(
+                f"{what} was ingested with net model {net_model} (cap {net_cap}), the model was trained on "
+                f"{self.net_model} (cap {self.net_cap}): re-ingest with matching options",
+                path,
+            )
+
+    @torch.no_grad()
+    def predict(self, features: np.ndarray, adj) -> np.ndarray:
+        """Raw (un-normalised) features ``(N, F)`` -> predicted congestion ``(N,)`` float32."""
+        features = np.asarray(features)
+        if features.ndim != 2 or features.shape[1] != len(self.feature_names):
+            raise ValueError(
+                f"expected features of shape (N, {len(self.feature_names)}) "
+                f"({', '.join(self.feature_names)}), got {features.shape}"
+            )
+        self.model.eval()
+        out = self.model(self.standardizer.features(features, self.device), adj)
+        return self.standardizer.untarget(out)
+
+
+def load_predictor(path: str | Path, device: str | torch.device = "cpu") -> Predictor:
+    """Load a checkpoint (file or run folder) for inference on ``device`` (``cpu``/``cuda``/``auto``)."""
+    return predictor_from_checkpoint(load_checkpoint(path), path, device)
+
+
+def predictor_from_checkpoint(ckpt: dict, path: str | Path,
+                              device: str | torch.device = "cpu") -> Predictor:
+    """:func:`load_predictor` for a checkpoint already loaded by :func:`load_checkpoint`."""
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    model = model_from_checkpoint(ckpt, path).to(dev).eval()
+    return Predictor(
+        config=dict(ckpt["model"]),
+        feature_names=list(ckpt["feature_names"]),
+        net_model=str(ckpt["graph"]["net_model"]),
+        net_cap=int(ckpt["graph"]["net_cap"]),
+        label_reduce=str(ckpt["label"]["reduce"]),
+        device=dev,
+        model=model,
+        standardizer=Standardizer.from_state(ckpt["standardizer"]),
+        normalization=str(ckpt["graph"].get("normalization", "mean")),
+    )
