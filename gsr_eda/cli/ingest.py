@@ -12,7 +12,7 @@ from gsr_eda.cli.app import app, emit_json
 from gsr_eda.cli.manual import manual_page
 
 if TYPE_CHECKING:
-    from gsr_eda.store.jobs import IngestJob, JobResult
+    from gsr_eda.ingest.jobs import IngestJob, JobResult
 
 ingest_app = typer.Typer(
     help=(
@@ -122,7 +122,7 @@ def ingest_design(
         --store designs.h5 --labels gcd.guide --label-kind openroad-guides \\
         --net-model star --include-io-pins --json
     """
-    from gsr_eda.store.jobs import IngestJob
+    from gsr_eda.ingest.jobs import IngestJob
 
     job = IngestJob(
         kind="def",
@@ -197,7 +197,7 @@ def ingest_circuitnet(
         --placement $P/9276-zero-riscy-b-1-c2-u0.85-m1-p1-f1.npy
     """
     from gsr_eda.errors import InputError
-    from gsr_eda.store.jobs import IngestJob
+    from gsr_eda.ingest.jobs import IngestJob
 
     if len(design) != len(placement):
         raise InputError(f"give one --placement per --design (got {len(design)} --design, {len(placement)} --placement)")
@@ -256,7 +256,7 @@ def ingest_manifest(
 
       gsr-eda ingest manifest designs.json --store designs.h5 -j 2
     """
-    from gsr_eda.store.jobs import read_manifest
+    from gsr_eda.ingest.jobs import read_manifest
 
     job_list = read_manifest(manifest)
     for job in job_list:
@@ -272,7 +272,7 @@ def _ingest(jobs: list[IngestJob], store: Path, *, overwrite: bool, workers: int
 
     from gsr_eda.errors import InputError
     from gsr_eda.store import GraphStore, write_designs
-    from gsr_eda.store.jobs import run_jobs
+    from gsr_eda.ingest.jobs import run_jobs
 
     t_start = time.perf_counter()
     for job in jobs:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from gsr_eda.cli.app import app, emit_json
+from gsr_eda.errors import EXIT_GATE, InputError
+
+# The model, readers and store are imported by the steps that use them, so `--help` and usage
+# errors answer without loading torch.
+if TYPE_CHECKING:
+    import numpy as np
+
+    from gsr_eda.design import PlacedDesign
+    from gsr_eda.predict import DesignPrediction, Predictor
 
 
 @app.command()
@@ -55,11 +65,48 @@ def predict(
       gsr-eda predict -c runs/gsr64 --def top.def --lef tech.lef \\
         --lef cells.lef --json --fail-above 0.02
     """
-    from gsr_eda.errors import EXIT_GATE, InputError
-    from gsr_eda.predict import plot_heatmap, predict_design, write_prediction
+    from gsr_eda.predict import predict_design
     from gsr_eda.predict.checkpoint import check_feature_schema, resolve_checkpoint_path
     from gsr_eda.predict.predictor import load_predictor
 
+    _check_options(store, design, def_path, lef, fail_above, out, heatmap)
+    ck_path = resolve_checkpoint_path(checkpoint)
+    predictor = load_predictor(ck_path, device)
+    if def_path is None:
+        inputs = _from_store(predictor, store, design)
+    else:
+        inputs = _from_def(predictor, def_path, lef, include_io_pins, gcell_tracks)
+    check_feature_schema({"feature_names": predictor.feature_names}, inputs.feature_names,
+                         what=f"design {inputs.design.name!r}", path=ck_path)
+    pred = predict_design(predictor, inputs.design, inputs.indptr, inputs.indices, inputs.features)
+    summary = pred.summary(hotspot_threshold) | {"source": inputs.source, "checkpoint": str(ck_path)}
+    summary["files"] = _write_outputs(pred, out, heatmap, hotspot_threshold)
+    gate_tripped = fail_above is not None and summary["hotspot_fraction"] > fail_above
+    summary["gate"] = None if fail_above is None else {"fail_above": fail_above, "tripped": gate_tripped}
+    _report(summary, hotspot_threshold, json_out)
+    if gate_tripped:
+        typer.echo(
+            f"gsr-eda: gate: hotspot fraction {summary['hotspot_fraction']:.4f} exceeds --fail-above {fail_above}",
+            err=True,
+        )
+        raise typer.Exit(EXIT_GATE)
+
+
+@dataclass
+class _Inputs:
+    """A design to predict: its graph in the checkpoint's net model and its raw node features."""
+
+    design: PlacedDesign
+    indptr: np.ndarray  # (N + 1,)
+    indices: np.ndarray  # (nnz,)
+    features: np.ndarray  # (N, F) float32
+    feature_names: list[str]
+    source: str
+
+
+def _check_options(store: Path | None, design: str | None, def_path: Path | None, lef: list[Path] | None,
+                   fail_above: float | None, out: Path | None, heatmap: Path | None) -> None:
+    """Usage errors, before the model loads."""
     from_store = store is not None or design is not None
     if from_store == (def_path is not None):
         raise InputError("give either --store and --design, or --def with --lef")
@@ -72,32 +119,41 @@ def predict(
     if out is not None:
         from gsr_eda.predict.outputs import check_output_path
 
-        check_output_path(out)  # before the model loads
+        check_output_path(out)
     if heatmap is not None and heatmap.suffix.lower() != ".png":
         raise InputError("the heatmap is written as PNG: give a .png file name", heatmap)
 
-    ck_path = resolve_checkpoint_path(checkpoint)
-    predictor = load_predictor(ck_path, device)
-    if from_store:
-        from gsr_eda.store import GraphStore
 
-        if not store.exists():
-            raise InputError("graph store not found", store)
-        with GraphStore(store) as gs:
-            record = gs.read(design)
-        predictor.check_graph_options(record.net_model, record.net_cap, what=f"design {design!r}", path=store)
-        source = f"{store}:{design}"
-    else:
-        from gsr_eda.ingest import read_def_design
-        from gsr_eda.store import build_record
+def _from_store(predictor: Predictor, store: Path, design: str) -> _Inputs:
+    """A stored design, whose graph must have been built with the checkpoint's net model."""
+    from gsr_eda.store import GraphStore
 
-        placed = read_def_design(def_path, lef, include_io_pins=include_io_pins, gcell_tracks=gcell_tracks)
-        record = build_record(placed, net_model=predictor.net_model, cap=predictor.net_cap)
-        source = str(def_path)
-    check_feature_schema({"feature_names": predictor.feature_names}, record.feature_names,
-                         what=f"design {record.name!r}", path=ck_path)
-    pred = predict_design(predictor, record.design, record.indptr, record.indices, record.features)
-    summary = pred.summary(hotspot_threshold) | {"source": source, "checkpoint": str(ck_path)}
+    if not store.exists():
+        raise InputError("graph store not found", store)
+    with GraphStore(store) as gs:
+        record = gs.read(design)
+    predictor.check_graph_options(record.net_model, record.net_cap, what=f"design {design!r}", path=store)
+    return _Inputs(record.design, record.indptr, record.indices, record.features, record.feature_names,
+                   source=f"{store}:{design}")
+
+
+def _from_def(predictor: Predictor, def_path: Path, lef: list[Path], include_io_pins: bool,
+              gcell_tracks: int) -> _Inputs:
+    """A placed DEF read by the ingest reader, its graph built with the checkpoint's net model."""
+    from gsr_eda.graph import build_adjacency, node_features
+    from gsr_eda.ingest import read_def_design
+
+    placed = read_def_design(def_path, lef, include_io_pins=include_io_pins, gcell_tracks=gcell_tracks)
+    indptr, indices = build_adjacency(placed, net_model=predictor.net_model, cap=predictor.net_cap)
+    feats = node_features(placed)
+    return _Inputs(placed, indptr, indices, feats.values, list(feats.names), source=str(def_path))
+
+
+def _write_outputs(pred: DesignPrediction, out: Path | None, heatmap: Path | None,
+                   hotspot_threshold: float) -> dict[str, str]:
+    """Write the asked-for files; returns what was written, by kind."""
+    from gsr_eda.predict import plot_heatmap, write_prediction
+
     files = {}
     if out is not None:
         cells_file, grid_file = write_prediction(pred, out)
@@ -105,23 +161,19 @@ def predict(
     if heatmap is not None:
         plot_heatmap(pred, heatmap, hotspot_threshold=hotspot_threshold)
         files["heatmap"] = str(heatmap)
-    summary["files"] = files
-    gate_tripped = fail_above is not None and summary["hotspot_fraction"] > fail_above
-    summary["gate"] = None if fail_above is None else {"fail_above": fail_above, "tripped": gate_tripped}
+    return files
+
+
+def _report(summary: dict, hotspot_threshold: float, json_out: bool) -> None:
+    """The summary as JSON, or as one line plus the files written."""
     if json_out:
         emit_json(summary)
-    else:
-        typer.echo(
-            f"{record.name}: {summary['cells']:,} cells, {summary['gcells_covered']:,} covered gcells; "
-            f"predicted max {summary['gcell_max']:.4g}, mean {summary['gcell_mean']:.4g}; "
-            f"hotspots (> {hotspot_threshold:g}): {summary['hotspot_gcells']:,} gcells "
-            f"({100 * summary['hotspot_fraction']:.2f}%)"
-        )
-        for what, path in files.items():
-            typer.echo(f"  {what}: {path}")
-    if gate_tripped:
-        typer.echo(
-            f"gsr-eda: gate: hotspot fraction {summary['hotspot_fraction']:.4f} exceeds --fail-above {fail_above}",
-            err=True,
-        )
-        raise typer.Exit(EXIT_GATE)
+        return
+    typer.echo(
+        f"{summary['design']}: {summary['cells']:,} cells, {summary['gcells_covered']:,} covered gcells; "
+        f"predicted max {summary['gcell_max']:.4g}, mean {summary['gcell_mean']:.4g}; "
+        f"hotspots (> {hotspot_threshold:g}): {summary['hotspot_gcells']:,} gcells "
+        f"({100 * summary['hotspot_fraction']:.2f}%)"
+    )
+    for what, path in summary["files"].items():
+        typer.echo(f"  {what}: {path}")

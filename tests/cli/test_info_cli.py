@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from gsr_eda.cli import app
 from gsr_eda.errors import InputError
 from gsr_eda.labels import proxy_congestion
-from gsr_eda.store import build_record, write_designs
+from gsr_eda.ingest.build import build_record
+from gsr_eda.store import write_designs
 
 GSR_EDA = Path(sys.executable).with_name("gsr-eda")
 

@@ -186,7 +186,7 @@ def test_from_store_equals_from_def(session, tiny_design, tiny_checkpoint, tmp_p
     import gsr_eda.graph
     from gsr_eda.flow import CongestionSession
     from gsr_eda.ingest import read_def_design
-    from gsr_eda.store.record import build_record
+    from gsr_eda.ingest.build import build_record
     from gsr_eda.store.writer import write_designs
 
     pred = session.predictor

@@ -49,7 +49,8 @@ def random_design(name: str, num_cells: int = 300, seed: int = 0) -> PlacedDesig
 
 def make_store(path: Path, num_designs: int, num_cells: int = 300) -> Path:
     from gsr_eda.labels.proxy import proxy_congestion
-    from gsr_eda.store import build_record, write_designs
+    from gsr_eda.ingest.build import build_record
+    from gsr_eda.store import write_designs
 
     records = []
     for i in range(num_designs):
@@ -75,7 +76,8 @@ def stored_split_store(tmp_path_factory) -> tuple[Path, dict[str, np.ndarray]]:
     import dataclasses
 
     from gsr_eda.labels.proxy import proxy_congestion
-    from gsr_eda.store import build_record, write_designs
+    from gsr_eda.ingest.build import build_record
+    from gsr_eda.store import write_designs
 
     splits, records = {}, []
     for i in range(2):

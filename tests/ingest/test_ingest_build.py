@@ -9,8 +9,9 @@ from placed_design_builder import random_design
 from gsr_eda.design import cells_from_gcell_map
 from gsr_eda.errors import InputError
 from gsr_eda.graph import FEATURES
+from gsr_eda.ingest.build import build_record
 from gsr_eda.labels import GcellLabel, proxy_congestion
-from gsr_eda.store import GraphStore, build_record, write_designs
+from gsr_eda.store import GraphStore, write_designs
 from gsr_eda.store.validate import check_record
 
 

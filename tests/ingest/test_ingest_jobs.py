@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gsr_eda.errors import InputError
-from gsr_eda.store.jobs import IngestJob, read_manifest
+from gsr_eda.ingest.jobs import IngestJob, read_manifest
 
 
 def write(tmp_path: Path, payload: object) -> Path:

@@ -19,7 +19,8 @@ from typing import Any
 
 from gsr_eda import __version__
 from gsr_eda.errors import InputError
-from gsr_eda.store.record import DesignRecord, build_record
+from gsr_eda.ingest.build import build_record
+from gsr_eda.store.record import DesignRecord
 from gsr_eda.store.schema import LABEL_REDUCTIONS
 
 JOB_KINDS = ("def", "circuitnet")
