@@ -9,7 +9,7 @@ Cases: ``def-aes`` (read_def_design on asap7 aes_place.def with both LEFs, IO pi
 target: whole ingest under 10 s on 2 cores), ``circuitnet-a`` (read_circuitnet_design on
 zero-riscy-a), ``synth-20k`` (generate and write a 20,000-cell synthetic design), and the
 placement-loop re-read of aes_place.def: ``def-aes-positions`` (the COMPONENTS-only reader
-:func:`gsr_eda.flow.def_positions.read_def_placement`) against ``def-aes-lefdef`` (lefdef's
+:func:`gsr_eda.ingest.def_positions.read_def_placement`) against ``def-aes-lefdef`` (lefdef's
 parse alone, with the crash guard of :func:`gsr_eda.ingest.native.parse_def_native`: the least
 any lefdef-based re-read costs).
 """
@@ -40,7 +40,7 @@ def _run_case(case: str, data: Path, repeat: int) -> dict:
             return {"nodes": design.num_nodes, "nets": design.num_nets, "pins": design.num_pins}
 
     elif case == "def-aes-positions":
-        from gsr_eda.flow.def_positions import read_def_placement
+        from gsr_eda.ingest.def_positions import read_def_placement
 
         def call():
             return {"components": len(read_def_placement(data / "openroad" / "asap7" / "aes_place.def").names)}

@@ -193,7 +193,7 @@ class CongestionServer(socketserver.ThreadingTCPServer):
         }
 
     def _op_update_positions(self, request: dict[str, Any]) -> dict[str, Any]:
-        from gsr_eda.flow.def_positions import read_positions_file
+        from gsr_eda.ingest.def_positions import read_positions_file
 
         name, entry = self._loaded(request)
         def_path = request_field(request, "def", str, required=False)

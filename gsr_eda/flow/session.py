@@ -228,14 +228,14 @@ class CongestionSession:
     def update_from_def(self, def_path: str | Path) -> dict[str, Any]:
         """Take new positions from a re-written DEF of the same design (placer output).
 
-        Only ``UNITS`` and ``COMPONENTS`` are read (:mod:`gsr_eda.flow.def_positions`), so this
+        Only ``UNITS`` and ``COMPONENTS`` are read (:mod:`gsr_eda.ingest.def_positions`), so this
         is cheap. When a cell's orientation changed since the design was read, its pin offsets
         (and, for a 90-degree rotation, its width and height) changed too: the design is then
         re-read in full with the session's LEFs (``reloaded`` in the result). Returns
         ``{"matched", "moved_um", "reloaded"}``; components the design does not have (fill,
         tap, unconnected cells) are ignored.
         """
-        from gsr_eda.flow.def_positions import read_def_placement
+        from gsr_eda.ingest.def_positions import read_def_placement
 
         new = read_def_placement(def_path)
         if self._orient is None:
@@ -265,7 +265,7 @@ class CongestionSession:
 
     def _initial_orientations(self) -> np.ndarray | None:
         """Orientation of every cell in the DEF the session was read from (None without one)."""
-        from gsr_eda.flow.def_positions import read_def_placement
+        from gsr_eda.ingest.def_positions import read_def_placement
 
         if "def" not in self.source:
             return None

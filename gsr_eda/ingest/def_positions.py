@@ -10,7 +10,7 @@ Why a text reader next to ``lefdef``: latency. On asap7 ``aes_place.def`` (22,10
 ``lefdef``'s parse alone takes 0.36 s, because it reads the whole file (nets included) and,
 since it aborts the process on malformed input, must first run in a guard child process
 (:mod:`gsr_eda.ingest.native`); the full :func:`gsr_eda.ingest.read_def_design` with both LEFs
-takes 0.84 s. The full reader is the reference: ``tests/flow/test_def_positions.py`` checks
+takes 0.84 s. The full reader is the reference: ``tests/ingest/test_ingest_def_positions.py`` checks
 that names (escapes included), locations and orientations agree with it for every kept cell
 on the real asap7 and sky130 DEFs.
 
