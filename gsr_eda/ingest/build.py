@@ -28,7 +28,8 @@ def build_record(
 
     The label map is moved onto cells with :func:`gsr_eda.design.cells_from_gcell_map`:
     ``cell_label[i] = reduce_{g in span(i)} label[g]``. Feature units and the label's
-    description are recorded in ``metadata`` (keys ``feature_units``, ``label_description``).
+    description (and provenance, when it has one) are recorded in ``metadata`` (keys ``feature_units``,
+    ``label_description``, ``label_provenance``).
 
     Raises :class:`InputError` when the label map does not fit the design's gcell grid.
     """
@@ -54,6 +55,8 @@ def build_record(
             raise InputError(f"label map {label.name!r} contains non-finite values", label.source or None)
         cell_labels = cells_from_gcell_map(gcell_labels, design.gcell_spans(), label_reduce)
         meta["label_description"] = label.description
+        if label.provenance:
+            meta["label_provenance"] = label.provenance
 
     return DesignRecord(
         name=design.name,

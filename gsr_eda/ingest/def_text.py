@@ -80,13 +80,18 @@ def scan_placed_io_pins(text: str) -> set[str]:
     return placed
 
 
+def net_statements(text: str) -> list[list[str]]:
+    """The tokens of every statement of the regular ``NETS`` section (``SPECIALNETS`` excluded)."""
+    return _section_statements(text, _NETS_START, _NETS_END)
+
+
 def scan_net_uses(text: str) -> dict[str, str]:
     """``{net name: USE value}`` for the regular ``NETS`` section (``SPECIALNETS`` excluded).
 
     Nets without ``+ USE`` are absent from the result (the DEF default is ``SIGNAL``).
     """
     uses: dict[str, str] = {}
-    for tokens in _section_statements(text, _NETS_START, _NETS_END):
+    for tokens in net_statements(text):
         for k in range(2, len(tokens) - 1):
             if tokens[k] == "USE" and tokens[k - 1] == "+":
                 uses[tokens[1]] = tokens[k + 1]

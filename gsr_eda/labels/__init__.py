@@ -24,6 +24,7 @@ from gsr_eda.labels.openroad import (
     route_guide_usage,
 )
 from gsr_eda.labels.proxy import DEFAULT_TRACKS_PER_GCELL, proxy_congestion
+from gsr_eda.labels.routed import ROUTED_MEASURES, read_routed_def, routed_usage
 
 #: ``--label-kind`` name -> reader. :func:`read_labels` supplies the design-derived arguments
 #: (grid, DBU, capacity); the remaining keyword options of each reader pass through.
@@ -32,6 +33,7 @@ LABEL_KINDS: dict[str, Callable[..., GcellLabel]] = {
     "openroad-report": read_openroad_congestion_report,
     "openroad-guides": read_openroad_route_guides,
     "openroad-heatmap": read_openroad_heatmap_csv,
+    "routed-def": read_routed_def,
     "array": read_gcell_array,
 }
 
@@ -45,7 +47,7 @@ def _design_arguments(kind: str, design: PlacedDesign, options: dict[str, Any]) 
     arguments: dict[str, Any] = {"grid": design.grid}
     if kind in ("openroad-report", "openroad-guides"):
         arguments["dbu_per_micron"] = design.dbu_per_micron
-    if kind == "openroad-guides":
+    if kind in ("openroad-guides", "routed-def"):
         arguments["capacity"] = design.capacity
     return arguments
 
@@ -55,7 +57,8 @@ def read_labels(kind: str, path: str | Path, *, design: PlacedDesign, **options:
 
     ``path`` is the file, or for ``circuitnet`` the dataset root holding the
     ``congestion_*`` folders. ``options`` are the reader's keyword options (e.g. ``which`` for
-    CircuitNet, ``transpose`` for arrays, ``layer_directions`` for guides).
+    CircuitNet, ``transpose`` for arrays, ``layer_directions`` for guides, ``measure``, ``tool``,
+    ``tool_version`` and ``failed_nets`` for routed DEFs).
     """
     if kind not in LABEL_KINDS:
         raise InputError(f"unknown label kind {kind!r}; choose one of {', '.join(LABEL_KINDS)}", path)
@@ -74,6 +77,7 @@ __all__ = [
     "CIRCUITNET_LABELS",
     "DEFAULT_TRACKS_PER_GCELL",
     "LABEL_KINDS",
+    "ROUTED_MEASURES",
     "GcellLabel",
     "proxy_congestion",
     "read_circuitnet_congestion",
@@ -82,5 +86,7 @@ __all__ = [
     "read_openroad_congestion_report",
     "read_openroad_heatmap_csv",
     "read_openroad_route_guides",
+    "read_routed_def",
     "route_guide_usage",
+    "routed_usage",
 ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,9 @@ class GcellLabel:
 
     ``values`` is ``(nx, ny)`` float32 and finite, indexed ``[x, y]``; ``source`` names the
     file(s) it came from, or ``"proxy"``; ``is_proxy`` marks estimates made without a router,
-    which the store flags and never also uses as an input feature.
+    which the store flags and never also uses as an input feature. ``provenance`` says how a
+    router label was made (for routed DEFs: tool, version, nets, failed-net fraction); the store
+    keeps it in the design's metadata as ``label_provenance``.
     """
 
     values: np.ndarray
@@ -25,6 +28,7 @@ class GcellLabel:
     source: str
     is_proxy: bool
     description: str
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 def checked_map(values: np.ndarray, grid: GcellGrid, path: str | Path | None, what: str) -> np.ndarray:
