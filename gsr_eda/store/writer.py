@@ -4,7 +4,15 @@ A write never modifies the target file in place. It builds a complete new store 
 file beside the target (the designs kept from the old store are copied chunk by chunk with
 HDF5's object copy, the new ones are written), fsyncs it, and renames it over the target with
 ``os.replace``. A crash, a full disk or a bad record at any point leaves the previous store
-byte-for-byte intact; the temporary file is removed on every error path that Python sees.
+byte-for-byte intact; the temporary file is removed on every error path that Python sees, and
+the temporary files of writers killed earlier are removed by the next writer of the store.
+
+HDF5 never sees a failed write: it crashes the process (SIGSEGV) when it closes a file after
+one, so the temporary file goes through h5py's file-object driver and :class:`_GuardedFile`,
+which keeps the first write error and lets HDF5 finish against a file that is then deleted.
+
+A store path that is a symbolic link is resolved first: the link's target is locked and
+replaced, and the link stays a link.
 
 Writers of stores in one directory are serialised with an advisory ``flock`` on the directory,
 so two concurrent ``gsr-eda ingest`` runs into the same store both land (one after the other)
@@ -14,11 +22,14 @@ instead of the second silently dropping the first one's designs.
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import json
 import os
+import re
 import stat
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import h5py
@@ -56,7 +67,7 @@ def write_designs(
     written; an invalid one, an existing file that is not a graph store, or a store of another
     schema version also raise :class:`InputError`, and leave the file as it was.
     """
-    path = Path(path)
+    path = _resolve_link(Path(path))
     records = list(records)
     names = [r.name for r in records]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -73,6 +84,7 @@ def write_designs(
         raise InputError("exists and is not a file", path)
 
     with _directory_lock(path.parent):
+        _remove_stale_temporaries(path)
         kept: list[str] = []
         if path.exists():
             with GraphStore(path) as old:
@@ -91,33 +103,168 @@ def write_designs(
         _write_atomically(path, kept, records, compression)
 
 
+def _resolve_link(path: Path) -> Path:
+    """The file a store path names: a symbolic link's target, so the link is not replaced by a file."""
+    return path.resolve() if path.is_symlink() else path
+
+
+def _temporary_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete the temporary files of earlier writers of ``path`` that were killed mid-write.
+
+    Called under the directory lock: every live writer of this directory holds it while its
+    temporary file exists, so any temporary file of ``path`` seen here is stale.
+    """
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{12}}\.tmp")
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return  # an unreadable directory fails the write itself with a clear message
+    for entry in entries:
+        if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+class _GuardedFile(io.RawIOBase):
+    """The temporary store file as h5py's file-object driver sees it: writes never fail.
+
+    The first ``OSError`` of a write (a full disk, a quota) is kept in :attr:`error` and every
+    later write is skipped, so HDF5 can close the file normally; the caller checks
+    :meth:`raise_if_failed` and deletes the file. Skipped writes leave holes (no disk space).
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._file = open(path, "w+b", buffering=0)  # unbuffered: a write error surfaces at its write
+        self.error: OSError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        return self._file.readinto(buffer)
+
+    def truncate(self, size: int | None = None) -> int:
+        if self.error is not None:
+            return self._file.tell() if size is None else size
+        try:
+            return self._file.truncate(size)
+        except OSError as err:
+            self.error = err
+            return self._file.tell() if size is None else size
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        view = memoryview(data).cast("B")
+        if self.error is None:
+            try:
+                done = 0
+                while done < len(view):  # a raw write may write less than asked near a full disk
+                    done += self._file.write(view[done:])
+                return len(view)
+            except OSError as err:
+                self.error = err
+        self._file.seek(len(view), os.SEEK_CUR)
+        return len(view)
+
+    def raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
 def _write_atomically(
     path: Path, kept: list[str], records: list[DesignRecord], compression: tuple[str, int | None]
 ) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    tmp = _temporary_name(path)
+    raw: _GuardedFile | None = None
     try:
-        with h5py.File(tmp, "w", locking=False) as out:
-            out.attrs[S.FORMAT_ATTR] = S.FORMAT_NAME
-            out.attrs[S.VERSION_ATTR] = S.SCHEMA_VERSION
-            out.attrs[S.TOOL_VERSION_ATTR] = __version__
-            designs = out.create_group(S.DESIGNS_GROUP)
-            if kept:
-                with h5py.File(path, "r", locking=False) as old:
-                    for name in kept:
-                        old.copy(old[S.DESIGNS_GROUP][name], designs, name=name)
-            for record in records:
-                _write_record(designs.create_group(record.name), record, compression)
-        _fsync(tmp)
+        raw = _GuardedFile(tmp)
+        with raw:
+            with h5py.File(raw, "w") as out:
+                _fill_store(out, path, kept, records, compression, raw.raise_if_failed)
+            raw.raise_if_failed()
+            os.fsync(raw.fileno())
         if path.exists():
             os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         os.replace(tmp, path)
         _fsync(path.parent)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"cannot write the store: {err}", path) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as err:
+        _unlink_quietly(tmp)
+        # After a skipped write HDF5 may fail reading back what it never wrote: the write error
+        # is the cause to report, whatever HDF5 raised.
+        cause = raw.error if raw is not None and raw.error is not None else err
+        if isinstance(cause, OSError):
+            raise InputError(f"cannot write the store: {_os_reason(cause)}; the store is unchanged", path) from None
         raise
+
+
+def _fill_store(
+    out: h5py.File,
+    path: Path,
+    kept: list[str],
+    records: list[DesignRecord],
+    compression: tuple[str, int | None],
+    check_writes: Callable[[], None],
+) -> None:
+    """Write the root attributes, copy the ``kept`` designs of ``path``, add ``records``.
+
+    ``check_writes`` runs after each design, so a full disk stops the write at the next design
+    instead of compressing the rest into holes.
+    """
+    out.attrs[S.FORMAT_ATTR] = S.FORMAT_NAME
+    out.attrs[S.VERSION_ATTR] = S.SCHEMA_VERSION
+    out.attrs[S.TOOL_VERSION_ATTR] = __version__
+    designs = out.create_group(S.DESIGNS_GROUP)
+    if kept:
+        with h5py.File(path, "r", locking=False) as old:
+            for name in kept:
+                try:
+                    old.copy(old[S.DESIGNS_GROUP][name], designs, name=name)
+                except (OSError, KeyError, ValueError, RuntimeError) as err:
+                    raise InputError(
+                        f"design {name!r} in the store is damaged and cannot be copied ({err}); "
+                        "the store is unchanged: re-ingest into a new store",
+                        path,
+                    ) from None
+                check_writes()
+    for record in records:
+        _write_record(designs.create_group(record.name), record, compression)
+        check_writes()
+
+
+def _os_reason(err: OSError) -> str:
+    """``err`` as the user should read it: "no space left on device" for a full disk."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "no space left on device"
+    return (err.strerror or str(err)).lower()
+
+
+def _unlink_quietly(path: Path) -> None:
+    """Remove ``path`` if it is there; on a read-only mount even a missing file's unlink fails."""
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 def _write_record(group: h5py.Group, record: DesignRecord, compression: tuple[str, int | None]) -> None:
