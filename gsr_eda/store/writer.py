@@ -205,11 +205,10 @@ def _write_atomically(
             with h5py.File(raw, "w") as out:
                 _fill_store(out, path, kept, records, compression, raw.raise_if_failed)
             raw.raise_if_failed()
-            os.fsync(raw.fileno())
+        _fsync(tmp)
         if path.exists():
             os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         os.replace(tmp, path)
-        _fsync(path.parent)
     except BaseException as err:
         _unlink_quietly(tmp)
         # After a skipped write HDF5 may fail reading back what it never wrote: the write error
@@ -218,6 +217,10 @@ def _write_atomically(
         if isinstance(cause, OSError):
             raise InputError(f"cannot write the store: {_os_reason(cause)}; the store is unchanged", path) from None
         raise
+    try:
+        _fsync(path.parent)
+    except OSError as err:
+        raise InputError(f"the store was replaced, but its directory could not be synced: {_os_reason(err)}", path) from None
 
 
 def _fill_store(
