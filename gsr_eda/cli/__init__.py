@@ -11,6 +11,7 @@ from gsr_eda.cli.app import app, main
 # Each import registers its commands on ``app``, in the order ``--help`` lists them:
 # the data flow from designs to predictions, then the tools around it.
 from gsr_eda.cli import synth  # noqa: F401,E402
+from gsr_eda.cli import route  # noqa: F401,E402
 from gsr_eda.cli import ingest  # noqa: F401,E402
 from gsr_eda.cli import info  # noqa: F401,E402
 from gsr_eda.cli import train  # noqa: F401,E402

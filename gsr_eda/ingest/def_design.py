@@ -37,6 +37,7 @@ import numpy as np
 
 from gsr_eda.design import GcellGrid, PlacedDesign, RoutingCapacity
 from gsr_eda.errors import InputError
+from gsr_eda.ingest.compressed import is_gzip, plain_path
 from gsr_eda.ingest.def_text import scan_net_uses, scan_placed_io_pins, scan_units_and_name
 from gsr_eda.ingest.lef import LefLibrary, LefMacro, read_lef_library
 from gsr_eda.ingest.native import parse_def_native
@@ -214,6 +215,21 @@ class _WildcardExpander:
         return self._cache[key]
 
 
+def _read_gzip_def_design(path: Path, lef_paths: Sequence[str | Path], **options) -> PlacedDesign:
+    """:func:`read_def_design` of a gzip DEF; errors and ``design.source`` name the compressed file."""
+    with plain_path(path) as plain:
+        try:
+            design = read_def_design(plain, lef_paths, **options)
+        except InputError as err:
+            if err.path != plain:
+                raise
+            raise InputError(err.problem, path) from None
+    if options.get("name") is None and design.name == plain.stem:
+        design.name = path.name.split(".")[0]
+    design.source["def"] = str(path)
+    return design
+
+
 def read_def_design(
     def_path: str | Path,
     lef_paths: Sequence[str | Path],
@@ -232,9 +248,13 @@ def read_def_design(
     left out of their nets. IO pins without placement are always left out, and counted in
     ``design.source["unplaced_io_pins"]``; ``( * PIN )`` net connections are expanded and
     counted in ``design.source["wildcard_connections"]`` (see the module docstring).
+    A gzip-compressed DEF (``.def.gz``) is read through a decompressed temporary copy.
     Raises :class:`InputError` for any bad or inconsistent input.
     """
     path = Path(def_path)
+    if is_gzip(path):
+        return _read_gzip_def_design(path, lef_paths, name=name, include_io_pins=include_io_pins,
+                                     keep_unconnected=keep_unconnected, gcell_tracks=gcell_tracks)
     lef_paths = [Path(p) for p in lef_paths]
     if not lef_paths:
         raise InputError("no LEF given: pass the technology LEF and the cell LEF(s) with the DEF", path)
