@@ -31,10 +31,21 @@ class GsrEdaError(Exception):
 class InputError(GsrEdaError):
     """A user-supplied file or value is missing, malformed or inconsistent.
 
-    The message names the file (when there is one) and the problem.
+    The message names the file (when there is one) and the problem. ``detail`` is text quoted
+    from the file itself (a parser's failing token): it ends the message for the user who ran
+    the command, and :attr:`without_detail` leaves it out for the server's replies, which must
+    not show a client the contents of files only the server may read.
     """
 
-    def __init__(self, problem: str, path: str | Path | None = None) -> None:
+    def __init__(self, problem: str, path: str | Path | None = None, *, detail: str | None = None) -> None:
         self.path = None if path is None else Path(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}" if self.path is not None else problem)
+        self.detail = detail
+        where = f"{self.path}: " if self.path is not None else ""
+        super().__init__(f"{where}{problem}" + (f": {detail}" if detail else ""))
+
+    @property
+    def without_detail(self) -> str:
+        """The message without the text quoted from the file."""
+        where = f"{self.path}: " if self.path is not None else ""
+        return f"{where}{self.problem}" + (" (the file's text is not shown)" if self.detail else "")

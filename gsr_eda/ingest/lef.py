@@ -103,8 +103,8 @@ def scan_macro_headers(text: str, path: Path | None = None) -> dict[str, MacroHe
                 try:
                     ox, oy = (float(v) for v in rest)
                 except ValueError:
-                    problem = f"macro {start.group(1)}: ORIGIN needs two numbers, got {' '.join(rest)!r}"
-                    raise InputError(problem, path) from None
+                    problem = f"macro {start.group(1)}: ORIGIN needs two numbers"
+                    raise InputError(problem, path, detail=repr(" ".join(rest))) from None
                 origin = (ox, oy)
             elif keyword in ("PIN", "OBS", "END"):
                 break

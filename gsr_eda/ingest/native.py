@@ -47,6 +47,53 @@ def check_regular_file(path: Path, kind: str) -> None:
         raise InputError(f"{kind} path is not a regular file", path)
 
 
+#: Statements a DEF may begin with (after comments): the header statements, then any section.
+DEF_OPENING_KEYWORDS = frozenset(
+    "VERSION NAMESCASESENSITIVE DIVIDERCHAR BUSBITCHARS DESIGN TECHNOLOGY UNITS HISTORY "
+    "PROPERTYDEFINITIONS DIEAREA ROWS ROW TRACKS GCELLGRID VIAS STYLES NONDEFAULTRULES REGIONS "
+    "COMPONENTMASKSHIFT COMPONENTS PINS PINPROPERTIES BLOCKAGES SLOTS FILLS SPECIALNETS NETS "
+    "SCANCHAINS GROUPS BEGINEXT END".split()
+)
+_SCAN_CHUNK = 1 << 20
+
+
+def check_text_file(path: Path, kind: str, opening_keywords: frozenset[str] | None = None) -> None:
+    """Refuse a file that cannot be ``kind`` text before the native parser reads it whole.
+
+    The parsers hold the whole file in memory and, on a binary or sparse file, fail only after
+    reading all of it with no useful reason. One streaming pass finds the first NUL byte (text
+    formats have none); with ``opening_keywords``, the first token after ``#`` comments must be
+    one of them. The token found is kept out of the message proper (``detail``), as file text.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_SCAN_CHUNK)
+            chunk, offset = head, 0
+            while chunk:
+                nul = chunk.find(b"\0")
+                if nul >= 0:
+                    raise InputError(f"not a {kind} text file: binary data (a NUL byte) at byte {offset + nul:,}", path)
+                offset += len(chunk)
+                chunk = handle.read(_SCAN_CHUNK)
+    except OSError as err:
+        raise InputError(f"cannot read {kind}: {err.strerror}", path) from None
+    if opening_keywords is None:
+        return
+    for number, line in enumerate(head.decode("utf-8", "replace").splitlines(), start=1):
+        tokens = line.split("#", 1)[0].split()
+        if not tokens:
+            continue
+        if tokens[0].upper() not in opening_keywords:
+            raise InputError(
+                f"does not look like a {kind} file: line {number} should start with a {kind} statement "
+                "such as VERSION, DESIGN or UNITS",
+                path,
+                detail=repr(tokens[0][:40]),
+            )
+        return
+    raise InputError(f"empty {kind} file: no statement found", path)
+
+
 def parse_def_native(path: Path) -> Any:
     """Parse a DEF with ``lefdef`` and return its ``C_Def`` structure (and the reader that owns it).
 
@@ -54,6 +101,7 @@ def parse_def_native(path: Path) -> Any:
     since the reader frees the C memory when it is garbage-collected.
     """
     check_regular_file(path, "DEF")
+    check_text_file(path, "DEF", DEF_OPENING_KEYWORDS)
     child = subprocess.run(
         [sys.executable, "-c", _CHILD_SCRIPT, str(path)],
         capture_output=True,
@@ -62,7 +110,7 @@ def parse_def_native(path: Path) -> Any:
     )
     if child.returncode != 0:
         reason = _parser_reason(child.stdout + "\n" + child.stderr)
-        raise InputError(f"malformed or truncated DEF: {reason}", path)
+        raise InputError("malformed or truncated DEF", path, detail=reason)
     from lefdef import C_DefReader
 
     reader = C_DefReader()
@@ -79,6 +127,7 @@ def _flush_c_stdio() -> None:
 def parse_lef_native(path: Path) -> dict:
     """Parse a LEF with ``sc_leflib``; a file it rejects raises ``InputError`` with the parser's reason."""
     check_regular_file(path, "LEF")
+    check_text_file(path, "LEF")
     import sc_leflib
 
     # The parser reports through C stdio and, via its Cython callbacks, through Python's print:
@@ -92,7 +141,7 @@ def parse_lef_native(path: Path) -> dict:
         os.dup2(captured.fileno(), 1)
         try:
             with contextlib.redirect_stdout(python_output), contextlib.redirect_stderr(python_output):
-                parsed = sc_leflib.parse(str(path))
+                parsed = _parse_lef_or_none(sc_leflib, path)
         finally:
             _flush_c_stdio()
             os.dup2(saved[0], 2)
@@ -102,5 +151,17 @@ def parse_lef_native(path: Path) -> dict:
         captured.seek(0)
         output = captured.read().decode("utf-8", "replace") + "\n" + python_output.getvalue()
     if parsed is None:
-        raise InputError(f"malformed LEF: {_parser_reason(output)}", path)
+        raise InputError("malformed LEF", path, detail=_parser_reason(output))
     return parsed
+
+
+def _parse_lef_or_none(sc_leflib: Any, path: Path) -> dict | None:
+    """``sc_leflib.parse``, with ``None`` for a file it fails on by raising.
+
+    Binary garbage makes its Cython callbacks raise (a token that is not UTF-8), which surfaces
+    as a ``SystemError`` or ``UnicodeError`` instead of its usual ``None``.
+    """
+    try:
+        return sc_leflib.parse(str(path))
+    except (SystemError, UnicodeError, ValueError):
+        return None
