@@ -8,8 +8,12 @@ PY     := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
 STAMP  := $(VENV)/.gsr-eda-installed
 CORE_SOURCES := $(shell find cpp -type f) CMakeLists.txt pyproject.toml
+# Pinned so that `make lint` gives the same verdict on every machine.
+LINT_TOOLS := ruff==0.17.5 clang-format==23.1.3
+LINT_STAMP := $(VENV)/.lint-tools
+CPP_FILES := $(shell find cpp -name '*.h' -o -name '*.cpp' -o -name '*.cuh' -o -name '*.cu')
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test demo lint clean
 
 setup: $(STAMP)
 
@@ -29,6 +33,16 @@ test: setup
 
 demo: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
+
+$(LINT_STAMP): $(VENV)/bin/python
+	$(PY) -m pip install $(LINT_TOOLS)
+	touch $@
+
+# Style gate: ruff (lint and format, configured in pyproject.toml) and clang-format (.clang-format).
+lint: $(LINT_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/clang-format --dry-run --Werror $(CPP_FILES)
 
 clean:
 	rm -rf build $(VENV) demo_out
