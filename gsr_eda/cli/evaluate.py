@@ -28,7 +28,7 @@ def evaluate(
 ) -> None:
     """Score a model: Pearson, Spearman, Kendall, R^2 and MAE, per design and overall.
 
-    Metrics are computed on cells (against the stored per-cell labels) and on the gcell map (the per-cell predictions reduced onto gcells with the label's max/mean, against the stored gcell label map, over gcells that at least one cell covers). For designs that the model was trained on with a node split, the held-out test nodes are also scored separately (cells_test); the role of each design in the training split (train/val/test) is shown.
+    Metrics are computed on cells (against the stored per-cell labels) and on the gcell map (the per-cell predictions of standard cells reduced onto gcells with the label's max/mean, against the stored gcell label map, over gcells that a standard cell covers; macros are left out of the map). Under each design the model-free estimates a user already has (RUDY, pin RUDY, cell density, and the proxy label where the labels come from a router) are scored on the same cells and gcells, so the table shows whether the model beats them. Designs are also pooled by role: what counts is the model on designs it never trained on (test, val, unseen). For designs that the model was trained on with a node split, the held-out test nodes are also scored separately (cells_test); the role of each design in the training split (train/val/test) is shown.
 
     The store must have the features, net model and label reduction the model was trained with.
 
@@ -36,9 +36,6 @@ def evaluate(
 
       gsr-eda evaluate --checkpoint runs/gsr64 --store designs.h5 --json
     """
-    from rich.console import Console
-    from rich.table import Table
-
     from gsr_eda.cli.train import split_names
     from gsr_eda.errors import InputError
     from gsr_eda.predict.checkpoint import check_feature_schema, load_checkpoint, resolve_checkpoint_path
@@ -83,29 +80,50 @@ def evaluate(
 
     with Progress(transient=True, disable=json_out) as progress:
         task = progress.add_task("evaluating", total=len(records))
-        result = evaluate_records(predictor, records, test_masks, on_design=lambda _n: progress.advance(task))
-    for n, entry in result["designs"].items():
-        entry["role"] = roles.get(n, "unseen")
+        result = evaluate_records(predictor, records, test_masks, on_design=lambda _n: progress.advance(task),
+                                  roles=roles)
     result["checkpoint"] = str(ck_path)
     result["store"] = str(store)
     result["model"] = predictor.config
     if json_out:
         emit_json(json_safe(result))
         return
+    _print_tables(result, predictor.config, store, any(r.label_is_proxy for r in records))
+
+
+_METRICS = ("pearson", "spearman", "kendall", "hotspot_precision", "hotspot_recall", "r2", "mae")
+
+
+def _print_tables(result: dict, config: dict, store: Path, proxy_labels: bool) -> None:
+    """One table: per design the model's rows and, under them, the model-free baselines on the same items."""
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     if not console.is_terminal:  # logs and pipes: wide enough that no column is cut
-        console = Console(width=120)
-    table = Table(title=f"{predictor.config['name']} ({predictor.config['layers']} layers) on {store.name}")
-    for col in ("design", "role", "on", "n", "Pearson", "Spearman", "Kendall", "R^2", "MAE"):
-        table.add_column(col, justify="left" if col in ("design", "role", "on") else "right")
-    rows = [(n, e["role"], e) for n, e in result["designs"].items()] + [("overall", "", result["overall"])]
-    for name, role, entry in rows:
+        console = Console(width=140)
+    table = Table(title=f"{config['name']} ({config['layers']} layers) on {store.name}")
+    for col in ("design", "role", "estimate", "on", "n", "Pearson", "Spearman", "Kendall", "hot P", "hot R",
+                "R^2", "MAE"):
+        table.add_column(col, justify="left" if col in ("design", "role", "estimate", "on") else "right")
+
+    def add(name: str, role: str, estimate: str, entry: dict) -> None:
         for on in ("cells", "cells_test", "gcells"):
             m = entry.get(on)
-            if m is None:
-                continue
-            table.add_row(name, role, on, f"{m['n']:,}", *(_fmt(m[k]) for k in ("pearson", "spearman", "kendall", "r2", "mae")))
+            if m is not None:
+                table.add_row(name, role, estimate, on, f"{m['n']:,}", *(_fmt(m.get(k)) for k in _METRICS))
+
+    for name, entry in result["designs"].items():
+        add(name, entry["role"], config["name"], entry)
+        for baseline, scores in entry["baselines"].items():
+            add("", "", baseline, scores)
         table.add_section()
+    for role, pooled in result["roles"].items():
+        add(f"pooled: {role}", role, config["name"], pooled)
+    add("overall", "", config["name"], result["overall"])
     console.print(table)
-    if any(r.label_is_proxy for r in records):
+    console.print("[dim]role unseen/test/val: the model never trained on the design. Baselines (RUDY, pin RUDY, "
+                  "cell density; the proxy where labels are real) are scored on the same cells and gcells; their "
+                  "R^2 and MAE are not defined (other units). hot P / hot R: precision / recall of the top 10%.[/dim]")
+    if proxy_labels:
         console.print("[dim]labels are proxy estimates (no router output), not routed congestion[/dim]")

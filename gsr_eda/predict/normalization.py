@@ -4,6 +4,11 @@ Features: :math:`\tilde x_{ij} = (x_{ij} - \mu_j) / \sigma_j` with :math:`\mu, \
 standard deviation of feature ``j`` over the *training* nodes only (a feature that is constant
 there gets :math:`\sigma_j = 1`). Targets are standardised the same way for the MSE loss and
 mapped back to label units for every reported prediction.
+
+The standardiser is also the model's view of the stored features: ``columns`` names which
+stored feature columns the model reads (by default training leaves out the absolute die
+position, ``x_norm`` and ``y_norm``: where a hotspot sits on one die says nothing about another
+die, and on CircuitNet the two correlate with the label with opposite signs on two designs).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class Standardizer:
     feature_std: np.ndarray  # (F,) float64, > 0
     target_mean: float
     target_std: float  # > 0
+    columns: np.ndarray | None = None  # (F_model,) int64: the stored columns the model reads; None: all
 
     @staticmethod
     def moments(features: Iterable[np.ndarray], targets: Iterable[np.ndarray]) -> np.ndarray:
@@ -44,7 +50,7 @@ class Standardizer:
         return np.concatenate([[n], sx, sxx, [m, sy, syy]])
 
     @classmethod
-    def from_moments(cls, moments: np.ndarray) -> Standardizer:
+    def from_moments(cls, moments: np.ndarray, columns: np.ndarray | None = None) -> Standardizer:
         moments = np.asarray(moments, dtype=np.float64)
         width = (len(moments) - 4) // 2
         n, sx, sxx = moments[0], moments[1 : 1 + width], moments[1 + width : 1 + 2 * width]
@@ -56,16 +62,22 @@ class Standardizer:
         std[std < 1e-12] = 1.0
         t_mean = sy / m
         t_std = float(np.sqrt(max(syy / m - t_mean**2, 0.0)))
-        return cls(mean, std, float(t_mean), t_std if t_std > 1e-12 else 1.0)
+        return cls(mean, std, float(t_mean), t_std if t_std > 1e-12 else 1.0,
+                   None if columns is None else np.asarray(columns, dtype=np.int64))
 
     @classmethod
     def fit(cls, features: Iterable[np.ndarray], targets: Iterable[np.ndarray]) -> Standardizer:
         """Fit on chunks of training features ``(n_i, F)`` and targets ``(m_i,)``."""
         return cls.from_moments(cls.moments(features, targets))
 
+    def select(self, x: np.ndarray) -> np.ndarray:
+        """The columns of stored features ``(N, F)`` that the model reads, ``(N, F_model)``."""
+        x = np.asarray(x)
+        return x if self.columns is None else x[:, self.columns]
+
     def features(self, x: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-        """Standardised float32 feature tensor on ``device``."""
-        z = (np.asarray(x, dtype=np.float64) - self.feature_mean) / self.feature_std
+        """The model's input: the selected stored columns, standardised, float32 on ``device``."""
+        z = (self.select(x).astype(np.float64) - self.feature_mean) / self.feature_std
         return torch.from_numpy(z.astype(np.float32)).to(device)
 
     def target(self, y: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -77,12 +89,15 @@ class Standardizer:
         return (z.detach().double().cpu().numpy() * self.target_std + self.target_mean).astype(np.float32)
 
     def to_state(self) -> dict:
-        return {
+        state = {
             "feature_mean": torch.from_numpy(self.feature_mean.astype(np.float64)),
             "feature_std": torch.from_numpy(self.feature_std.astype(np.float64)),
             "target_mean": float(self.target_mean),
             "target_std": float(self.target_std),
         }
+        if self.columns is not None:
+            state["columns"] = torch.from_numpy(self.columns.astype(np.int64))
+        return state
 
     @classmethod
     def from_state(cls, state: dict) -> Standardizer:
@@ -91,4 +106,5 @@ class Standardizer:
             state["feature_std"].numpy().astype(np.float64),
             float(state["target_mean"]),
             float(state["target_std"]),
+            state["columns"].numpy().astype(np.int64) if "columns" in state else None,  # older checkpoints: all
         )

@@ -7,6 +7,10 @@ For predictions :math:`\hat y` and labels :math:`y` over ``n`` items (cells or g
 * Kendall :math:`\tau_b`: concordant minus discordant pairs, tie-corrected.
 * :math:`R^2 = 1 - \sum (y_i - \hat y_i)^2 / \sum (y_i - \bar y)^2`.
 * MAE :math:`= \frac1n \sum |y_i - \hat y_i|`.
+* Hotspot precision and recall at 10%: the hotspots are the items at or above the 90th
+  percentile of the labels, the predicted hotspots those at or above the 90th percentile of the
+  predictions; precision is the share of predicted hotspots that are hotspots, recall the share
+  of hotspots predicted. Ranks only, so they compare estimators in any unit (RUDY, a model).
 
 The implementations are scipy's and scikit-learn's. A correlation is undefined (``nan``) when
 either side is constant; :math:`R^2` is ``nan`` when the labels are constant.
@@ -20,6 +24,7 @@ import warnings
 import numpy as np
 
 METRIC_NAMES = ("pearson", "spearman", "kendall", "r2", "mae")
+HOTSPOT_FRACTION = 0.10
 
 
 def regression_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
@@ -50,4 +55,13 @@ def regression_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]
             out["kendall"] = float(stats.kendalltau(pred, target).statistic)
     out["r2"] = math.nan if np.ptp(target) == 0 else float(r2_score(target, pred))
     out["mae"] = float(mean_absolute_error(target, pred))
+    out.update(hotspot_metrics(pred, target))
     return out
+
+
+def hotspot_metrics(pred: np.ndarray, target: np.ndarray, fraction: float = HOTSPOT_FRACTION) -> dict[str, float]:
+    """``hotspot_precision`` and ``hotspot_recall`` of the top ``fraction`` (module docstring)."""
+    hot = target >= np.quantile(target, 1 - fraction)
+    flagged = pred >= np.quantile(pred, 1 - fraction)
+    both = int(np.count_nonzero(hot & flagged))
+    return {"hotspot_precision": both / max(int(flagged.sum()), 1), "hotspot_recall": both / max(int(hot.sum()), 1)}

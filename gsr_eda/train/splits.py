@@ -3,6 +3,11 @@
 * **By design** (3 or more labelled designs): the designs are shuffled with the seed and cut
   into test, validation and train sets (at least one design each). Every node of a design
   belongs to its design's split: this measures generalisation to unseen placements.
+* **Held out by name** (``val_designs`` / ``test_designs``): the designs a user names validate
+  and test the model; every other design trains it. This is the protocol that measures what a
+  user gets on a design the model never saw (and the one the quality benchmark uses: leave one
+  design out for test, another for early stopping). Named designs never train, whatever
+  their count.
 * **By node** (1 or 2 labelled designs): each design's nodes carry a mask (0 train, 1 val,
   2 test). Masks stored in the graph store are used when every design has them; otherwise
   masks are drawn with the seed (stratified by nothing, uniform per design).
@@ -27,7 +32,7 @@ class SplitPlan:
     """Which designs (and, for node splits, which nodes) train, validate and test the model."""
 
     mode: str  # "design" or "node"
-    source: str  # "seeded" or "stored"
+    source: str  # "seeded", "stored" or "named" (held-out designs given by the user)
     seed: int
     train_designs: list[str]
     val_designs: list[str]
@@ -50,7 +55,8 @@ class SplitPlan:
                 f"{SPLIT_NAMES[s]} {len(self.designs_for(s))} ({', '.join(self.designs_for(s))})"
                 for s in (TRAIN, VAL, TEST)
             ]
-            return f"split by design (seed {self.seed}): " + "; ".join(parts)
+            origin = "held-out designs named by the user" if self.source == "named" else f"seed {self.seed}"
+            return f"split by design ({origin}): " + "; ".join(parts)
         counts = {s: sum(int((m == s).sum()) for m in self.node_masks.values()) for s in (TRAIN, VAL, TEST)}
         origin = "masks stored in the graph store" if self.source == "stored" else f"seeded masks (seed {self.seed})"
         return (
@@ -104,17 +110,25 @@ def plan_split(
     val_fraction: float = 0.15,
     test_fraction: float = 0.15,
     mode: str = "auto",
+    val_designs: list[str] | None = None,
+    test_designs: list[str] | None = None,
 ) -> SplitPlan:
     """Split labelled designs ``name -> (num_nodes, stored node_split or None)``.
 
     ``mode`` is ``"auto"`` (by design with 3+ designs, else by node), ``"design"`` or ``"node"``.
-    Raises ``ValueError`` when no design is given or a design split is asked of fewer than 3.
+    Naming ``val_designs`` or ``test_designs`` splits by design around them
+    (:func:`named_split`). Raises ``ValueError`` when no design is given, a design split is
+    asked of fewer than 3, or the named designs do not leave one to train on.
     """
     if not designs:
         raise ValueError("no labelled designs to split")
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise ValueError("val and test fractions must be in [0, 1) and sum to less than 1")
     names = sorted(designs)
+    if val_designs or test_designs:
+        if mode == "node":
+            raise ValueError("held-out designs split by design: they cannot be combined with a node split")
+        return named_split(names, val_designs or [], test_designs or [], seed=seed, val_fraction=val_fraction)
     if mode == "auto":
         mode = "design" if len(names) >= MIN_DESIGNS_FOR_DESIGN_SPLIT else "node"
     if mode == "design":
@@ -141,3 +155,33 @@ def plan_split(
         for n in names
     }
     return SplitPlan("node", "stored" if stored else "seeded", seed, names, names, names, masks)
+
+
+def named_split(
+    names: list[str], val_designs: list[str], test_designs: list[str], *, seed: int, val_fraction: float = 0.15
+) -> SplitPlan:
+    """A split by design around the designs a user holds out.
+
+    ``test_designs`` are scored once at the end; ``val_designs`` drive early stopping and
+    ``best.pt``. When only test designs are named, ``max(1, round(val_fraction * n))`` of the
+    others are drawn with ``seed`` for validation. Every remaining design trains.
+    """
+    unknown = sorted(set(val_designs) - set(names)) + sorted(set(test_designs) - set(names))
+    if unknown:
+        raise ValueError(f"held-out design(s) {', '.join(map(repr, unknown))} are not among the labelled "
+                         f"designs ({', '.join(names)})")
+    both = sorted(set(val_designs) & set(test_designs))
+    if both:
+        raise ValueError(f"design(s) {', '.join(map(repr, both))} are named for both validation and test")
+    rest = [n for n in names if n not in set(val_designs) | set(test_designs)]
+    if not val_designs:
+        n_val = max(1, int(round(val_fraction * len(names))))
+        if len(rest) <= n_val:
+            raise ValueError("name --val-designs too: after the test designs too few are left to draw a "
+                             "validation design and still train")
+        order = [rest[i] for i in np.random.default_rng(seed).permutation(len(rest))]
+        val_designs, rest = order[:n_val], sorted(order[n_val:])
+    if not rest:
+        raise ValueError("the held-out designs leave no design to train on")
+    return SplitPlan("design", "named", seed, train_designs=rest, val_designs=sorted(val_designs),
+                     test_designs=sorted(test_designs))

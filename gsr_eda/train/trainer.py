@@ -39,6 +39,7 @@ from gsr_eda.train.metrics import regression_metrics
 from gsr_eda.predict.normalization import Standardizer
 from gsr_eda.train.splits import MIN_DESIGNS_FOR_DESIGN_SPLIT, TEST, TRAIN, VAL, SplitPlan, plan_split
 
+DEFAULT_IGNORED_FEATURES = ("x_norm", "y_norm")
 #: Validation metrics that can drive early stopping and ``best.pt``; all but ``loss`` are maximised.
 MONITORS = ("pearson", "spearman", "kendall", "r2", "loss")
 EPOCH_COLUMNS = (
@@ -70,6 +71,11 @@ class TrainConfig:
     split: str = "auto"  # auto | design | node
     val_fraction: float = 0.15
     test_fraction: float = 0.15
+    #: Stored features the model does not read; the absolute die position by default, since where a
+    #: hotspot sits on one die does not carry over to another (docs/training.md, "Unseen designs").
+    ignore_features: list[str] = field(default_factory=lambda: list(DEFAULT_IGNORED_FEATURES))
+    val_designs: list[str] | None = None  # held out for early stopping (a split by design around them)
+    test_designs: list[str] | None = None  # held out and scored once, at the end
     device: str = "cpu"
     num_threads: int = field(default_factory=torch.get_num_threads)
 
@@ -141,8 +147,10 @@ class _Data:
         self.store_path = Path(cfg.store)
         if not self.store_path.exists():
             raise InputError("graph store not found", self.store_path)
+        held_out = [*(cfg.val_designs or []), *(cfg.test_designs or [])]
         with GraphStore(self.store_path) as store:
-            names = list(cfg.designs) if cfg.designs else list(store.designs)
+            # Held-out designs take part whether or not --designs lists them.
+            names = list(dict.fromkeys([*cfg.designs, *held_out])) if cfg.designs else list(store.designs)
             unknown = [n for n in names if n not in store]
             if unknown:
                 raise InputError(
@@ -151,7 +159,7 @@ class _Data:
                 )
             self.summaries = {n: store.summary(n) for n in names}
         unlabelled = [n for n in names if self.summaries[n]["label"] is None]
-        if unlabelled and cfg.designs:
+        if unlabelled and (cfg.designs or set(unlabelled) & set(held_out)):
             raise InputError(f"design(s) {', '.join(unlabelled)} have no labels to train on", self.store_path)
         if unlabelled:
             log(f"skipping {len(unlabelled)} design(s) without labels: {', '.join(unlabelled)}")
@@ -177,11 +185,24 @@ class _Data:
         self.net_model, self.net_cap = first["net_model"], int(first["net_cap"])
         self.label = dict(first["label"])
 
+    def model_columns(self) -> np.ndarray:
+        """Indices of the stored feature columns the model reads: all but ``cfg.ignore_features``."""
+        unknown = sorted(set(self.cfg.ignore_features) - set(self.feature_names))
+        if unknown:
+            raise InputError(f"--ignore-features names {', '.join(unknown)}, which the store does not have "
+                             f"(it has {', '.join(self.feature_names)})", self.store_path)
+        columns = [i for i, name in enumerate(self.feature_names) if name not in self.cfg.ignore_features]
+        if not columns:
+            raise InputError("--ignore-features leaves no feature for the model to read", self.store_path)
+        return np.asarray(columns, dtype=np.int64)
+
     def plan(self) -> SplitPlan:
         """The split: by design needs only summaries; by node reads stored masks."""
         cfg = self.cfg
         mode = cfg.split
-        if mode == "auto":
+        if cfg.val_designs or cfg.test_designs:
+            mode = "design" if mode == "auto" else mode
+        elif mode == "auto":
             mode = "design" if len(self.names) >= MIN_DESIGNS_FOR_DESIGN_SPLIT else "node"
         stored: dict[str, np.ndarray | None] = {n: None for n in self.names}
         if mode == "node" and all(self.summaries[n]["has_split"] for n in self.names):
@@ -192,6 +213,7 @@ class _Data:
             return plan_split(
                 {n: (self.summaries[n]["nodes"], stored[n]) for n in self.names},
                 seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, mode=mode,
+                val_designs=cfg.val_designs, test_designs=cfg.test_designs,
             )
         except ValueError as err:
             raise InputError(str(err), self.store_path) from None
@@ -327,14 +349,15 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
     else:
         # Statistics of the training nodes only; in a distributed job each rank adds its share.
         own = my_train if plan.mode == "design" or ctx.is_main else []
+        columns = data.model_columns()
         feats, targets = [], []
         for n in own:
             m = plan.mask(n, TRAIN)
-            feats.append(records[n].features if m is None else records[n].features[m])
+            feats.append(records[n].features[:, columns] if m is None else records[n].features[m][:, columns])
             targets.append(records[n].cell_labels if m is None else records[n].cell_labels[m])
-        width = len(data.feature_names)
-        moments = Standardizer.moments(feats, targets) if feats else np.zeros(2 * width + 4)
-        std = Standardizer.from_moments(np.asarray(ctx.all_reduce_sum(list(moments), device)))
+        moments = Standardizer.moments(feats, targets) if feats else np.zeros(2 * len(columns) + 4)
+        std = Standardizer.from_moments(np.asarray(ctx.all_reduce_sum(list(moments), device)), columns)
+    in_channels = len(std.feature_mean)
 
     graphs = {n: _to_graph(records[n], plan, std, device) for n in needed}
     del records
@@ -343,7 +366,7 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
 
     torch.manual_seed(cfg.seed)
     model = build_model(
-        cfg.model, len(data.feature_names), hidden=cfg.hidden, layers=cfg.layers, groups=cfg.groups, k=cfg.k,
+        cfg.model, in_channels, hidden=cfg.hidden, layers=cfg.layers, groups=cfg.groups, k=cfg.k,
         dropout=cfg.dropout,
     ).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -369,7 +392,7 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
 
     base = {
         "gsr_eda_version": __version__,
-        "model": _model_config(cfg, len(data.feature_names)),
+        "model": _model_config(cfg, in_channels),
         "graph": {"net_model": data.net_model, "net_cap": data.net_cap, "normalization": ADJACENCY_NORMALIZATION},
         "label": {"name": data.label["name"], "reduce": data.label["reduce"], "is_proxy": bool(data.label["is_proxy"])},
         "feature_names": data.feature_names,
@@ -467,7 +490,7 @@ def _finish(out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, 
     plot_learning_curves(history, out_dir / "curves.png", monitor=cfg.monitor)
     test_metrics = None
     best_path = out_dir / BEST_NAME
-    if best_path.exists():
+    if best_path.exists() and plan.test_designs:
         best = model_from_checkpoint(load_checkpoint(best_path), best_path).to(device)
         missing = [n for n in plan.test_designs if n not in graphs]
         if missing:

@@ -135,3 +135,35 @@ def test_checkpoint_with_other_features_is_refused(store, tmp_path, capsys, monk
         assert code == EXIT_BAD_INPUT, err
         assert "checkpoint does not fit design 'd1'" in err and "missing colour" in err
     assert torch.load(path, weights_only=True)["format_version"] == 1
+
+
+def test_held_out_design_is_reported_apart_next_to_the_baselines(store, tmp_path, capsys, monkeypatch):
+    run = tmp_path / "held_out"
+    code, out, err = run_cli(["train", "--store", store, "--out", run, "--val-designs", "d2", "--epochs", "2",
+                              "--model", "gcn", "--layers", "2", "--hidden", "8"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "held-out designs named by the user" in out and "train 1 (d1); val 1 (d2)" in out
+    ckpt = torch_load(run / "best.pt")
+    assert ckpt["model"]["in_channels"] == len(ckpt["feature_names"]) - 2  # no absolute die position
+    kept = [ckpt["feature_names"][i] for i in ckpt["standardizer"]["columns"].tolist()]
+    assert "x_norm" not in kept and "y_norm" not in kept and "rudy_max" in kept
+
+    code, out, err = run_cli(["evaluate", "--checkpoint", run, "--store", store, "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    result = json.loads(out)
+    assert {n: e["role"] for n, e in result["designs"].items()} == {"d1": "train", "d2": "val"}
+    assert set(result["roles"]) == {"train", "val"}
+    assert result["roles"]["val"]["cells"]["n"] == result["designs"]["d2"]["cells"]["n"]
+    baselines = result["designs"]["d2"]["baselines"]
+    assert set(baselines) == {"rudy", "pin_rudy", "density"}  # no proxy baseline on proxy labels
+    assert baselines["rudy"]["gcells"]["n"] == result["designs"]["d2"]["gcells"]["n"]
+
+    code, out, err = run_cli(["evaluate", "--checkpoint", run, "--store", store], capsys, monkeypatch)
+    assert code == 0, err
+    assert "pin_rudy" in out and "pooled: val" in out
+
+
+def torch_load(path: Path) -> dict:
+    import torch
+
+    return torch.load(path, weights_only=True)

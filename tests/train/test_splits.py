@@ -51,3 +51,33 @@ def test_bad_requests():
         plan_split({"a": (5, None)}, seed=0, mode="design")
     with pytest.raises(ValueError, match="no labelled"):
         plan_split({}, seed=0)
+
+
+def test_named_designs_are_held_out_even_with_two_designs():
+    plan = plan_split({"a": (10, None), "b": (20, None)}, seed=0, val_designs=["b"])
+    assert (plan.mode, plan.source) == ("design", "named")
+    assert plan.train_designs == ["a"] and plan.val_designs == ["b"] and plan.test_designs == []
+    assert "named by the user" in plan.describe()
+
+
+def test_named_test_design_draws_validation_from_the_rest():
+    designs = {f"d{i}": (10, None) for i in range(5)}
+    plan = plan_split(designs, seed=4, test_designs=["d2"])
+    assert plan.test_designs == ["d2"] and len(plan.val_designs) == 1 and "d2" not in plan.val_designs
+    assert set(plan.train_designs) == set(designs) - {"d2", *plan.val_designs}
+    assert plan_split(designs, seed=4, test_designs=["d2"]).val_designs == plan.val_designs
+
+
+@pytest.mark.parametrize(
+    ("val", "test", "message"),
+    [(["zz"], [], "not among"), (["a"], ["a"], "both"), (["a", "b"], [], "no design to train"),
+     ([], ["a"], "too few")],
+)
+def test_named_split_refuses_what_cannot_work(val, test, message):
+    with pytest.raises(ValueError, match=message):
+        plan_split({"a": (10, None), "b": (10, None)}, seed=0, val_designs=val, test_designs=test)
+
+
+def test_named_split_is_not_a_node_split():
+    with pytest.raises(ValueError, match="node split"):
+        plan_split({"a": (10, None), "b": (10, None), "c": (5, None)}, seed=0, mode="node", val_designs=["a"])
