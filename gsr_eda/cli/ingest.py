@@ -75,7 +75,14 @@ def ingest_design(
         None,
         "--label-kind",
         help="What --labels is: openroad-report (congestion report), openroad-guides (route guides), "
-        "openroad-heatmap (gui::dump_heatmap CSV), array (.npy/.csv gcell map).",
+        "openroad-heatmap (gui::dump_heatmap CSV), routed-def (a detail-routed DEF, e.g. from gsr-eda route), "
+        "array (.npy/.csv gcell map).",
+    ),
+    label_option: list[str] = typer.Option(
+        [],
+        "--label-option",
+        help="KEY=VALUE option of the label reader; repeat for several. routed-def: measure=utilisation|overflow, "
+        "capacity_fraction=F (overflow), tool=NAME, tool_version=V, failed_nets=FILE (the router's list).",
     ),
     label_reduce: str = _LABEL_REDUCE,
     net_model: str = _NET_MODEL,
@@ -105,7 +112,11 @@ def ingest_design(
     comes from the DEF TRACKS and the LEF layer directions.
 
     With --labels FILE --label-kind KIND the label comes from real router output; without, the
-    proxy congestion estimate is stored and marked as a proxy.
+    proxy congestion estimate is stored and marked as a proxy. A routed DEF (routed-def) gives
+    the tracks the router's wires use per gcell against the LEF's track capacity, as
+    utilisation (default) or overflow (--label-option measure=overflow), with its provenance
+    (router, version, failed-net fraction) in the design's metadata. The DEF may be gzip
+    compressed (.def.gz).
 
     The summary reports what the reader changed: IO pins left out for lack of placement, and
     "( * PIN )" wildcard connections expanded to the pins of every matching instance.
@@ -121,6 +132,10 @@ def ingest_design(
       gsr-eda ingest design --def gcd.def --lef tech.lef --lef cells.lef \\
         --store designs.h5 --labels gcd.guide --label-kind openroad-guides \\
         --net-model star --include-io-pins --json
+
+      gsr-eda ingest design --def placed.def.gz --lef osu018_stdcells.lef \
+        --store qflow.h5 --labels routed.def.gz --label-kind routed-def \
+        --label-option tool=qrouter --label-option tool_version=1.4.71
     """
     from gsr_eda.ingest.jobs import IngestJob
 
@@ -134,6 +149,7 @@ def ingest_design(
         gcell_tracks=gcell_tracks,
         labels=labels,
         label_kind=label_kind,
+        label_options=_key_values(label_option),
         label_reduce=label_reduce,
         net_model=net_model,
         net_cap=net_cap,
@@ -141,6 +157,19 @@ def ingest_design(
         proxy_decomposition=proxy_decomposition,
     )
     _ingest([job], store, overwrite=overwrite, workers=1, json_out=json_out)
+
+
+def _key_values(items: list[str]) -> dict[str, str]:
+    """``["k=v", ...]`` as a dict, or an :class:`InputError` naming the malformed item."""
+    from gsr_eda.errors import InputError
+
+    options: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--label-option must be KEY=VALUE, got {item!r}")
+        options[key.strip()] = value.strip()
+    return options
 
 
 @ingest_app.command("circuitnet")
@@ -246,7 +275,7 @@ def ingest_manifest(
       ]}
 
     Entry keys: kind, name, def, lef, include_io_pins, keep_unconnected, gcell_tracks, root,
-    base, placement, gcell_size_um, labels, label_kind, label_which, label_reduce, net_model,
+    base, placement, gcell_size_um, labels, label_kind, label_options (an object of text values), label_which, label_reduce, net_model,
     net_cap, proxy_measure, proxy_decomposition (defaults as in `ingest design` / `ingest circuitnet`).
 
     Workers read the designs and build the graphs; the store is written once at the end, so one

@@ -36,6 +36,8 @@ class IngestJob:
     ``kind="def"`` uses ``def_path`` and ``lef_paths`` (and ``label_kind`` for ``labels``);
     ``kind="circuitnet"`` uses ``root``, ``base`` and ``placement`` (``labels`` is then the
     directory holding the ``congestion_*`` maps, ``label_which`` chooses the map).
+    ``label_options`` are keyword options of the DEF label reader (e.g. ``measure`` and
+    ``tool`` for ``routed-def``), as text.
     Without ``labels`` the proxy congestion label is computed and marked as a proxy.
     """
 
@@ -52,6 +54,7 @@ class IngestJob:
     gcell_size_um: float = 1.0
     labels: Path | None = None
     label_kind: str | None = None
+    label_options: dict[str, str] = field(default_factory=dict)
     label_which: str = CIRCUITNET_DEFAULT_LABEL
     label_reduce: str = "max"
     net_model: str = "capped-clique"
@@ -92,6 +95,12 @@ class IngestJob:
                     raise InputError(f"unknown label kind {self.label_kind!r} for a DEF design; choose one of {kinds}")
         elif self.root is None or self.base is None or self.placement is None:
             raise InputError("a CircuitNet design needs a root directory, a design base name and a placement file")
+        if not isinstance(self.label_options, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.label_options.items()
+        ):
+            raise InputError("label options must map names to text values")
+        if self.label_options and (self.labels is None or self.kind != "def"):
+            raise InputError("label options need --labels and --label-kind on a DEF design")
 
 
 @dataclass
@@ -231,14 +240,14 @@ def _label(job: IngestJob, design):
             raise InputError(f"proxy label: {err}") from None
     if job.kind == "circuitnet":
         return read_labels("circuitnet", job.labels, design=design, which=job.label_which, sample=job.placement.stem)
-    return read_labels(job.label_kind, job.labels, design=design)
+    return read_labels(job.label_kind, job.labels, design=design, **job.label_options)
 
 
 def _options(job: IngestJob) -> dict[str, Any]:
     keep = ["net_model", "net_cap", "label_reduce"]
     if job.labels is None:
         keep += ["proxy_measure", "proxy_decomposition"]
-    keep += ["include_io_pins", "keep_unconnected", "gcell_tracks", "label_kind"] if job.kind == "def" else [
+    keep += ["include_io_pins", "keep_unconnected", "gcell_tracks", "label_kind", "label_options"] if job.kind == "def" else [
         "gcell_size_um",
         "label_which",
     ]
