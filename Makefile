@@ -13,9 +13,21 @@ LINT_TOOLS := ruff==0.17.5 clang-format==23.1.3
 LINT_STAMP := $(VENV)/.lint-tools
 CPP_FILES := $(shell find cpp -name '*.h' -o -name '*.cpp' -o -name '*.cuh' -o -name '*.cu')
 
-.PHONY: setup test demo lint clean
+.PHONY: setup test demo lint clean router-tools
 
-setup: $(STAMP)
+setup: router-tools $(STAMP)
+
+# Debian's qrouter (`gsr-eda route`) and the OSU 0.18 um library its tests route with. Installed
+# when missing and make runs as root (CI); otherwise make says what to install and carries on.
+ROUTER_PACKAGES := qrouter graywolf yosys qflow qflow-tech-osu018
+OSU018_LEF := /usr/share/qflow/tech/osu018/osu018_stdcells.lef
+router-tools:
+	@if command -v qrouter >/dev/null 2>&1 && [ -f $(OSU018_LEF) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "qrouter missing: installing $(ROUTER_PACKAGES)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(ROUTER_PACKAGES)) \
+	    || echo "warning: apt-get failed; gsr-eda route and its tests will skip"; \
+	else echo "note: qrouter not found; for gsr-eda route (and its tests) run as root: apt-get install -y $(ROUTER_PACKAGES)"; fi
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
