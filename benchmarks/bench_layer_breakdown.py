@@ -63,6 +63,7 @@ def gemm_rate(n: int, d: int, repeats: int) -> float:
 def breakdown(indptr: np.ndarray, indices: np.ndarray, dim: int, k: int,
               repeats: int) -> dict[str, Any]:
     from gsr_eda.ops import CSRAdjacency, kernels
+    from gsr_eda.ops.dtypes import index_dtype_for
 
     n = indptr.shape[0] - 1
     adj = CSRAdjacency.from_csr(indptr, indices, n, normalization="mean")
@@ -74,7 +75,7 @@ def breakdown(indptr: np.ndarray, indices: np.ndarray, dim: int, k: int,
     bias = torch.randn(dim, generator=g)
     grad = torch.randn(n, dim, generator=g)
     values = torch.empty(n, k)
-    idx = torch.empty(n, k, dtype=kernels.index_dtype_for(dim))
+    idx = torch.empty(n, k, dtype=index_dtype_for(dim))
     mean, rstd = torch.empty(n), torch.empty(n)
     hidden, out, grad_hidden = (torch.empty(n, dim) for _ in range(3))
     grad_values = torch.empty(n, k)

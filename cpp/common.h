@@ -14,7 +14,7 @@
 
 namespace gsr {
 
-// Codes shared with gsr_eda/ops/_dispatch.py.
+// Codes shared with gsr_eda/ops/dtypes.py (FLOAT_CODES, INDEX_CODES).
 enum class Dtype : int { Float32 = 0, Float64 = 1 };
 enum class IndexType : int { UInt8 = 0, Int16 = 1, Int32 = 2 };
 

@@ -19,6 +19,7 @@ import torch
 from gsr_eda.ops import kernels
 from gsr_eda.ops.adjacency import CSRAdjacency
 from gsr_eda.ops.aggregate import GATHER_FIRST, association_order
+from gsr_eda.ops.dtypes import index_dtype_for
 
 LAYER_NORM_EPS = 1e-5
 
@@ -63,7 +64,7 @@ class BlockWorkspace:
         self.rstd = new(n)
         self.hidden = new(n, dim)         # S @ W or A @ S, depending on the association order
         self.values = new(n, k)
-        self.indices = torch.empty(n, k, dtype=kernels.index_dtype_for(dim), device=device)
+        self.indices = torch.empty(n, k, dtype=index_dtype_for(dim), device=device)
         self.has_backward = backward
         if backward:
             self.grad_hidden = new(n, dim)

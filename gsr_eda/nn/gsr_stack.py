@@ -28,7 +28,7 @@ from torch import Tensor
 
 from gsr_eda.nn.gsr_block import BlockWorkspace
 from gsr_eda.ops.adjacency import CSRAdjacency
-from gsr_eda.ops.kernels import index_dtype_for
+from gsr_eda.ops.dtypes import index_dtype_for
 
 
 def layer_group_seed(step_seed: int, layer: int, group: int, groups: int) -> int:

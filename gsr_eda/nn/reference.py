@@ -14,6 +14,7 @@ from gsr_eda.nn.gsr_block import LAYER_NORM_EPS, dropout_mask
 from gsr_eda.nn.gsr_stack import GSRStack, layer_group_seed
 from gsr_eda.ops import cbsr_aggregate, kernels
 from gsr_eda.ops.adjacency import CSRAdjacency
+from gsr_eda.ops.dtypes import index_dtype_for
 
 
 def gsr_block_reference(y: Tensor, adj: CSRAdjacency, ln_weight: Tensor, ln_bias: Tensor,
@@ -27,7 +28,7 @@ def gsr_block_reference(y: Tensor, adj: CSRAdjacency, ln_weight: Tensor, ln_bias
     """
     n, dim = y.shape
     fused_values = y.new_empty(n, k)
-    indices = torch.empty(n, k, dtype=kernels.index_dtype_for(dim), device=y.device)
+    indices = torch.empty(n, k, dtype=index_dtype_for(dim), device=y.device)
     kernels.layernorm_topk_into(y.detach(), ln_weight.detach(), ln_bias.detach(), LAYER_NORM_EPS,
                                 fused_values, indices, y.new_empty(n), y.new_empty(n))
     mean = y.mean(dim=1, keepdim=True)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gsr_eda.ops.kernels import FLOAT_CODES
+from gsr_eda.ops.dtypes import FLOAT_CODES
 
 NORMALIZATIONS = ("mean", "sym", "none")
 

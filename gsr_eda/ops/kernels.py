@@ -11,26 +11,13 @@ Notation: ``S(V, I)`` is the dense ``N x d`` matrix whose row ``j`` holds ``V[j,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from gsr_eda import _core
-
-if TYPE_CHECKING:
-    from gsr_eda.ops.adjacency import CSRAdjacency
-
-FLOAT_CODES = {torch.float32: 0, torch.float64: 1}
-INDEX_CODES = {torch.uint8: 0, torch.int16: 1, torch.int32: 2}
-
-
-def index_dtype_for(dim: int) -> torch.dtype:
-    """Smallest index dtype that can address ``dim`` columns (uint8 up to 256: 1 byte per entry)."""
-    if dim <= 256:
-        return torch.uint8
-    if dim <= 32767:
-        return torch.int16
-    return torch.int32
+from gsr_eda.ops.adjacency import CSRAdjacency
+from gsr_eda.ops.dtypes import FLOAT_CODES, INDEX_CODES, index_dtype_for
 
 
 def _backend(device: torch.device) -> Any:
@@ -79,7 +66,7 @@ def _check_float(name: str, tensor: torch.Tensor, device: torch.device) -> None:
         raise TypeError(f"{name}: the CUDA kernels take float32, got {tensor.dtype}")
 
 
-def _csr_args(adj: "CSRAdjacency", dtype: torch.dtype, transpose: bool) -> tuple[int, ...]:
+def _csr_args(adj: CSRAdjacency, dtype: torch.dtype, transpose: bool) -> tuple[int, ...]:
     indptr, indices, weights, parts = adj._kernel_arrays(dtype, transpose)
     return (indptr.data_ptr(), indices.data_ptr(), weights.data_ptr(), parts.data_ptr(),
             parts.shape[0], adj.num_nodes)
@@ -114,7 +101,7 @@ def row_topk_into(P: torch.Tensor, k: int, values: torch.Tensor, indices: torch.
                               indices.data_ptr(), INDEX_CODES[indices.dtype], *_stream_args(device))
 
 
-def cbsr_spmm_into(adj: "CSRAdjacency", values: torch.Tensor, indices: torch.Tensor, dim: int,
+def cbsr_spmm_into(adj: CSRAdjacency, values: torch.Tensor, indices: torch.Tensor, dim: int,
                    out: torch.Tensor, accumulate: bool = False) -> None:
     """``out (+)= A @ S(values, indices)`` with ``S`` of width ``dim``."""
     device, n = adj.device, adj.num_nodes
@@ -128,7 +115,7 @@ def cbsr_spmm_into(adj: "CSRAdjacency", values: torch.Tensor, indices: torch.Ten
                                *_stream_args(device))
 
 
-def csr_spmm_into(adj: "CSRAdjacency", dense: torch.Tensor, out: torch.Tensor,
+def csr_spmm_into(adj: CSRAdjacency, dense: torch.Tensor, out: torch.Tensor,
                   accumulate: bool = False, transpose: bool = False,
                   bias: torch.Tensor | None = None) -> None:
     """``out (+)= A @ dense (+ bias)`` (or ``A^T @ dense`` with ``transpose``, using the stored
@@ -166,7 +153,7 @@ def cbsr_linear_into(values: torch.Tensor, indices: torch.Tensor, weight: torch.
                                  INDEX_CODES[indices.dtype], *_stream_args(device))
 
 
-def sampled_spmm_into(adj: "CSRAdjacency", grad: torch.Tensor, indices: torch.Tensor,
+def sampled_spmm_into(adj: CSRAdjacency, grad: torch.Tensor, indices: torch.Tensor,
                       out: torch.Tensor) -> None:
     """``out[j, t] = (A^T @ grad)[j, indices[j, t]]``, pulled over the stored transpose."""
     device, n = adj.device, adj.num_nodes
@@ -224,7 +211,7 @@ def cbsr_weight_grad_into(values: torch.Tensor, indices: torch.Tensor, grad_h: t
                                       *_stream_args(device))
 
 
-def cbsr_linear_backward_into(adj: "CSRAdjacency", grad: torch.Tensor, values: torch.Tensor,
+def cbsr_linear_backward_into(adj: CSRAdjacency, grad: torch.Tensor, values: torch.Tensor,
                               indices: torch.Tensor, weight: torch.Tensor,
                               grad_values: torch.Tensor, grad_weight: torch.Tensor,
                               workspace: torch.Tensor, accumulate: bool = False) -> None:

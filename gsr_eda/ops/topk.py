@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from gsr_eda.ops.kernels import index_dtype_for, row_topk_into
+from gsr_eda.ops.dtypes import index_dtype_for
+from gsr_eda.ops.kernels import row_topk_into
 
 
 def row_topk(P: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:

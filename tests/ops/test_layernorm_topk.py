@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from gsr_eda.ops import kernels
+from gsr_eda.ops.dtypes import index_dtype_for
 from gsr_eda.ops.reference import layernorm_topk_reference
 
 
@@ -15,7 +16,7 @@ def fused(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, k: int,
     values = y.new_empty(n, k)
     given = indices is not None
     if indices is None:
-        indices = torch.empty(n, k, dtype=kernels.index_dtype_for(d))
+        indices = torch.empty(n, k, dtype=index_dtype_for(d))
     mean, rstd = y.new_empty(n), y.new_empty(n)
     kernels.layernorm_topk_into(y, gamma, beta, 1e-5, values, indices, mean, rstd, given)
     return values, indices, mean, rstd

@@ -7,7 +7,7 @@ import torch
 
 from gsr_eda import _core
 from gsr_eda.ops import row_topk
-from gsr_eda.ops.kernels import index_dtype_for
+from gsr_eda.ops.dtypes import index_dtype_for
 from gsr_eda.ops.reference import row_topk_reference
 
 
