@@ -35,6 +35,7 @@ writes), or the failed nets are the nets without any wiring.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ ROUTED_MEASURES = ("utilisation", "overflow")
 DEFAULT_CAPACITY_FRACTION = 0.5
 #: Sidecar file ``gsr-eda route`` writes beside a routed DEF: ``<routed DEF>.json``.
 SIDECAR_SUFFIX = ".json"
+_FAILED_HEADER = re.compile(r"^\d+ nets? failed")
 
 
 @dataclass
@@ -145,8 +147,10 @@ def routed_label_values(
     return ratios[0] + ratios[1] if measure == "overflow" else np.maximum(*ratios)
 
 
-def _failed_list(path: Path) -> list[str]:
-    return [line.strip() for line in read_text_lines(path) if line.strip()]
+def read_failed_nets(path: str | Path) -> list[str]:
+    """Net names from a failed-net list: one per line, after qrouter's ``N nets failed`` header
+    line when there is one (qrouter's ``write_failed`` writes an empty file when none failed)."""
+    return [line.strip() for line in read_text_lines(path) if line.strip() and not _FAILED_HEADER.match(line.strip())]
 
 
 def _sidecar(routed: Path) -> dict[str, Any]:
@@ -169,7 +173,7 @@ def routed_provenance(
     """Who routed the design and how many nets failed: explicit options, else the sidecar, else the wiring."""
     record = _sidecar(routed)
     if failed_nets is not None:
-        failed, failed_from = _failed_list(Path(failed_nets)), str(failed_nets)
+        failed, failed_from = read_failed_nets(failed_nets), str(failed_nets)
     elif "failed_nets" in record:
         failed, failed_from = list(record["failed_nets"]), "route record"
     else:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from gsr_eda.atomic import atomic_open
 from gsr_eda.errors import GsrEdaError, InputError
-from gsr_eda.labels.routed import SIDECAR_SUFFIX
+from gsr_eda.labels.routed import SIDECAR_SUFFIX, read_failed_nets
 
 QROUTER = "qrouter"
 INSTALL_HINT = "install it with 'apt-get install qrouter' (Debian/Ubuntu), or run 'make setup' as root"
@@ -37,7 +37,6 @@ _VERSION = re.compile(r"Qrouter detail maze router version (\S+)")
 _TOTAL_NETS = re.compile(r"There are (\d+) nets in this design")
 _REMAINING = re.compile(r"Nets remaining:\s*(\d+)")
 _STAGE = re.compile(r"^GSR-EDA (stage\d) failed=(-?\d+) ms=(\d+)")
-_FAILED_HEADER = re.compile(r"^\d+ nets? failed")
 
 
 class RouterError(GsrEdaError):
@@ -76,17 +75,6 @@ def qrouter_script(lefs: Sequence[Path], def_path: Path, out_def: Path, failed: 
                      f"puts \"GSR-EDA {stage} failed=$r ms=[expr {{[clock milliseconds] - $t}}]\"; flush stdout")
     lines += [f"write_def {{{out_def}}}", f"write_failed {{{failed}}}", "quit"]
     return "\n".join(lines) + "\n"
-
-
-def read_failed_nets(path: Path) -> list[str]:
-    """Net names from qrouter's ``write_failed`` file (a count line, then one name per line; empty: none)."""
-    if not path.is_file():
-        return []
-    names = []
-    for line in path.read_text(errors="replace").splitlines():
-        if line.strip() and not _FAILED_HEADER.match(line.strip()):
-            names.append(line.strip())
-    return names
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -188,7 +176,8 @@ def route_with_qrouter(
         routed = work / "routed.def"
         if not routed.is_file() or routed.stat().st_size == 0:
             raise RouterError(f"qrouter wrote no routed DEF: {' | '.join(output[-3:])}")
-        result.failed_nets = read_failed_nets(work / "failed.txt")
+        failed = work / "failed.txt"
+        result.failed_nets = read_failed_nets(failed) if failed.is_file() else []
         with atomic_open(out_def, "wb") as target, open(routed, "rb") as source:
             shutil.copyfileobj(source, target)
     return result
@@ -227,7 +216,6 @@ __all__ = [
     "check_output_path",
     "find_qrouter",
     "qrouter_script",
-    "read_failed_nets",
     "route_with_qrouter",
     "write_route_record",
 ]
