@@ -32,7 +32,11 @@ def serve(
         0.9, "--threshold",
         help="Default hotspot threshold of 'estimate' in the checkpoint's label units (as predict's --hotspot-threshold).",
     ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log loads and internal errors on stderr."),
+    root: Optional[Path] = typer.Option(
+        None, "--root", file_okay=False,
+        help="Confine every path a client names (DEF, LEFs, positions, out) to this folder; relative ones start there.",
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log loads and errors (with file text) on stderr."),
     json_out: bool = typer.Option(False, "--json", help="Announce the bound address as one JSON line."),
 ) -> None:
     """Serve congestion estimates to Tcl flows (OpenROAD) as JSON lines over TCP.
@@ -58,9 +62,11 @@ def serve(
     Paths in requests are opened by the server: send absolute paths.
     Protocol and Tcl procs: docs/flows.md, flows/openroad/gsr_eda.tcl.
 
-    Security: the server reads and writes any path a client names. It
-    listens on loopback only unless --allow-remote is given, which requires
-    --token.
+    Security: the server reads and writes any path a client names, unless
+    --root confines them to one folder; error replies never quote a file's
+    text. A design name must be a plain file name for estimates that go to
+    --out-dir. It listens on loopback only unless --allow-remote is given,
+    which requires --token. docs/flows.md lists every path it touches.
 
     Example (then, in OpenROAD: source flows/openroad/gsr_eda.tcl):
 
@@ -86,6 +92,7 @@ def serve(
             allow_remote=allow_remote,
             out_dir=results,
             threshold=threshold,
+            root=root,
             log=log_to_stderr if verbose else None,
         )
     except OSError as err:

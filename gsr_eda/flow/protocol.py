@@ -62,6 +62,8 @@ def decode_request(line: bytes) -> dict[str, Any]:
         raise ProtocolError(f"request is not UTF-8: {err}") from None
     except json.JSONDecodeError as err:
         raise ProtocolError(f"malformed JSON: {err.msg} at column {err.colno}") from None
+    except RecursionError:
+        raise ProtocolError("request nests too deeply; requests are flat objects") from None
     if not isinstance(request, dict):
         raise ProtocolError(f"a request must be a JSON object, got {type(request).__name__}")
     if "id" not in request:
@@ -76,7 +78,7 @@ def request_id(line: bytes) -> Any:
     """Best-effort ``id`` of a request that failed to decode, so the error reply can carry it."""
     try:
         request = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None
     return request.get("id") if isinstance(request, dict) else None
 

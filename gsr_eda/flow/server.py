@@ -10,6 +10,13 @@ design table is guarded by one lock and each design by its own (a position updat
 estimate of the same design never interleave). Model forward passes are serialised by a model
 lock: the model is shared by all designs and a forward pass already uses every core.
 
+Paths: a client names the files the server reads (``def``, ``lefs``, ``positions``) and writes
+(``out``); with ``root`` every such path must lie inside that folder once links are resolved, and
+relative ones are taken from it. Estimates of a request without ``out`` go to ``out_dir``, under
+the design's name, which must then be a plain file name. Error replies never quote the files'
+text (a parser's failing token would disclose the first line of any file the server can read):
+the full message goes to the log.
+
 Robustness: a malformed request gets an error reply and the connection stays usable; a line over
 :data:`~gsr_eda.flow.protocol.MAX_REQUEST_BYTES` gets an error reply and the connection is
 closed (the rest of the line cannot be trusted to be a request); a client that disconnects
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 import socket
 import socketserver
 import sys
@@ -63,6 +71,7 @@ class CongestionServer(socketserver.ThreadingTCPServer):
         allow_remote: permit a non-loopback ``host`` (requires ``token``).
         out_dir: where ``estimate`` writes results when a request names no ``out``.
         threshold: default hotspot threshold of ``estimate`` (label units).
+        root: when set, the only folder whose files a client may name (see the module docstring).
     """
 
     daemon_threads = True
@@ -79,6 +88,7 @@ class CongestionServer(socketserver.ThreadingTCPServer):
         allow_remote: bool = False,
         out_dir: str | Path = ".",
         threshold: float = 0.9,
+        root: str | Path | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
         if not is_loopback(host) and not allow_remote:
@@ -87,7 +97,11 @@ class CongestionServer(socketserver.ThreadingTCPServer):
             raise InputError("--allow-remote needs --token: a remote client must prove it may drive this server")
         self.predictor = predictor
         self.checkpoint = checkpoint
-        self.token = token
+        # Bytes, not str: compare_digest refuses str with non-ASCII characters.
+        self.token = None if token is None else _utf8(token)
+        self.root = None if root is None else Path(os.path.realpath(root))
+        if self.root is not None and not self.root.is_dir():
+            raise InputError("--root is not a folder", root)
         self.out_dir = Path(out_dir)
         self.threshold = float(threshold)
         self.started = time.time()
@@ -116,21 +130,39 @@ class CongestionServer(socketserver.ThreadingTCPServer):
         except ProtocolError as err:
             return protocol.error_reply(protocol.request_id(line), str(err)), False
         rid = request["id"]
-        if self.token is not None and not hmac.compare_digest(str(request.get("token", "")), self.token):
+        if self.token is not None and not hmac.compare_digest(_utf8(str(request.get("token", ""))), self.token):
             return protocol.error_reply(rid, "missing or wrong token"), False
         op = request["op"]
         try:
             body = getattr(self, f"_op_{op}")(request)
         except ProtocolError as err:
             return protocol.error_reply(rid, str(err)), False
+        except InputError as err:
+            if err.detail:
+                self.log(f"{op}: {err}")
+            return protocol.error_reply(rid, err.without_detail), False
         except GsrEdaError as err:
             return protocol.error_reply(rid, str(err)), False
-        except (ValueError, OSError) as err:
-            return protocol.error_reply(rid, f"{type(err).__name__}: {err}"), False
+        except OSError as err:  # the path and the system's reason, never the file's text
+            return protocol.error_reply(rid, f"{err.filename or 'file'}: {err.strerror or type(err).__name__}"), False
         except Exception as err:  # noqa: BLE001 - a bug must not take the server down
-            self.log(f"internal error serving {op}:\n{traceback.format_exc()}")
-            return protocol.error_reply(rid, f"internal error: {type(err).__name__}: {err}"), False
+            # The message may quote a file's text (a ValueError from a number parser): log it only.
+            self.log(f"error serving {op}:\n{traceback.format_exc()}")
+            return protocol.error_reply(rid, f"internal error: {type(err).__name__} (details in the server log)"), False
         return protocol.encode_reply({"id": rid, "ok": True, "op": op, **body}), op == "shutdown"
+
+    def _path(self, request: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+        """A path field, checked to lie inside :attr:`root` when the server has one."""
+        value = request_field(request, name, str, required=required)
+        return None if value is None else self._confined(name, value)
+
+    def _confined(self, name: str, value: str) -> str:
+        if self.root is None:
+            return value
+        resolved = Path(os.path.realpath(self.root / value))  # an absolute value replaces root
+        if not resolved.is_relative_to(self.root):
+            raise ProtocolError(f"field '{name}': {value} is outside the server's --root")
+        return str(resolved)
 
     def _loaded(self, request: dict[str, Any]) -> tuple[str, _LoadedDesign]:
         name = request_field(request, "design", str)
@@ -167,8 +199,8 @@ class CongestionServer(socketserver.ThreadingTCPServer):
         from gsr_eda.flow.session import CongestionSession
         from gsr_eda.ingest import read_def_design
 
-        def_path = request_field(request, "def", str)
-        lefs = protocol.string_list(request, "lefs")
+        def_path = self._path(request, "def")
+        lefs = [self._confined("lefs", lef) for lef in protocol.string_list(request, "lefs")]
         name = request_field(request, "name", str, required=False)
         include_io_pins = bool(request_field(request, "include_io_pins", bool, required=False))
         start = time.perf_counter()
@@ -196,8 +228,8 @@ class CongestionServer(socketserver.ThreadingTCPServer):
         from gsr_eda.ingest.def_positions import read_positions_file
 
         name, entry = self._loaded(request)
-        def_path = request_field(request, "def", str, required=False)
-        positions_path = request_field(request, "positions", str, required=False)
+        def_path = self._path(request, "def", required=False)
+        positions_path = self._path(request, "positions", required=False)
         if (def_path is None) == (positions_path is None):
             raise ProtocolError("'update_positions' needs exactly one of 'def' or 'positions'")
         start = time.perf_counter()
@@ -214,10 +246,12 @@ class CongestionServer(socketserver.ThreadingTCPServer):
 
     def _op_estimate(self, request: dict[str, Any]) -> dict[str, Any]:
         name, entry = self._loaded(request)
-        out = request_field(request, "out", str, required=False)
+        out = self._path(request, "out", required=False)
         threshold = request_field(request, "threshold", (int, float), required=False)
         reuse = request_field(request, "reuse", bool, required=False) or False
         threshold = self.threshold if threshold is None else float(threshold)
+        if not out and (Path(name).name != name or name in ("", ".", "..")):
+            raise ProtocolError(f"design name {name!r} cannot name a file in the server's --out-dir: send 'out'")
         prefix = Path(out) if out else self.out_dir / name
         start = time.perf_counter()
         with entry.lock:
@@ -288,6 +322,11 @@ def serve(server: CongestionServer, announce: Callable[[CongestionServer], None]
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` as UTF-8; lone surrogates (which JSON can carry) are kept, not an error."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def log_to_stderr(message: str) -> None:

@@ -49,6 +49,11 @@ if TYPE_CHECKING:
 
 UNITS = ("um", "dbu")
 
+#: How far outside the die a cell may be placed, in die widths (heights): placers park cells
+#: a little outside during global placement; a position beyond this is a unit or sign error,
+#: and far enough out the features overflow and every score becomes NaN.
+DIE_MARGIN = 1.0
+
 
 class CongestionSession:
     """The model, the static design and its static features, resident for repeated estimates.
@@ -219,6 +224,7 @@ class CongestionSession:
         """Set the positions of cells ``rows``; returns the largest move in microns."""
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             raise InputError("positions must be finite")
+        self._check_near_die(x, y, rows)
         with self._lock:
             moved = float(max(np.abs(x - self._x[rows]).max(initial=0.0), np.abs(y - self._y[rows]).max(initial=0.0)))
             self._x[rows] = x
@@ -327,6 +333,9 @@ class CongestionSession:
             spans = self.design.gcell_spans(x, y_)
             features = self._features(x, y_, spans)
             scores = np.asarray(self.predictor.predict(features, self._graph), dtype=np.float32).reshape(-1)
+            if not np.all(np.isfinite(scores)):
+                bad = int(np.count_nonzero(~np.isfinite(scores)))
+                raise InputError(f"the model gave non-finite scores for {bad} of {len(scores)} cells at these positions")
             gmap, covered = gcell_map_of_cells(self.design, scores, self.predictor.label_reduce, spans)
             result = CongestionEstimate(
                 cell_scores=scores,
@@ -386,7 +395,22 @@ class CongestionSession:
         if units == "dbu":
             x_arr /= self.design.dbu_per_micron
             y_arr /= self.design.dbu_per_micron
+        self._check_near_die(x_arr, y_arr)
         return x_arr, y_arr
+
+    def _check_near_die(self, x: np.ndarray, y: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """Refuse positions more than :data:`DIE_MARGIN` die sizes outside the die (microns);
+        ``rows`` are the session indices of ``x`` and ``y`` when they are not every cell's."""
+        x0, y0, x1, y1 = self.design.die
+        mx, my = DIE_MARGIN * (x1 - x0), DIE_MARGIN * (y1 - y0)
+        outside = (x < x0 - mx) | (x > x1 + mx) | (y < y0 - my) | (y > y1 + my)
+        if np.any(outside):
+            first = int(np.argmax(outside))
+            cell = first if rows is None else int(rows[first])
+            raise InputError(
+                f"{int(outside.sum())} position(s) lie far outside the die ({x0:g} {y0:g} {x1:g} {y1:g} um), "
+                f"e.g. cell {self.design.node_names[cell]} at ({x[first]:g}, {y[first]:g}): wrong units?"
+            )
 
 
 def _to_numpy(value: Any) -> np.ndarray:
