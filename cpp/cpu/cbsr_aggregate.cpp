@@ -75,8 +75,7 @@ void cbsr_spmm_impl(const Csr& A, const scalar_t* V, const index_t* I, int64_t k
 }
 
 // The bias goes in while the output row is in L1 for the product anyway: as a separate pass
-// it read and wrote the whole N x d output once more (out += b, then out += A @ H: 1.60 ms
-// against 1.39 fused, aes at d = 64, 2 threads).
+// it read and wrote the whole N x d output once more.
 template <typename scalar_t>
 void csr_spmm_impl(const Csr& A, const scalar_t* H, int64_t d, const scalar_t* bias,
                    scalar_t* out, bool accumulate) {
@@ -101,9 +100,8 @@ void csr_spmm_impl(const Csr& A, const scalar_t* H, int64_t d, const scalar_t* b
 #if defined(GSR_CPU_AVX2)
 // Columns [c0, c0 + 8 R) of one output row of S(V, I) @ W, kept in R registers and summed over
 // the k gathered rows of W in order (the FMA sequence of the generic loop): the row never goes
-// through memory. GCC does this by itself only in some contexts; where it did not, a row of 64
-// took 3.98 ms instead of 0.91 on zero-riscy-a (one core), and a row of 32 (hidden 64, two
-// groups) 1.7 ms instead of 0.4 on aes (two cores).
+// through memory. GCC does this by itself only in some contexts, and where it did not the
+// kernel ran four times slower.
 template <int R, typename index_t>
 inline void linear_columns(const float* v, const index_t* idx, int64_t k, const float* W,
                           int64_t d_out, int64_t c0, float* o) {

@@ -134,9 +134,8 @@ void cbsr_weight_grad_impl(const scalar_t* V, const index_t* I, const scalar_t* 
 #if defined(GSR_CPU_AVX2)
 // For one row h of dH (width d, a multiple of 32) and its k kept entries (v, idx):
 // dV[t] = h . W[idx[t]] and dW[idx[t]] += v[t] * h, with the dot product in four independent
-// accumulators. The compiler's loop kept one, a chain of d / 8 dependent FMAs per entry: the
-// fused backward took 9.0-9.5 ms against 7.9-8.3 with four (zero-riscy-a, d = 128, 2 threads,
-// builds alternated). Sharing the loads of h between two entries measured no better.
+// accumulators. The compiler's loop kept one, a chain of d / 8 dependent FMAs per entry,
+// measurably slower. Sharing the loads of h between two entries measured no better.
 template <typename index_t>
 inline void sample_and_scatter_row(const float* __restrict h, int64_t d, const float* v,
                                    const index_t* idx, int64_t k, const float* W, float* dV,
@@ -262,8 +261,8 @@ void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const voi
                           void* dW, bool accumulate, void* workspace, int dtype, int index_type) {
 #if !defined(GSR_CPU_AVX2)
   // Portable (SSE2) build: the fused loop's dot product and row update do not vectorise well
-  // at 128 bits and it measured slower (29.5 ms) than the three kernels through workspace
-  // (24 ms, zero-riscy-a, 1 thread); with AVX2 + FMA it is faster (14.6 vs 19.8 ms).
+  // at 128 bits and it measured slower than the three kernels through workspace; with AVX2 +
+  // FMA it is the faster one.
   csr_spmm(At, G, d_out, nullptr, workspace, false, dtype);
   cbsr_rowdot(workspace, W, I, At.num_rows, k, d_in, d_out, dV, dtype, index_type);
   cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, dtype,

@@ -13,9 +13,8 @@ constexpr int64_t kPrefetchDistance = 4;
 #if defined(GSR_CPU_AVX2)
 // Columns [c0, c0 + 8 R) of o += sum_e weight[e] * H[index[e]], kept in R registers across all
 // the nonzeros of the row. Walking the row once per 32-column strip, rather than once with the
-// whole output row in memory, measured 20-37% faster than the memory-resident loop (aes d = 64:
-// 0.84-0.99 -> 0.52-0.63 ms; zero-riscy-a d = 128: 5.0-5.3 -> 3.8-4.3 ms; 2 threads): no
-// load and store of o per nonzero, and short strips let the core keep more gathers in flight.
+// whole output row in memory, measured faster than the memory-resident loop: no load and
+// store of o per nonzero, and short strips let the core keep more gathers in flight.
 // Software prefetch made the strips slower, so they issue none.
 template <int R>
 inline void add_row_product_columns(const int32_t* index, const float* weight, int64_t begin,

@@ -4,8 +4,8 @@
 // GSR_EDA_CPU_DISPATCH): once for the portable baseline (SSE2) into namespace gsr::cpu, and once
 // with GSR_CPU_AVX2 defined into gsr::cpu_avx2 with AVX2 + FMA enabled from this point of the
 // translation unit on. bindings.cpp picks the variant at import from what the CPU supports, so
-// one wheel runs everywhere and still uses 256-bit FMA where it exists (2-3x on the dense
-// gathers, measured; see benchmarks/README.md).
+// one wheel runs everywhere and still uses 256-bit FMA where it exists (measured gains:
+// docs/perf-history.md, "Design measurements behind the code").
 //
 // Include this after every standard and system header: the target pragma must not reach
 // inline functions and templates of the standard library, whose out-of-line copies are shared

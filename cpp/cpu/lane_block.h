@@ -10,7 +10,7 @@
 // bit r set when row r keeps column c (h >= its k-th largest). A row whose mask has exactly k
 // bits (no tie at its k-th largest, no NaN) needs no ranking at all; ties and NaN take the
 // plain scan. Against the row-by-row path (normalised rows, select_topk_rows, moments by
-// horizontal sums): see benchmarks/README.md, seventh round.
+// horizontal sums): see docs/perf-history.md, seventh round.
 #pragma once
 
 #include <cstdint>
@@ -60,8 +60,8 @@ inline __m256 load_lane_block(const float* Y, int64_t rows, int64_t d, float* ht
 
 // Rows [first, first + 8) of Y (row stride d) requested into the cache. The block loads read
 // eight rows in lock step, 512-byte strides apart at d = 128, which the hardware prefetcher
-// follows poorly: asking for the block four ahead took the 38,656 x 128 forward from
-// 3.3-4.1 to 2.6-3.0 ms (2 threads; no change at d = 64). always_inline: GCC marks a function
+// follows poorly, so the block four ahead is asked for (it pays at d = 128; no change at
+// d = 64). always_inline: GCC marks a function
 // whose only effect is prefetching `const` and deletes its calls.
 [[gnu::always_inline]] inline void prefetch_lane_block(const float* Y, int64_t first, int64_t n,
                                                        int64_t d) {

@@ -11,15 +11,14 @@
 //   1. lane maxima  m_j = max_{c = j mod k} h_c  (k strided lanes; a vertical SIMD max),
 //   2. t0 = min_j m_j: k distinct entries are >= t0, so the k-th largest entry of the row is
 //      >= t0 as well and no entry below t0 can be selected,
-//   3. the survivors h_c >= t0 in column order (~20 of 128 columns on a random row at k = 8,
-//      measured); with AVX2 a compare + movemask per 8 columns picks a lane permutation from a
-//      table that packs them, with no branch per survivor (190 -> 165 ns per row at d = 64,
-//      k = 8, one core, against reading the set bits of a mask one by one),
+//   3. the survivors h_c >= t0 in column order (a small fraction of a random row at k = 8);
+//      with AVX2 a compare + movemask per 8 columns picks a lane permutation from a table that
+//      packs them, with no branch per survivor (faster than reading the set bits of a mask one
+//      by one),
 //   4. rank_i = #{j : s_j > s_i} + #{j < i : s_j == s_i} for each survivor (one broadcast and
 //      a compare + movemask per 8 survivors, with AVX2), and survivor i lands in slot rank_i
-//      when rank_i < k. This replaced an insertion sort over the survivors: 340 -> 230 ns per
-//      row at d = 128 and 290 -> 170 at d = 64 (k = 8, one core; benchmarks/README.md).
-//      For large k the bound is weak (~80 of 128 columns survive at k = 32) and ranking is
+//      when rank_i < k. This replaced an insertion sort over the survivors.
+//      For large k the bound is weak (most columns survive at k = 32) and ranking is
 //      O(m^2): above 32 survivors a binary search on sortable integer keys first finds the
 //      k-th largest value with vectorised counts, and only the k kept entries are ranked.
 //
@@ -465,8 +464,7 @@ inline void sort8_descending(__m256* x) {
 // the 8 columns x[0..7], descending.
 // K = 8: x is sorted by the network above, then the larger of best[7 - i] and x[i] is a
 // bitonic sequence holding the 8 largest, sorted by a half-cleaner cascade: 35 exchanges per
-// 8 columns against 64 for inserting them one by one (k-th largest of 8 rows of width 128:
-// 50 -> 29 ns per row, one core).
+// 8 columns against 64 for inserting them one by one.
 // K = 16: one column at a time down the chain (the network's 16 + 8 live registers spill,
 // which measured slower than the insertion).
 template <int K>
@@ -514,9 +512,7 @@ inline void kth_largest_of_8_rows(const float* h, int64_t d, int64_t k, float* k
 // Top-k of `rows` <= kBlockRows consecutive rows of width d (row r at h + r * d) into V, I
 // (k entries per row). A full block of float32 rows with k <= 16 takes each row's exact k-th
 // largest entry from kth_largest_of_8_rows as the bound t0 of steps 3 and 4: about k
-// survivors instead of ~20. Per row, one core, against select_topk row by row (same results):
-// d 64 / k 8: 206 -> 82 ns; d 128 / k 8: 245 -> 149; d 64 / k 16: 441 -> 112; d 128 / k 16:
-// 493 -> 207 (best of 6 alternating runs on N(0, 1) rows).
+// survivors instead of ~20, with the same results as select_topk row by row.
 template <typename scalar_t, typename index_t>
 inline void select_topk_rows(const scalar_t* h, int64_t rows, int64_t d, int64_t k,
                              scalar_t* V, index_t* I) {

@@ -5,12 +5,10 @@ pins each iteration is wasted work: this module reads only ``UNITS`` and the ``C
 section (instance, ``PLACED``/``FIXED``/``COVER`` location, orientation), which is all that
 changes.
 
-Why a text reader next to ``lefdef``: latency. On asap7 ``aes_place.def`` (22,107 components,
-4 MB; ``benchmarks/bench_readers.py --repeat 5``, best run, 2 cores) this reader takes 0.06 s;
-``lefdef``'s parse alone takes 0.36 s, because it reads the whole file (nets included) and,
-since it aborts the process on malformed input, must first run in a guard child process
-(:mod:`gsr_eda.ingest.native`); the full :func:`gsr_eda.ingest.read_def_design` with both LEFs
-takes 0.84 s. The full reader is the reference: ``tests/ingest/test_ingest_def_positions.py`` checks
+Why a text reader next to ``lefdef``: latency (``benchmarks/bench_readers.py``; figures in
+``docs/perf-history.md``). ``lefdef`` reads the whole file (nets included) and, since it aborts
+the process on malformed input, must first run in a guard child process
+(:mod:`gsr_eda.ingest.native`). The full reader is the reference: ``tests/ingest/test_ingest_def_positions.py`` checks
 that names (escapes included), locations and orientations agree with it for every kept cell
 on the real asap7 and sky130 DEFs.
 

@@ -31,7 +31,7 @@ AGGREGATE_FIRST = "(A@S)@W"
 
 # Nanoseconds per element of each term: one thread of the AVX2 build on the CI machine (AMD
 # EPYC), zero-riscy-a capped-clique-8, d = 128, k = 8 (benchmarks/bench_layer_breakdown.py; see
-# benchmarks/README.md). Ratios, not absolute values, decide the order.
+# docs/perf-history.md). Ratios, not absolute values, decide the order.
 _COST_NS = {
     "dense_gather": 0.20,     # csr_spmm (A @ H, A^T @ G): per (nonzero, column), random rows
     "cbsr_scatter": 1.2,      # cbsr_spmm: one scattered add per (nonzero, kept entry)
