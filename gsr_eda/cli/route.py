@@ -30,14 +30,17 @@ def route(
     lef: list[Path] = typer.Option(
         ..., "--lef", help="LEF file; repeat for technology and cell LEFs (technology first).", dir_okay=False
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Routed DEF to write (its route record goes to OUT.json).",
-                             dir_okay=False),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Routed DEF to write (its route record goes to OUT.json).", dir_okay=False
+    ),
     timeout: float = typer.Option(600.0, "--timeout", min=1.0, help="Seconds qrouter may run before it is stopped."),
     stage3: bool = typer.Option(False, "--stage3", help="Also run qrouter's stage3 (clean-up rip-up and reroute)."),
-    power: str = typer.Option(None, "--power", help="Power net name (default: the SPECIALNETS net with USE POWER, "
-                              "else vdd)."),
-    ground: str = typer.Option(None, "--ground", help="Ground net name (default: the SPECIALNETS net with USE GROUND, "
-                               "else gnd)."),
+    power: str = typer.Option(
+        None, "--power", help="Power net name (default: the SPECIALNETS net with USE POWER, else vdd)."
+    ),
+    ground: str = typer.Option(
+        None, "--ground", help="Ground net name (default: the SPECIALNETS net with USE GROUND, else gnd)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary (nets, failed nets, times) on stdout."),
 ) -> None:
     """Detail-route a placed DEF with qrouter and report the nets it could not route.
@@ -81,17 +84,31 @@ def route(
     text = read_text(def_path)
     supplies = _supply_nets(text)
     console = Console(stderr=True)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} nets"),
-                  TimeElapsedColumn(), console=console, transient=True,
-                  disable=json_out or not console.is_terminal) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} nets"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=json_out or not console.is_terminal,
+    ) as progress:
         task = progress.add_task("qrouter stage1", total=max(design.num_nets, 1))
 
         def on_progress(stage: str, done: int, total: int) -> None:
             progress.update(task, description=f"qrouter {stage}", completed=max(done, 0), total=max(total, 1))
 
-        result = route_with_qrouter(text, lef, directions, out, power=power or supplies.get("POWER", "vdd"),
-                                    ground=ground or supplies.get("GROUND", "gnd"), stage3=stage3,
-                                    timeout_s=timeout, on_progress=on_progress)
+        result = route_with_qrouter(
+            text,
+            lef,
+            directions,
+            out,
+            power=power or supplies.get("POWER", "vdd"),
+            ground=ground or supplies.get("GROUND", "gnd"),
+            stage3=stage3,
+            timeout_s=timeout,
+            on_progress=on_progress,
+        )
     record = write_route_record(out, result, def_path)
     summary = {
         "routed_def": str(out),
@@ -109,10 +126,14 @@ def route(
     if json_out:
         emit_json(summary)
         return
-    stages = ", ".join(f"{name} {info['ms'] / 1000:.1f} s ({info['failed']} failed)" for name, info in result.stages.items())
+    stages = ", ".join(
+        f"{name} {info['ms'] / 1000:.1f} s ({info['failed']} failed)" for name, info in result.stages.items()
+    )
     typer.echo(f"routed {design.name} with qrouter {result.tool_version}: {stages}")
     failed = summary["failed_nets"]
     examples = ", ".join(result.failed_nets[:5]) + (", ..." if failed > 5 else "")
-    typer.echo(f"  failed nets: {failed} of {result.nets} ({100 * summary['failed_fraction']:.1f}%)"
-               + (f": {examples}" if failed else ""))
+    typer.echo(
+        f"  failed nets: {failed} of {result.nets} ({100 * summary['failed_fraction']:.1f}%)"
+        + (f": {examples}" if failed else "")
+    )
     typer.echo(f"wrote {out} and {record} ({summary['total_s']:.1f} s)")

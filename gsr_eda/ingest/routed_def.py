@@ -161,8 +161,11 @@ def _scan_wiring(tokens: list[str], i: int, net: str, out: _Collector, path: Pat
             point, i = _point(tokens, i, last, net, path)
             if last is not None and point != last:
                 if after_via:
-                    raise InputError(f"net {net}: wiring continues after a via in one run (layer {layer} at "
-                                     f"{last}); start a NEW run instead", path)
+                    raise InputError(
+                        f"net {net}: wiring continues after a via in one run (layer {layer} at "
+                        f"{last}); start a NEW run instead",
+                        path,
+                    )
                 if point[0] != last[0] and point[1] != last[1]:
                     raise InputError(f"net {net}: non-rectilinear wire segment {last} -> {point} on {layer}", path)
                 out.segment(layer, last, point)

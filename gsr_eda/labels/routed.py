@@ -85,8 +85,12 @@ def _check_inside(wiring: RoutedWiring, grid: GcellGrid, path: Path) -> None:
     ys = np.concatenate([wiring.y0, wiring.y1, wiring.via_y])
     if len(xs) == 0:
         return
-    if (xs.min() < grid.x_edges[0] - slack_x or xs.max() > grid.x_edges[-1] + slack_x
-            or ys.min() < grid.y_edges[0] - slack_y or ys.max() > grid.y_edges[-1] + slack_y):
+    if (
+        xs.min() < grid.x_edges[0] - slack_x
+        or xs.max() > grid.x_edges[-1] + slack_x
+        or ys.min() < grid.y_edges[0] - slack_y
+        or ys.max() > grid.y_edges[-1] + slack_y
+    ):
         raise InputError(
             f"the wiring spans {xs.min():g}..{xs.max():g} x {ys.min():g}..{ys.max():g} um, beyond the design's "
             f"gcell grid {grid.x_edges[0]:g}..{grid.x_edges[-1]:g} x {grid.y_edges[0]:g}..{grid.y_edges[-1]:g} um: "
@@ -149,8 +153,10 @@ def routed_label_values(
 
 def read_failed_nets(path: str | Path) -> list[str]:
     """Net names from a failed-net list: one per line, after qrouter's ``N nets failed`` header
-    line when there is one (qrouter's ``write_failed`` writes an empty file when none failed)."""
-    return [line.strip() for line in read_text_lines(path) if line.strip() and not _FAILED_HEADER.match(line.strip())]
+    line when there is one (qrouter's ``write_failed`` writes an empty file when none failed).
+    A net listed more than once (qrouter lists a net once per failed connection) counts once."""
+    names = (line.strip() for line in read_text_lines(path))
+    return list(dict.fromkeys(name for name in names if name and not _FAILED_HEADER.match(name)))
 
 
 def _sidecar(routed: Path) -> dict[str, Any]:
@@ -212,8 +218,9 @@ def read_routed_def(
     """
     path = Path(path)
     if capacity is None:
-        raise InputError("the routed label needs the design's routing track capacity: "
-                         "read the design with its technology LEF", path)
+        raise InputError(
+            "the routed label needs the design's routing track capacity: read the design with its technology LEF", path
+        )
     if measure not in ROUTED_MEASURES:
         raise InputError(f"unknown routed-label measure {measure!r}; choose one of {', '.join(ROUTED_MEASURES)}", path)
     try:
@@ -229,8 +236,11 @@ def read_routed_def(
     usage = routed_usage(wiring, grid)
     values = routed_label_values(usage, capacity, measure, fraction)
     provenance = routed_provenance(path, wiring, tool, tool_version, failed_nets)
-    what = ("tracks used / preferred-direction tracks, in the busier direction" if measure == "utilisation"
-            else f"max(0, tracks used / ({fraction:g} x preferred-direction tracks) - 1), summed over directions")
+    what = (
+        "tracks used / preferred-direction tracks, in the busier direction"
+        if measure == "utilisation"
+        else f"max(0, tracks used / ({fraction:g} x preferred-direction tracks) - 1), summed over directions"
+    )
     if measure == "overflow":
         provenance["capacity_fraction"] = fraction
     return GcellLabel(

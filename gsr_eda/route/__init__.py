@@ -8,8 +8,8 @@
 
 from gsr_eda.route.def_fixup import FixupReport, fix_def_for_qrouter
 from gsr_eda.route.qrouter import (
-    RouteResult,
     RouterError,
+    RouteResult,
     find_qrouter,
     route_with_qrouter,
     write_route_record,

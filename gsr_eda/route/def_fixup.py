@@ -26,8 +26,9 @@ from gsr_eda.ingest.def_text import section_statements, strip_comments
 
 _TRACKS = re.compile(r"^[ \t]*TRACKS\s+([XY])\s+[^;]*?\bLAYER\s+(\S+)[^;]*;[ \t]*\n?", re.MULTILINE)
 _NETS = re.compile(r"^[ \t]*NETS\s+\d+\s*;.*?^[ \t]*END\s+NETS\b[^\n]*\n?", re.MULTILINE | re.DOTALL)
-_SPECIALNETS = re.compile(r"^[ \t]*SPECIALNETS\s+\d+\s*;.*?^[ \t]*END\s+SPECIALNETS\b[^\n]*\n?",
-                          re.MULTILINE | re.DOTALL)
+_SPECIALNETS = re.compile(
+    r"^[ \t]*SPECIALNETS\s+\d+\s*;.*?^[ \t]*END\s+SPECIALNETS\b[^\n]*\n?", re.MULTILINE | re.DOTALL
+)
 _WIRING = frozenset({"ROUTED", "FIXED", "COVER", "NOSHIELD"})
 
 
@@ -122,8 +123,9 @@ def fix_def_for_qrouter(text: str, directions: dict[str, str]) -> tuple[str, Fix
     if special.start() < nets.start():
         report.nets_moved_first = True
         # SPECIALNETS goes right after END NETS; NETS takes its old place.
-        text = (text[: special.start()] + new_nets + text[special.end() : nets.start()] + new_special
-                + text[nets.end() :])
+        text = (
+            text[: special.start()] + new_nets + text[special.end() : nets.start()] + new_special + text[nets.end() :]
+        )
     else:
         text = text[: special.start()] + new_special + text[special.end() :]
     return text, report

@@ -6,7 +6,7 @@ fixes the DEF up (:mod:`gsr_eda.route.def_fixup`), writes a Tcl script, runs
 progress on stdout, and returns the routed DEF, the failed nets and the stage times. The script::
 
     read_lef <each LEF>; catch {layers N}; via stack 2; vdd <net>; gnd <net>
-    read_def <fixed DEF>; stage1; stage2 [; stage3]; write_def; write_failed; quit
+    read_def <fixed DEF>; stage1; stage2 mask none [; stage3]; write_def; write_failed; quit
 
 ``write_def`` is called once: a second call in one session loses the routes already written.
 Beside the routed DEF, :func:`write_route_record` writes ``<routed DEF>.json`` (tool, version,
@@ -63,16 +63,31 @@ def find_qrouter() -> str:
     return found
 
 
-def qrouter_script(lefs: Sequence[Path], def_path: Path, out_def: Path, failed: Path, *, layers: int,
-                   power: str, ground: str, stage3: bool) -> str:
+def qrouter_script(
+    lefs: Sequence[Path],
+    def_path: Path,
+    out_def: Path,
+    failed: Path,
+    *,
+    layers: int,
+    power: str,
+    ground: str,
+    stage3: bool,
+) -> str:
     """The Tcl script of one run (see the module docstring); stage results are printed as
     ``GSR-EDA stageN failed=F ms=T`` lines."""
     lines = ["verbose 1"]
     lines += [f"read_lef {{{lef}}}" for lef in lefs]
     lines += [f"catch {{layers {layers}}}", "via stack 2", f"vdd {power}", f"gnd {ground}", f"read_def {{{def_path}}}"]
-    for stage in ["stage1", "stage2"] + (["stage3"] if stage3 else []):
-        lines.append(f"set t [clock milliseconds]; set r [{stage}]; "
-                     f"puts \"GSR-EDA {stage} failed=$r ms=[expr {{[clock milliseconds] - $t}}]\"; flush stdout")
+    # "stage2 mask none": rip-up and reroute search without a route mask, as qflow's
+    # scripts do (the shared qflow designs were routed that way).
+    for stage, call in [("stage1", "stage1"), ("stage2", "stage2 mask none")] + (
+        [("stage3", "stage3")] if stage3 else []
+    ):
+        lines.append(
+            f"set t [clock milliseconds]; set r [{call}]; "
+            f'puts "GSR-EDA {stage} failed=$r ms=[expr {{[clock milliseconds] - $t}}]"; flush stdout'
+        )
     lines += [f"write_def {{{out_def}}}", f"write_failed {{{failed}}}", "quit"]
     return "\n".join(lines) + "\n"
 
@@ -86,14 +101,22 @@ def _stop(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _run(command: list[str], cwd: Path, timeout_s: float, on_progress: Callable[[str, int, int], None],
-         result: RouteResult) -> list[str]:
+def _run(
+    command: list[str], cwd: Path, timeout_s: float, on_progress: Callable[[str, int, int], None], result: RouteResult
+) -> list[str]:
     """Run qrouter, report ``(stage, nets done, nets)`` as it goes, and return its output lines."""
     started = time.monotonic()
     output: list[str] = []
     stage = "stage1"
-    with subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          errors="replace", start_new_session=True) as process:
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    ) as process:
         timer = _Deadline(process, timeout_s)
         try:
             for line in process.stdout:
@@ -108,13 +131,18 @@ def _run(command: list[str], cwd: Path, timeout_s: float, on_progress: Callable[
                     result.stages[match.group(1)] = {"failed": int(match.group(2)), "ms": int(match.group(3))}
                     stage = f"after {match.group(1)}"
                     on_progress(match.group(1), result.nets - int(match.group(2)), result.nets)
+        except BaseException:
+            _stop(process)  # Ctrl-C or a failing callback: qrouter runs in its own session, end it too
+            raise
         finally:
             timer.cancel()
         process.wait()
     result.seconds = time.monotonic() - started
     if timer.expired:
-        raise RouterError(f"qrouter did not finish within {timeout_s:g} s (after {', '.join(result.stages) or 'no stage'}); "
-                          "raise --timeout, or route a smaller design")
+        raise RouterError(
+            f"qrouter did not finish within {timeout_s:g} s (after {', '.join(result.stages) or 'no stage'}); "
+            "raise --timeout, or route a smaller design"
+        )
     if process.returncode != 0:
         tail = " | ".join(output[-3:])
         raise RouterError(f"qrouter exited with status {process.returncode}: {tail}")
@@ -168,8 +196,16 @@ def route_with_qrouter(
     with tempfile.TemporaryDirectory(prefix="gsr-eda-route-") as scratch:
         work = Path(scratch)
         (work / "placed.def").write_text(fixed)
-        script = qrouter_script([Path(p).resolve() for p in lefs], Path("placed.def"), Path("routed.def"),
-                                Path("failed.txt"), layers=len(directions), power=power, ground=ground, stage3=stage3)
+        script = qrouter_script(
+            [Path(p).resolve() for p in lefs],
+            Path("placed.def"),
+            Path("routed.def"),
+            Path("failed.txt"),
+            layers=len(directions),
+            power=power,
+            ground=ground,
+            stage3=stage3,
+        )
         (work / "route.tcl").write_text(script)
         output = _run([executable, "-nog", "-s", "route.tcl"], work, timeout_s, progress, result)
         result.log_tail = output[-20:]

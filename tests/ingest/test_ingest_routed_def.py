@@ -21,7 +21,9 @@ def write_def(tmp_path: Path, nets: str, name: str = "routed.def") -> Path:
 
 
 def test_segments_vias_and_star_coordinates(tmp_path):
-    path = write_def(tmp_path, """NETS 2 ;
+    path = write_def(
+        tmp_path,
+        """NETS 2 ;
 - a ( u1 Y ) ( u2 A ) + USE SIGNAL
 + ROUTED metal1 ( 100 200 ) M2_M1
   NEW metal2 ( 100 200 ) ( * 500 ) M3_M2
@@ -33,7 +35,8 @@ END NETS
 SPECIALNETS 1 ;
 - vdd + ROUTED metal1 40 ( 0 0 ) ( 1000 0 ) ;
 END SPECIALNETS
-""")
+""",
+    )
     wiring = read_routed_wiring(path)
     assert wiring.dbu_per_micron == 100
     layers = [wiring.layers[k] for k in wiring.layer]

@@ -64,15 +64,22 @@ def test_utilisation_and_overflow_measures(routed):
 
 def test_provenance_from_wiring_options_and_route_record(routed, tmp_path):
     label = read_routed_def(routed, GRID, CAPACITY)
-    assert label.provenance == {"tool": "unknown", "tool_version": "unknown", "nets": 3, "failed_nets": 1,
-                                "failed_fraction": pytest.approx(1 / 3), "failed_from": "nets without wiring"}
+    assert label.provenance == {
+        "tool": "unknown",
+        "tool_version": "unknown",
+        "nets": 3,
+        "failed_nets": 1,
+        "failed_fraction": pytest.approx(1 / 3),
+        "failed_from": "nets without wiring",
+    }
     failed = tmp_path / "fail.out"
-    failed.write_text("2 nets failed to route:\n b\n c\n")
+    failed.write_text("3 nets failed to route:\n b\n c\n b\n")  # b twice: once per failed connection
     given = read_routed_def(routed, GRID, CAPACITY, tool="qrouter", tool_version="1.4.71", failed_nets=failed)
     assert given.provenance["failed_nets"] == 2 and given.provenance["tool"] == "qrouter"
     assert "qrouter 1.4.71, 2 of 3 nets failed" in given.description
-    routed.with_name("routed.def.json").write_text(json.dumps({"tool": "qrouter", "tool_version": "1.4.71.T",
-                                                               "failed_nets": []}))
+    routed.with_name("routed.def.json").write_text(
+        json.dumps({"tool": "qrouter", "tool_version": "1.4.71.T", "failed_nets": []})
+    )
     recorded = read_routed_def(routed, GRID, CAPACITY)
     assert recorded.provenance["tool_version"] == "1.4.71.T" and recorded.provenance["failed_nets"] == 0
 

@@ -13,8 +13,14 @@ from pathlib import Path
 OSU018_LEF = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lef")
 DBU = 100
 _CELLS = [("INVX1", 160, ("A",), "Y"), ("NAND2X1", 240, ("A", "B"), "Y"), ("NOR2X1", 240, ("A", "B"), "Y")]
-_PITCHES = {"metal1": (100, "Y"), "metal2": (80, "X"), "metal3": (100, "Y"), "metal4": (80, "X"),
-            "metal5": (100, "Y"), "metal6": (160, "X")}
+_PITCHES = {
+    "metal1": (100, "Y"),
+    "metal2": (80, "X"),
+    "metal3": (100, "Y"),
+    "metal4": (80, "X"),
+    "metal5": (100, "Y"),
+    "metal6": (160, "X"),
+}
 
 
 def osu018_def(rows: int = 3, per_row: int = 8, gap: int = 160) -> str:
@@ -41,15 +47,26 @@ def osu018_def(rows: int = 3, per_row: int = 8, gap: int = 160) -> str:
         tracks.append(f"TRACKS X {pitch // 2} DO {width // pitch} STEP {pitch} LAYER {layer} ;")
         tracks.append(f"TRACKS Y {pitch // 2} DO {height // pitch} STEP {pitch} LAYER {layer} ;")
     lines = [
-        "VERSION 5.8 ;", 'DIVIDERCHAR "/" ;', 'BUSBITCHARS "[]" ;', "DESIGN osu_tiny ;",
-        f"UNITS DISTANCE MICRONS {DBU} ;", f"DIEAREA ( 0 0 ) ( {width} {height} ) ;", *tracks,
-        f"COMPONENTS {len(comps)} ;", *comps, "END COMPONENTS",
-        "PINS 0 ;", "END PINS",
+        "VERSION 5.8 ;",
+        'DIVIDERCHAR "/" ;',
+        'BUSBITCHARS "[]" ;',
+        "DESIGN osu_tiny ;",
+        f"UNITS DISTANCE MICRONS {DBU} ;",
+        f"DIEAREA ( 0 0 ) ( {width} {height} ) ;",
+        *tracks,
+        f"COMPONENTS {len(comps)} ;",
+        *comps,
+        "END COMPONENTS",
+        "PINS 0 ;",
+        "END PINS",
         "SPECIALNETS 2 ;",
         f"- vdd + ROUTED metal1 60 + SHAPE STRIPE ( 0 {height - 200} ) ( {width} * ) + USE POWER ;",
         "- gnd + ROUTED metal1 60 + SHAPE STRIPE ( 0 200 ) ( {width} * ) + USE GROUND ;".replace("{width}", str(width)),
         "END SPECIALNETS",
-        f"NETS {len(nets)} ;", *nets, "END NETS", "END DESIGN",
+        f"NETS {len(nets)} ;",
+        *nets,
+        "END NETS",
+        "END DESIGN",
     ]
     return "\n".join(lines) + "\n"
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from osu018_design import OSU018_LEF, write_osu018_design
 
-from gsr_eda.route.qrouter import RouteResult, RouterError, _run
+from gsr_eda.route.qrouter import RouterError, RouteResult, _run
 
 GSR_EDA = Path(sys.executable).with_name("gsr-eda")
 needs_qrouter = pytest.mark.skipif(
@@ -45,8 +45,21 @@ def test_route_small_design_then_ingest_its_real_label(tmp_path):
     assert wiring.nets == 23 and wiring.unrouted == [] and len(wiring.via) > 0
 
     store = tmp_path / "real.h5"
-    ingest = run_cli("ingest", "design", "--def", placed, "--lef", OSU018_LEF, "--store", store,
-                     "--labels", routed, "--label-kind", "routed-def", "--json")
+    ingest = run_cli(
+        "ingest",
+        "design",
+        "--def",
+        placed,
+        "--lef",
+        OSU018_LEF,
+        "--store",
+        store,
+        "--labels",
+        routed,
+        "--label-kind",
+        "routed-def",
+        "--json",
+    )
     assert ingest.returncode == 0, ingest.stderr
     label = json.loads(ingest.stdout)["designs"][0]["label"]
     assert label["name"] == "routed_utilisation" and label["is_proxy"] is False
