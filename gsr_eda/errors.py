@@ -49,3 +49,10 @@ class InputError(GsrEdaError):
         """The message without the text quoted from the file."""
         where = f"{self.path}: " if self.path is not None else ""
         return f"{where}{self.problem}" + (" (the file's text is not shown)" if self.detail else "")
+
+
+class InputWarning(UserWarning):
+    """Input that is usable but probably not what the user meant (one line, naming the file).
+
+    The ``gsr-eda`` command prints it as ``gsr-eda: warning: <message>``.
+    """

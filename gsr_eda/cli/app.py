@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from typing import Any
 
 import typer
 
-from gsr_eda.errors import EXIT_INTERNAL, GsrEdaError
+from gsr_eda.errors import EXIT_INTERNAL, GsrEdaError, InputWarning
 
 app = typer.Typer(
     name="gsr-eda",
@@ -30,8 +31,21 @@ def emit_json(payload: Any) -> None:
     sys.stdout.flush()
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """One ``gsr-eda: warning:`` line for input warnings; Python's usual format for the rest."""
+    if issubclass(category, InputWarning):
+        sys.stderr.write(f"gsr-eda: warning: {message}\n")
+        return
+    _default_show_warning(message, category, filename, lineno, file, line)
+
+
+_default_show_warning = warnings.showwarning
+
+
 def main() -> None:
     """Console entry point: user-facing errors become one line on stderr and an exit code."""
+    warnings.showwarning = _show_warning
     try:
         app()
     except GsrEdaError as err:

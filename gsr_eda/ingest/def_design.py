@@ -24,11 +24,15 @@ Two things the reader does that a user should know about are counted in ``design
 * ``wildcard_connections``: a ``( * PIN )`` connection in ``NETS`` ("pin ``PIN`` of every
   component") is expanded to the named pin of every component whose LEF macro has that pin;
   a component-name pattern with ``*`` (e.g. ``( u_reg* CK )``) to the matching components.
+* ``pins_unknown_to_lef``: a net connects a pin its instance's LEF macro does not have (a
+  stale or mismatched LEF). The pin is placed at the cell centre; since that hides a wrong
+  LEF, it is also warned about once per design (:class:`~gsr_eda.errors.InputWarning`).
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from gsr_eda.design import GcellGrid, PlacedDesign, RoutingCapacity
-from gsr_eda.errors import InputError
+from gsr_eda.errors import InputError, InputWarning
 from gsr_eda.ingest.compressed import is_gzip, plain_path
 from gsr_eda.ingest.def_text import scan_net_uses, scan_placed_io_pins, scan_units_and_name
 from gsr_eda.ingest.lef import LefLibrary, LefMacro, read_lef_library
@@ -53,7 +57,7 @@ from gsr_eda.ingest.routing_grid import (
 
 _PLACED_STATUSES = (b"PLACED", b"FIXED", b"COVER")
 # design.source keys holding what the reader changed or left out (see the module docstring).
-REPORT_KEYS = ("unplaced_io_pins", "wildcard_connections")
+REPORT_KEYS = ("unplaced_io_pins", "wildcard_connections", "pins_unknown_to_lef")
 _REPORT_EXAMPLES = 3  # names quoted in a report line before "..."
 # A vector (x, y) rotated/mirrored about the origin by each orientation code N, W, S, E, FN, FW, FS, FE.
 _ROTATE_ABOUT_ORIGIN = [
@@ -405,18 +409,26 @@ def read_def_design(
     pin_orient = np.zeros(len(kept_pins), dtype=np.int64)
     pin_w = np.zeros(len(kept_pins))
     pin_h = np.zeros(len(kept_pins))
+    unknown_pins: list[str] = []
     for out, p in enumerate(kept_pins):
         owner = pin_owner[p]
         if owner >= n_comp:  # IO pin node: zero size, the pin is the node
             px[out] = py[out] = 0.0
             continue
         macro = macros[owner]
+        if pin_names[p] not in macro.pin_names:
+            unknown_pins.append(f"{comp_names[owner]}/{pin_names[p]} ({macro.name})")
         centre = macro.pin_centres.get(pin_names[p])
         px[out], py[out] = centre if centre is not None else (0.5 * macro.width, 0.5 * macro.height)
         pin_orient[out] = orient[owner]
         pin_w[out] = macro.width
         pin_h[out] = macro.height
     pin_dx, pin_dy = oriented_pin_offset(px, py, pin_w, pin_h, pin_orient)
+    if unknown_pins:
+        report["pins_unknown_to_lef"] = (
+            f"{len(unknown_pins)} net pin(s) not in their LEF macro, placed at the cell centre: {_examples(unknown_pins)}"
+        )
+        warnings.warn(InputWarning(f"{path}: {report['pins_unknown_to_lef']}"), stacklevel=2)
 
     counts = np.bincount(pin_net_kept, minlength=len(net_names))
     nonempty = np.flatnonzero(counts > 0)

@@ -1,9 +1,13 @@
-"""Hostile DEF and LEF files: binary garbage, huge sparse files, files of another format (issue 20)."""
+"""Hostile DEF and LEF files: binary garbage, huge sparse files, files of another format, pins the
+LEF does not have (issue 20)."""
 
 from __future__ import annotations
 
 import os
+import re
 import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -66,3 +70,33 @@ def test_a_parser_reason_is_detail_kept_out_of_the_server_message(tmp_path: Path
         parse_def_native(bad)
     assert "SECRETTOKEN" in str(err.value)
     assert "SECRETTOKEN" not in err.value.without_detail
+
+
+GSR_EDA = Path(sys.executable).with_name("gsr-eda")
+
+
+def test_net_pins_unknown_to_the_lef_are_warned_about_once_with_a_count(tmp_path: Path) -> None:
+    # Before: such pins were silently placed at the cell centre.
+    from gsr_eda.errors import InputWarning
+    from gsr_eda.ingest import read_def_design
+
+    made = subprocess.run([str(GSR_EDA), "synth", "--cells", "150", "--out", str(tmp_path), "--name", "d"],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    def_path, lef = tmp_path / "d.def", tmp_path / "d.lef"
+    text = def_path.read_text()
+    nets = text.index("\nNETS ")
+    renamed = iter(["NOPE0", "NOPE1"])  # the first two connections of NETS get pins no macro has
+    bad_nets = re.sub(r"\( (\S+) \S+ \)", lambda m: f"( {m.group(1)} {next(renamed)} )", text[nets:], count=2)
+    def_path.write_text(text[:nets] + bad_nets)
+
+    with pytest.warns(InputWarning, match=r"d\.def: 2 net pin\(s\) not in their LEF macro") as caught:
+        design = read_def_design(def_path, [lef])
+    assert len(caught) == 1
+    assert design.source["pins_unknown_to_lef"].startswith("2 net pin(s)")
+
+    run = subprocess.run([str(GSR_EDA), "ingest", "design", "--def", str(def_path), "--lef", str(lef),
+                          "--store", str(tmp_path / "s.h5")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    warned = [line for line in run.stderr.splitlines() if line.startswith("gsr-eda: warning: ")]
+    assert len(warned) == 1 and "/NOPE0 (" in warned[0], run.stderr
