@@ -18,7 +18,7 @@ import torch
 
 from gsr_eda.ops import kernels
 from gsr_eda.ops.adjacency import CSRAdjacency
-from gsr_eda.ops.aggregate import GATHER_FIRST, association_order
+from gsr_eda.ops.aggregate import GATHER_FIRST, association_order, linear_aggregate_backward
 from gsr_eda.ops.dtypes import index_dtype_for
 
 LAYER_NORM_EPS = 1e-5
@@ -158,14 +158,10 @@ class BlockWorkspace:
         adj, indices = self.adj, self._active_indices
         if not grad_bias_ready:
             torch.sum(grad, dim=0, out=grad_bias)
-        if self.order == GATHER_FIRST:
-            # dH = A^T G feeds dV = rowdot(dH, W[I]) and dW = S^T dH in one fused pass.
-            kernels.cbsr_linear_backward_into(adj, grad, self.values, indices, weight,
-                                              self.grad_values, grad_weight, self.grad_hidden)
-        else:
-            torch.mm(self.hidden.t(), grad, out=grad_weight)                       # (A S)^T G
-            torch.mm(grad, weight.t(), out=self.grad_hidden)                        # G W^T
-            kernels.sampled_spmm_into(adj, self.grad_hidden, indices, self.grad_values)
+        # The forward left A @ S in `hidden` when it aggregated first (d = e: one N x d scratch).
+        linear_aggregate_backward(adj, grad, self.values, indices, weight, self.order,
+                                  self.grad_values, grad_weight, self.grad_hidden,
+                                  aggregated=self.hidden)
         if dropout > 0.0:
             self.grad_values.mul_(self.mask)
         kernels.layernorm_topk_backward_into(self._input, ln_weight, self.mean, self.rstd,

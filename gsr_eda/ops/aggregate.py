@@ -51,6 +51,39 @@ def association_order(num_nodes: int, nnz: int, k: int, dim: int, out_dim: int) 
     return GATHER_FIRST if gather_first <= aggregate_first else AGGREGATE_FIRST
 
 
+def linear_aggregate_backward(adj: CSRAdjacency, grad: torch.Tensor, values: torch.Tensor,
+                              indices: torch.Tensor, weight: torch.Tensor, order: str,
+                              grad_values: torch.Tensor | None, grad_weight: torch.Tensor | None,
+                              workspace: torch.Tensor, aggregated: torch.Tensor | None = None) -> None:
+    r"""The VJP of :math:`Z = A\,S(V, I)\,W` for :math:`G = \partial L / \partial Z`, in ``order``:
+
+    .. math::
+        \partial W = S^\top (A^\top G) = (A S)^\top G, \qquad
+        \partial V_{jt} = (A^\top G\,W^\top)_{j,\,I_{jt}}.
+
+    Writes ``grad_values`` (``N x k``) and ``grad_weight`` (``d x e``), each skipped when None.
+    ``workspace`` is scratch: ``N x e`` for :data:`GATHER_FIRST` (it receives
+    :math:`A^\top G`), ``N x d`` for :data:`AGGREGATE_FIRST` (:math:`G W^\top`). The second
+    order needs ``aggregated`` :math:`= A S` (``N x d``) for ``grad_weight``.
+    """
+    if order == GATHER_FIRST:
+        if grad_values is not None and grad_weight is not None:
+            kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, grad_values,
+                                              grad_weight, workspace)
+            return
+        kernels.csr_spmm_into(adj, grad, workspace, transpose=True)
+        if grad_values is not None:
+            kernels.cbsr_rowdot_into(workspace, weight, indices, grad_values)
+        if grad_weight is not None:
+            kernels.cbsr_weight_grad_into(values, indices, workspace, grad_weight)
+        return
+    if grad_weight is not None:
+        torch.mm(aggregated.t(), grad, out=grad_weight)
+    if grad_values is not None:
+        torch.mm(grad, weight.t(), out=workspace)
+        kernels.sampled_spmm_into(adj, workspace, indices, grad_values)
+
+
 class _CBSRAggregate(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, adj: CSRAdjacency, values: torch.Tensor, indices: torch.Tensor,
@@ -93,28 +126,19 @@ class _CBSRAggregate(torch.autograd.Function):
             if ctx.needs_input_grad[1]:
                 grad_values = values.new_empty(n, k)
                 kernels.sampled_spmm_into(adj, grad, indices, grad_values)
-        elif ctx.order == GATHER_FIRST and all(ctx.needs_input_grad[i] for i in (1, 4)):
-            grad_values, grad_weight = values.new_empty(n, k), torch.empty_like(weight)
-            kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, grad_values,
-                                              grad_weight, workspace=torch.empty_like(grad))
-        elif ctx.order == GATHER_FIRST:
-            grad_hidden = torch.empty_like(grad)
-            kernels.csr_spmm_into(adj, grad, grad_hidden, transpose=True)
+        else:
             if ctx.needs_input_grad[1]:
                 grad_values = values.new_empty(n, k)
-                kernels.cbsr_rowdot_into(grad_hidden, weight, indices, grad_values)
             if ctx.needs_input_grad[4]:
                 grad_weight = torch.empty_like(weight)
-                kernels.cbsr_weight_grad_into(values, indices, grad_hidden, grad_weight)
-        else:
-            if ctx.needs_input_grad[4]:
+            aggregated = None
+            if ctx.order == AGGREGATE_FIRST and grad_weight is not None:
+                # A @ S is recomputed rather than saved: one CBSR SpMM against N x d of memory.
                 aggregated = values.new_empty(n, ctx.dim)
                 kernels.cbsr_spmm_into(adj, values, indices, ctx.dim, aggregated)
-                grad_weight = aggregated.t() @ grad
-            if ctx.needs_input_grad[1]:
-                grad_values = values.new_empty(n, k)
-                kernels.sampled_spmm_into(adj, (grad @ weight.t()).contiguous(), indices,
-                                          grad_values)
+            workspace = values.new_empty(n, weight.shape[1] if ctx.order == GATHER_FIRST else ctx.dim)
+            linear_aggregate_backward(adj, grad, values, indices, weight, ctx.order, grad_values,
+                                      grad_weight, workspace, aggregated)
         grad_out = grad if ctx.has_out else None
         return None, grad_values, None, None, grad_weight, grad_out
 
