@@ -102,7 +102,7 @@ class CSRAdjacency:
     @classmethod
     def from_csr(cls, indptr: Any, indices: Any, num_nodes: int, *, normalization: str = "mean",
                  add_self_loops: bool = False, device: str | torch.device = "cpu",
-                 dtype: torch.dtype = torch.float32) -> "CSRAdjacency":
+                 dtype: torch.dtype = torch.float32) -> CSRAdjacency:
         """Prepare a graph given as CSR structure (numpy arrays, tensors or lists).
 
         ``indptr`` has ``num_nodes + 1`` non-decreasing entries starting at 0; ``indices`` holds
@@ -165,7 +165,7 @@ class CSRAdjacency:
                    as_t(t_indices, torch.int32), as_t(t_weight, dtype), num_nodes, normalization)
 
     # ---- conversions ----------------------------------------------------------------------
-    def to(self, device: str | torch.device) -> "CSRAdjacency":
+    def to(self, device: str | torch.device) -> CSRAdjacency:
         """This graph on ``device`` (partitions are rebuilt for the device's kernels)."""
         device = torch.device(device)
         if device == self.device:
