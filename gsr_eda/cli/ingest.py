@@ -133,8 +133,8 @@ def ingest_design(
         --store designs.h5 --labels gcd.guide --label-kind openroad-guides \\
         --net-model star --include-io-pins --json
 
-      gsr-eda ingest design --def placed.def.gz --lef osu018_stdcells.lef \
-        --store qflow.h5 --labels routed.def.gz --label-kind routed-def \
+      gsr-eda ingest design --def placed.def.gz --lef osu018_stdcells.lef \\
+        --store qflow.h5 --labels routed.def.gz --label-kind routed-def \\
         --label-option tool=qrouter --label-option tool_version=1.4.71
     """
     from gsr_eda.ingest.jobs import IngestJob

@@ -63,6 +63,7 @@ def _paragraphs(lines: list[str]) -> list[list[str]]:
         ["ingest", "manifest"],
         ["info"],
         ["synth"],
+        ["route"],
         ["serve"],
     ],
 )
