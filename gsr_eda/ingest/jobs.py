@@ -276,6 +276,7 @@ def read_manifest(path: str | Path) -> list[IngestJob]:
 
 
 _PATH_FIELDS = {"def_path", "root", "placement", "labels"}
+_PATH_LABEL_OPTIONS = {"failed_nets"}  # label options that name files, relative to the manifest too
 _ALIASES = {"def": "def_path", "lef": "lef_paths"}
 
 
@@ -296,6 +297,11 @@ def _job_from_entry(entry: object, index: int, manifest: Path) -> IngestJob:
     try:
         for key in _PATH_FIELDS & kwargs.keys():
             kwargs[key] = base / str(kwargs[key])
+        options = kwargs.get("label_options")
+        if isinstance(options, dict):
+            kwargs["label_options"] = {
+                k: str(base / v) if k in _PATH_LABEL_OPTIONS and isinstance(v, str) else v for k, v in options.items()
+            }
         if "lef_paths" in kwargs:
             lefs = kwargs["lef_paths"]
             kwargs["lef_paths"] = [base / str(p) for p in ([lefs] if isinstance(lefs, str) else lefs)]

@@ -28,10 +28,22 @@ def test_manifest_paths_are_relative_to_the_manifest(tmp_path):
     assert second.root == Path("/abs/cn") and second.placement == tmp_path / "p.npy" and second.labels == tmp_path / "lab"
 
 
+def test_manifest_label_options_pass_through_with_file_options_relative(tmp_path):
+    path = write(tmp_path, [{"kind": "def", "def": "p.def.gz", "lef": ["c.lef"], "labels": "r.def.gz",
+                             "label_kind": "routed-def",
+                             "label_options": {"measure": "overflow", "failed_nets": "fail.out"}}])
+    (job,) = read_manifest(path)
+    assert job.label_options == {"measure": "overflow", "failed_nets": str(tmp_path / "fail.out")}
+
+
 @pytest.mark.parametrize(
     "payload, message",
     [
         ("{not json", "not a readable JSON manifest"),
+        ([{"kind": "def", "def": "a", "lef": ["b"], "labels": "r", "label_kind": "routed-def",
+           "label_options": {"measure": 1}}], "design #1: label options must map names to text"),
+        ([{"kind": "def", "def": "a", "lef": ["b"], "label_options": {"measure": "overflow"}}],
+         "design #1: label options need --labels"),
         ([], "non-empty list"),
         ({"designs": "x"}, "non-empty list"),
         ([3], "design #1: each entry must be a JSON object"),
