@@ -116,13 +116,13 @@ def routed_usage(wiring: RoutedWiring, grid: GcellGrid) -> RoutedUsage:
         if direction == "horizontal":
             owner, gx, piece = _split_along(grid.x_edges, x0[seg], x1[seg])
             gy = grid.locate(x0[seg], y0[seg])[1][owner]
-            across = np.diff(grid.x_edges)[gx]
+            extent = np.diff(grid.x_edges)[gx]
         else:
             owner, gy, piece = _split_along(grid.y_edges, y0[seg], y1[seg])
             gx = grid.locate(x0[seg], y0[seg])[0][owner]
-            across = np.diff(grid.y_edges)[gy]
+            extent = np.diff(grid.y_edges)[gy]
         flat = gx * ny + gy
-        tracks[direction] = np.bincount(flat, weights=piece / across, minlength=nx * ny).reshape(nx, ny)
+        tracks[direction] = np.bincount(flat, weights=piece / extent, minlength=nx * ny).reshape(nx, ny)
         np.add.at(length, (wiring.layer[seg][owner], flat), piece)
     vx, vy = grid.locate(wiring.via_x, wiring.via_y)
     via_counts = np.zeros((len(wiring.via_names), nx * ny))
