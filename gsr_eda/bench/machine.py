@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from gsr_eda.bench import optional
+
 
 def cpu_model() -> str:
     """Marketing name of the CPU (``/proc/cpuinfo`` on Linux, ``platform`` elsewhere)."""
@@ -78,9 +80,9 @@ def source_revision() -> dict[str, Any] | None:
 
 def machine_info(argv: list[str] | None = None) -> dict[str, Any]:
     """The header of a result file: hardware, load, software versions, command and date."""
-    import psutil
     import torch
 
+    psutil = optional.psutil()
     memory = psutil.virtual_memory()
     try:
         load = list(os.getloadavg())

@@ -23,6 +23,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from gsr_eda.bench import optional
+
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 _RESET_PEAK_RSS = "5"  # see proc(5): "5" resets the peak resident set size ("high water mark")
@@ -57,9 +59,7 @@ def current_rss_bytes() -> int:
     kib = _status_kib("VmRSS")
     if kib is not None:
         return kib * 1024
-    import psutil
-
-    return int(psutil.Process().memory_info().rss)
+    return int(optional.psutil().Process().memory_info().rss)
 
 
 class PeakRssMeter:
@@ -123,9 +123,7 @@ class PeakRssMeter:
         return after is not None and rss is not None and after <= rss + slack_kib
 
     def _sample(self) -> None:
-        import psutil
-
-        process = psutil.Process()
+        process = optional.psutil().Process()
         while not self._stop_event.wait(self.sample_interval_s):
             self._sampled_peak = max(self._sampled_peak, int(process.memory_info().rss))
 

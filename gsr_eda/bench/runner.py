@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from gsr_eda.bench import optional
 from gsr_eda.bench.config import BenchConfig, GraphSpec
 
 #: How often the parent checks a child's clock and memory.
@@ -51,9 +52,7 @@ class RunLimits:
     def resolved_memory_limit(self) -> int:
         if self.memory_limit_bytes is not None:
             return int(self.memory_limit_bytes)
-        import psutil
-
-        return int(DEFAULT_MEMORY_FRACTION * psutil.virtual_memory().available)
+        return int(DEFAULT_MEMORY_FRACTION * optional.psutil().virtual_memory().available)
 
 
 def activation_lower_bound_bytes(config: BenchConfig, num_nodes: int) -> int:
@@ -141,8 +140,7 @@ def run_config(
 
 def _supervise(child: subprocess.Popen, timeout_s: float, memory_limit: int) -> str | None:
     """Wait for ``child``; kill it on timeout or memory overrun and say which."""
-    import psutil
-
+    psutil = optional.psutil()
     deadline = time.monotonic() + timeout_s
     try:
         watched = psutil.Process(child.pid)
