@@ -32,7 +32,10 @@ FLAT_MEMORY_TOLERANCE = 1.25
 
 @dataclass(frozen=True)
 class Targets:
-    """The project's published goals for GSR against RevGNN (issue 6)."""
+    """What a run is checked against: GSR's speed-up and memory saving over RevGNN, per device.
+
+    The values are this project's goals, stated for one reference configuration each.
+    """
 
     min_speedup: float
     min_memory_reduction: float
@@ -40,7 +43,7 @@ class Targets:
     reference: dict[str, int]  # the configuration the goal is stated for
 
     @classmethod
-    def for_device(cls, device: str) -> "Targets":
+    def for_device(cls, device: str) -> Targets:
         if device.startswith("cuda"):
             return cls(35.0, 0.87, 0.90, {"layers": 100, "hidden": 384, "groups": 2, "k": 8})
         return cls(20.0, 0.80, None, {"layers": 64, "hidden": 256, "groups": 2, "k": 8})
