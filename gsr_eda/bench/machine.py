@@ -11,6 +11,7 @@ import datetime as _dt
 import os
 import platform
 import shlex
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -63,8 +64,6 @@ def source_revision() -> dict[str, Any] | None:
     Two runs of the same version number can run different code during development; the commit
     and the dirty flag say whether their timings are comparable. None outside a git checkout.
     """
-    import subprocess
-
     root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return None

@@ -19,6 +19,7 @@ of the allocator for this workload.
 
 from __future__ import annotations
 
+import resource
 import threading
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,6 @@ def peak_rss_bytes() -> int:
     kib = _status_kib("VmHWM")
     if kib is not None:
         return kib * 1024
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 

@@ -377,6 +377,8 @@ _METHOD_TEXT = (
 
 def write_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
     """``time_vs_depth.png``, ``memory_vs_depth.png`` and, with GSR and RevGNN, ``speedup_vs_k.png``."""
+    # matplotlib costs about half a second to import, so only a call that draws pays for it;
+    # the Agg backend (no display) must be chosen before pyplot is imported.
     import matplotlib
 
     matplotlib.use("Agg")

@@ -8,6 +8,7 @@ import numpy as np
 
 from gsr_eda.design import PlacedDesign, cells_from_gcell_map
 from gsr_eda.errors import InputError
+from gsr_eda.graph import build_adjacency, node_features
 from gsr_eda.store.record import DesignRecord
 from gsr_eda.store.schema import LABEL_REDUCTIONS
 
@@ -33,8 +34,6 @@ def build_record(
 
     Raises :class:`InputError` when the label map does not fit the design's gcell grid.
     """
-    from gsr_eda.graph import build_adjacency, node_features
-
     if label_reduce not in LABEL_REDUCTIONS:
         raise InputError(f"label reduction must be one of {', '.join(LABEL_REDUCTIONS)}, got {label_reduce!r}")
     indptr, indices = build_adjacency(design, net_model=net_model, cap=cap)

@@ -23,6 +23,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import sc_leflib
+from lefdef import C_DefReader
+
 from gsr_eda.errors import InputError
 
 _PARSER_MESSAGE = re.compile(r"ERROR \((?:DEF|LEF)PARS-\d+\):\s*(.*?)(?:\n|$)")
@@ -111,8 +114,6 @@ def parse_def_native(path: Path) -> Any:
     if child.returncode != 0:
         reason = _parser_reason(child.stdout + "\n" + child.stderr)
         raise InputError("malformed or truncated DEF", path, detail=reason)
-    from lefdef import C_DefReader
-
     reader = C_DefReader()
     return reader, reader.read(str(path))
 
@@ -128,8 +129,6 @@ def parse_lef_native(path: Path) -> dict:
     """Parse a LEF with ``sc_leflib``; a file it rejects raises ``InputError`` with the parser's reason."""
     check_regular_file(path, "LEF")
     check_text_file(path, "LEF")
-    import sc_leflib
-
     # The parser reports through C stdio and, via its Cython callbacks, through Python's print:
     # capture both levels.
     python_output = io.StringIO()

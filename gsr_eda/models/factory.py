@@ -34,6 +34,8 @@ def build_model(
         raise ValueError(f"in_channels, hidden and layers must be positive, got {in_channels}, {hidden}, {layers}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    # Each body module is imported when its model is asked for: the baselines pull in
+    # torch_geometric, seconds of import time that GSR-GNN and inference never need.
     if name == "gsr":
         from gsr_eda.models.gsr import GSRBody
 

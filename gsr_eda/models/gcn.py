@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch_geometric.nn import GCNConv
 
 
 class GCNBody(nn.Module):
@@ -16,8 +17,6 @@ class GCNBody(nn.Module):
 
     def __init__(self, hidden: int, layers: int, dropout: float) -> None:
         super().__init__()
-        from torch_geometric.nn import GCNConv
-
         self.dropout = dropout
         self.norms = nn.ModuleList(nn.LayerNorm(hidden) for _ in range(layers))
         self.convs = nn.ModuleList(

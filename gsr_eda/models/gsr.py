@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from gsr_eda.nn import GSRStack
+
 
 class GSRBody(nn.Module):
     """Adapter from :class:`gsr_eda.nn.GSRStack` to the ``body(h, adj)`` interface."""
 
     def __init__(self, hidden: int, layers: int, groups: int, k: int, dropout: float) -> None:
         super().__init__()
-        from gsr_eda.nn import GSRStack
-
         self.stack = GSRStack(hidden, layers, groups=groups, k=k, dropout=dropout)
 
     def forward(self, h: Tensor, adj) -> Tensor:

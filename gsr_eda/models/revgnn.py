@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch_geometric.nn import GroupAddRev
 
 from gsr_eda.models.base import mean_aggregate
 
@@ -44,8 +45,6 @@ class RevGNNBody(nn.Module):
 
     def __init__(self, hidden: int, layers: int, groups: int, dropout: float) -> None:
         super().__init__()
-        from torch_geometric.nn import GroupAddRev
-
         if groups < 2 or hidden % groups:
             raise ValueError(f"revgnn needs groups >= 2 dividing hidden={hidden}, got groups={groups}")
         self.groups = groups

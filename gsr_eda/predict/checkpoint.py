@@ -31,6 +31,7 @@ import torch
 
 from gsr_eda.atomic import atomic_open
 from gsr_eda.errors import InputError
+from gsr_eda.models import build_model
 
 FORMAT_NAME = "gsr-eda-checkpoint"
 FORMAT_VERSION = 1
@@ -130,8 +131,6 @@ def resolve_device(device: str) -> torch.device:
 
 def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path):
     """Rebuild the model and load its weights (InputError when they do not fit the config)."""
-    from gsr_eda.models import build_model
-
     cfg = dict(ckpt["model"])
     try:
         model = build_model(

@@ -16,6 +16,8 @@ def plot_heatmap(pred: DesignPrediction, path: str | Path, *, hotspot_threshold:
 
     With ``hotspot_threshold``, gcells above it are contoured so hotspots stand out.
     """
+    # matplotlib costs about half a second to import, so only a call that draws pays for it;
+    # the Agg backend (no display) must be chosen before pyplot is imported.
     import matplotlib
 
     matplotlib.use("Agg")

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from gsr_eda.errors import InputError
+from gsr_eda.ops import CSRAdjacency
 from gsr_eda.predict.checkpoint import load_checkpoint, model_from_checkpoint, resolve_device
 from gsr_eda.predict.normalization import Standardizer
 
@@ -29,8 +30,6 @@ class Predictor:
 
     def prepare_graph(self, indptr: np.ndarray, indices: np.ndarray, num_nodes: int):
         """The model's adjacency (CSRAdjacency, its normalisation, on its device)."""
-        from gsr_eda.ops import CSRAdjacency
-
         return CSRAdjacency.from_csr(
             np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int32), int(num_nodes),
             normalization=self.normalization, device=self.device,

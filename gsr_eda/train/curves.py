@@ -10,6 +10,8 @@ from gsr_eda.atomic import atomic_open
 
 def plot_learning_curves(history: list[dict[str, float]], path: str | Path, *, monitor: str = "pearson") -> None:
     """Two panels: train/val loss per epoch (log scale), and the validation correlations."""
+    # matplotlib costs about half a second to import, so only a call that draws pays for it;
+    # the Agg backend (no display) must be chosen before pyplot is imported.
     import matplotlib
 
     matplotlib.use("Agg")
