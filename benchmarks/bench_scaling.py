@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,68 +45,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 CIRCUITNET = REPO.parent / "shared" / "data" / "circuitnet"
 ZERO_RISCY_A = ("zero-riscy-a-1-c2", "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0.npy")
-NEIGHBOUR_WINDOW = 48  # sinks are drawn within this many cells of their driver (placement order)
-CELLS_PER_BUFFER_NET = 2000
-CLOCK_EVERY = 10
 
 
 # --------------------------------------------------------------------------- graphs
-
-
-def synthetic_netlist(num_cells: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(net_ptr, pin_node)`` of a circuit-like netlist, driver first in each net."""
-    from gsr_eda.synth.generator import FANOUT_PROBS, FANOUT_VALUES
-
-    rng = np.random.default_rng(seed)
-    probs = FANOUT_PROBS / FANOUT_PROBS.sum()
-    fanout = rng.choice(FANOUT_VALUES, size=num_cells, p=probs)
-    drivers = np.arange(num_cells)
-    sink_driver = np.repeat(drivers, fanout)
-    offsets = rng.integers(1, NEIGHBOUR_WINDOW + 1, sink_driver.size) * rng.choice([-1, 1], sink_driver.size)
-    sinks = np.clip(sink_driver + offsets, 0, num_cells - 1)
-    # Lay out each signal net as [driver, sinks...] in one flat array.
-    net_sizes = fanout + 1
-    starts = np.zeros(num_cells + 1, dtype=np.int64)
-    np.cumsum(net_sizes, out=starts[1:])
-    pins = np.empty(starts[-1], dtype=np.int64)
-    pins[starts[:-1]] = drivers
-    sink_slots = np.ones(starts[-1], dtype=bool)
-    sink_slots[starts[:-1]] = False
-    pins[sink_slots] = sinks
-    extra_nets = []
-    for buffer in rng.integers(0, num_cells, max(1, num_cells // CELLS_PER_BUFFER_NET)):
-        size = int(rng.integers(100, 301))
-        extra_nets.append(np.r_[buffer, rng.integers(0, num_cells, size)])
-    extra_nets.append(np.r_[0, np.arange(CLOCK_EVERY, num_cells, CLOCK_EVERY)])  # the clock net
-    extra_sizes = np.array([len(net) for net in extra_nets], dtype=np.int64)
-    net_ptr = np.r_[starts, starts[-1] + np.cumsum(extra_sizes)]
-    pin_node = np.concatenate([pins, *extra_nets])
-    return net_ptr.astype(np.int64), pin_node.astype(np.int64)
-
-
-def _netlist_design(num_cells: int, net_ptr: np.ndarray, pin_node: np.ndarray) -> Any:
-    """A :class:`PlacedDesign` carrying only what the net models read (the netlist)."""
-    from gsr_eda.design import GcellGrid, PlacedDesign
-
-    zeros = np.zeros(num_cells)
-    flags = np.zeros(num_cells, dtype=bool)
-    num_nets = len(net_ptr) - 1
-    return PlacedDesign(
-        name=f"synthetic-{num_cells}",
-        dbu_per_micron=1000.0,
-        die=(0.0, 0.0, 1.0, 1.0),
-        grid=GcellGrid.uniform(0.0, 0.0, 1.0, 1.0, 1.0, 1.0),
-        node_names=np.full(num_cells, "c"),
-        node_masters=np.full(num_cells, "CELL"),
-        width=zeros, height=zeros, x=zeros, y=zeros,
-        is_fixed=flags, is_macro=flags, is_io=flags,
-        net_names=np.full(num_nets, "n"),
-        net_use=np.full(num_nets, "SIGNAL"),
-        net_ptr=net_ptr,
-        pin_node=pin_node,
-        pin_dx=np.zeros(len(pin_node), np.float32),
-        pin_dy=np.zeros(len(pin_node), np.float32),
-    )
 
 
 def build_graph(point: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int]:
@@ -116,9 +55,11 @@ def build_graph(point: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, int]:
     from gsr_eda.graph import build_adjacency
 
     if point["graph"] == "synthetic":
+        from gsr_eda.synth.graphs import circuit_netlist, netlist_design
+
         num_cells = int(point["cells"])
-        net_ptr, pin_node = synthetic_netlist(num_cells, seed=int(point.get("seed", 0)))
-        design = _netlist_design(num_cells, net_ptr, pin_node)
+        net_ptr, pin_node = circuit_netlist(num_cells, seed=int(point.get("seed", 0)))
+        design = netlist_design(num_cells, net_ptr, pin_node)
     else:
         from gsr_eda.ingest import read_circuitnet_design
 
@@ -183,23 +124,18 @@ def measure_point(point: dict[str, Any]) -> dict[str, Any]:
 
 def run_point(point: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     """Measure ``point`` in a child process of this script."""
-    started = time.perf_counter()
-    try:
-        done = subprocess.run(
-            [sys.executable, __file__, "--point", json.dumps(point)],
-            capture_output=True, text=True, timeout=timeout_s,
-        )
-    except subprocess.TimeoutExpired:
+    from gsr_eda.bench.runner import run_child
+
+    child = run_child([sys.executable, __file__, "--point", json.dumps(point)], timeout_s)
+    if child.killed_for == "timeout":
         return {**point, "status": "timeout", "message": f"killed after {timeout_s:g} s"}
-    if done.returncode != 0:
+    if child.returncode != 0:
         # A crash (even at exit, after printing) means the point is not trustworthy.
-        code = done.returncode
-        how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-        tail = done.stderr.strip().splitlines()[-1:]
-        return {**point, "status": "error", "message": how + (f": {tail[0]}" if tail else "")}
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+        tail = child.output.strip().splitlines()[-1:]
+        return {**point, "status": "error", "message": child.how_it_ended() + (f": {tail[0]}" if tail else "")}
+    result = child.printed_result()
     result["status"] = "ok"
-    result["wall_s"] = time.perf_counter() - started
+    result["wall_s"] = child.wall_s
     return result
 
 

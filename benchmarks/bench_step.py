@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -141,6 +140,7 @@ def main() -> None:
         return
 
     from gsr_eda.bench.machine import machine_info
+    from gsr_eda.bench.runner import run_child
 
     results = {"machine": machine_info(), "graph": args.graph, "net_model": args.net_model,
                "hidden": args.hidden, "groups": args.groups, "k": args.k,
@@ -155,17 +155,13 @@ def main() -> None:
                 value = getattr(args, option)
                 if value is not None:
                     command += [f"--{option.replace('_', '-')}", str(value)]
-            try:
-                done = subprocess.run(command, capture_output=True, text=True,
-                                      timeout=args.timeout_s)
-            except subprocess.TimeoutExpired:
+            done = run_child(command, args.timeout_s)
+            if done.killed_for == "timeout":
                 run = {"model": model, "layers": layers, "error": "timeout"}
+            elif done.returncode != 0:
+                run = {"model": model, "layers": layers, "error": done.output.strip().splitlines()[-1:]}
             else:
-                if done.returncode != 0:
-                    run = {"model": model, "layers": layers,
-                           "error": done.stderr.strip().splitlines()[-1:]}
-                else:
-                    run = json.loads(done.stdout.strip().splitlines()[-1])
+                run = done.printed_result()
             results["runs"].append(run)
             print(json.dumps(run), file=sys.stderr, flush=True)
     by_key = {(r["model"], r["layers"]): r for r in results["runs"] if "error" not in r}

@@ -8,8 +8,9 @@ round-trips through JSON.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 #: Models whose layers are split into channel groups (``groups`` applies to them).
 GROUPED_MODELS: frozenset[str] = frozenset({"gsr", "revgnn"})
@@ -88,7 +89,7 @@ class BenchConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "BenchConfig":
+    def from_dict(cls, data: dict[str, Any]) -> BenchConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in names})
 

@@ -15,23 +15,26 @@ import numpy as np
 
 from gsr_eda.bench.config import GraphSpec
 from gsr_eda.errors import InputError
+from gsr_eda.synth.graphs import random_pairs_csr
+
 
 @dataclass
 class BenchGraph:
-    """A graph in CSR form with standardised features and, when labelled, a node split."""
+    """A graph in CSR form; for training, with standardised features and, when labelled, a
+    node split (the kernel benchmarks need the structure only)."""
 
     name: str
-    features: np.ndarray  # (N, F) float32, standardised on the training nodes
     indptr: np.ndarray  # (N + 1,) int64
-    indices: np.ndarray  # (nnz,) int64: both directions of every undirected edge
-    labels: np.ndarray | None  # (N,) float32 standardised, or None for an unlabelled design
-    train_nodes: np.ndarray | None  # int64 node ids
-    val_nodes: np.ndarray | None
+    indices: np.ndarray  # (nnz,): both directions of every undirected edge
+    features: np.ndarray | None = None  # (N, F) float32, standardised on the training nodes
+    labels: np.ndarray | None = None  # (N,) float32 standardised, or None for an unlabelled design
+    train_nodes: np.ndarray | None = None  # int64 node ids
+    val_nodes: np.ndarray | None = None
     split_source: str = "none"  # "stored", "seeded" or "none"
 
     @property
     def num_nodes(self) -> int:
-        return int(self.features.shape[0])
+        return int(self.indptr.shape[0] - 1)
 
     @property
     def nnz(self) -> int:
@@ -119,23 +122,8 @@ def random_graph(num_nodes: int, avg_degree: float, num_features: int, seed: int
     """
     if num_nodes < 10:
         raise InputError(f"a random benchmark graph needs at least 10 nodes, got {num_nodes}")
-    import scipy.sparse as sp
-
     rng = np.random.default_rng(seed)
-    num_pairs = max(1, int(num_nodes * avg_degree / 2))
-    rows = rng.integers(0, num_nodes, num_pairs)
-    cols = rng.integers(0, num_nodes, num_pairs)
-    keep = rows != cols
-    rows, cols = rows[keep], cols[keep]
-    adjacency = sp.csr_matrix(
-        (
-            np.ones(2 * len(rows), dtype=np.float32),
-            (np.concatenate([rows, cols]), np.concatenate([cols, rows])),
-        ),
-        shape=(num_nodes, num_nodes),
-    )
-    adjacency.sum_duplicates()
-    adjacency.sort_indices()
+    adjacency = random_pairs_csr(rng, num_nodes, avg_degree)
     features = rng.standard_normal((num_nodes, num_features)).astype(np.float32)
     weights = rng.standard_normal(num_features).astype(np.float32)
     degree = np.maximum(np.diff(adjacency.indptr), 1)

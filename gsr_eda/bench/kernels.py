@@ -23,31 +23,20 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
+from gsr_eda.bench.graph_source import BenchGraph
 from gsr_eda.errors import InputError
+from gsr_eda.synth.graphs import hub_graph
 
 ZERO_RISCY_A = ("zero-riscy-a-1-c2", "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0")
 #: Net model -> the name of its benchmark graph (the capped clique keeps nets of up to 8 pins).
 NET_MODEL_GRAPHS = {"clique": "full-clique", "capped-clique": "capped-clique-8"}
-
-
-@dataclass
-class BenchmarkGraph:
-    """A CSR graph to benchmark on."""
-
-    name: str
-    indptr: np.ndarray
-    indices: np.ndarray
-
-    @property
-    def num_nodes(self) -> int:
-        return int(self.indptr.shape[0] - 1)
 
 
 def default_data_root() -> Path:
@@ -58,18 +47,13 @@ def default_data_root() -> Path:
     return Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
-def synthetic_circuit_graph(num_nodes: int = 40000, seed: int = 0) -> BenchmarkGraph:
-    """Circuit-like random graph: mostly degree ~10-30, degree-1 rows, and three clock hubs."""
-    rng = np.random.default_rng(seed)
-    degree = rng.geometric(1 / 20, num_nodes).astype(np.int64)
-    degree[rng.random(num_nodes) < 0.1] = 1
-    degree[:3] = [min(h, num_nodes) for h in (9000, 8500, 4000)]
-    indptr = np.concatenate(([0], np.cumsum(degree)))
-    return BenchmarkGraph("synthetic", indptr, rng.integers(0, num_nodes, indptr[-1]))
+def synthetic_circuit_graph(num_nodes: int = 40000, seed: int = 0) -> BenchGraph:
+    """The synthetic kernel-benchmark graph (:func:`gsr_eda.synth.graphs.hub_graph`)."""
+    return BenchGraph("synthetic", *hub_graph(num_nodes, seed))
 
 
 def circuitnet_graphs(data_root: Path | None,
-                      net_models: tuple[str, ...] = tuple(NET_MODEL_GRAPHS)) -> list[BenchmarkGraph]:
+                      net_models: tuple[str, ...] = tuple(NET_MODEL_GRAPHS)) -> list[BenchGraph]:
     """zero-riscy-a from the raw CircuitNet files, one graph per net model (default: the
     full-clique and the capped-clique-8 adjacency)."""
     from gsr_eda.graph.net_models import build_adjacency
@@ -83,13 +67,13 @@ def circuitnet_graphs(data_root: Path | None,
     graphs = []
     for model in net_models:
         indptr, indices = build_adjacency(design, model, 8)
-        graphs.append(BenchmarkGraph(f"circuitnet-zero-riscy-a/{NET_MODEL_GRAPHS[model]}", indptr,
+        graphs.append(BenchGraph(f"circuitnet-zero-riscy-a/{NET_MODEL_GRAPHS[model]}", indptr,
                                      indices))
     return graphs
 
 
 def load_benchmark_graphs(kind: str, data_root: Path | None, *,
-                          synthetic_nodes: int = 40000) -> list[BenchmarkGraph]:
+                          synthetic_nodes: int = 40000) -> list[BenchGraph]:
     """The graphs behind ``--graph``."""
     if kind == "synthetic":
         return [synthetic_circuit_graph(synthetic_nodes)]
@@ -121,7 +105,7 @@ def _median_time(fn: Callable[[], Any], repeats: int, device: torch.device) -> f
     return statistics.median(times)
 
 
-def _kernel_cases(graph: BenchmarkGraph, device: torch.device, dim: int, k: int
+def _kernel_cases(graph: BenchGraph, device: torch.device, dim: int, k: int
                   ) -> list[tuple[str, Callable[[], Any], Callable[[], Any], float]]:
     """(name, ours, torch baseline, bytes ours must move) for each kernel on one graph."""
     from gsr_eda.ops import CSRAdjacency, association_order, cbsr_aggregate, kernels, row_topk
@@ -180,7 +164,7 @@ def _kernel_cases(graph: BenchmarkGraph, device: torch.device, dim: int, k: int
     ]
 
 
-def run_kernel_benchmarks(graphs: list[BenchmarkGraph], *, device: str = "cpu", dim: int = 128,
+def run_kernel_benchmarks(graphs: list[BenchGraph], *, device: str = "cpu", dim: int = 128,
                           k: int = 8, repeats: int = 5, threads: int | None = None,
                           progress: bool = True) -> dict[str, Any]:
     """Time every kernel on every graph; returns the JSON document of ``bench kernels``."""

@@ -23,9 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gsr_eda.bench import optional
 from gsr_eda.bench.config import BenchConfig, GraphSpec
@@ -99,25 +100,14 @@ def run_config(
     with tempfile.TemporaryDirectory(prefix="gsr-eda-bench-") as tmp:
         spec_path = Path(tmp) / "spec.json"
         result_path = Path(tmp) / "result.json"
-        log_path = Path(tmp) / "child.log"
         spec_path.write_text(json.dumps({"graph": graph.__dict__, "config": config.to_dict()}))
-        started = time.perf_counter()
-        with open(log_path, "wb") as log:
-            child = subprocess.Popen(
-                [sys.executable, "-m", "gsr_eda.bench.worker", str(spec_path), str(result_path)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group: a kill takes its helpers too
-            )
-            killed_for = _supervise(child, limits.timeout_s, memory_limit)
-        record["wall_s"] = time.perf_counter() - started
-        log_tail = log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
-
-        if killed_for == "timeout":
+        child = run_child([sys.executable, "-m", "gsr_eda.bench.worker", str(spec_path), str(result_path)],
+                          limits.timeout_s, memory_limit)
+        record["wall_s"] = child.wall_s
+        if child.killed_for == "timeout":
             record["status"] = "timeout"
             record["message"] = f"killed after the {limits.timeout_s:g} s time limit"
-        elif killed_for == "memory":
+        elif child.killed_for == "memory":
             record["status"] = "oom"
             record["message"] = (
                 f"killed: resident memory passed the {memory_limit / 2**30:.1f} GiB memory limit"
@@ -130,22 +120,62 @@ def run_config(
             record["message"] = "killed by SIGKILL without a result (most likely the kernel's OOM killer)"
         else:
             record["status"] = "error"
-            code = child.returncode
-            how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
-            record["message"] = f"the child process {how} and wrote no result"
+            record["message"] = f"the child process {child.how_it_ended()} and wrote no result"
         if record["status"] != "ok":
-            record["log"] = log_tail
+            record["log"] = child.output[-LOG_TAIL_CHARS:]
     return record
 
 
-def _supervise(child: subprocess.Popen, timeout_s: float, memory_limit: int) -> str | None:
+@dataclass(frozen=True)
+class ChildRun:
+    """How a child process ended, and what it printed (stdout and stderr, interleaved)."""
+
+    killed_for: str | None  # "timeout" or "memory" when the parent killed it
+    returncode: int
+    output: str
+    wall_s: float
+
+    def how_it_ended(self) -> str:
+        """``exited with code 1``, ``was killed by SIGSEGV``, ..."""
+        code = self.returncode
+        return f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+
+    def printed_result(self) -> dict[str, Any]:
+        """The JSON object a child script printed last, on a line of its own."""
+        objects = [line for line in self.output.splitlines() if line.startswith("{")]
+        if not objects:
+            raise ValueError("the child process printed no JSON result")
+        return json.loads(objects[-1])
+
+
+def run_child(argv: list[str], timeout_s: float, memory_limit: int | None = None) -> ChildRun:
+    """Run ``argv`` in a process group of its own, killed past ``timeout_s`` seconds or, when
+    ``memory_limit`` is given, past that many bytes of resident memory."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as log:
+        child = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: a kill takes its helpers too
+        )
+        killed_for = _supervise(child, timeout_s, memory_limit)
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+    return ChildRun(killed_for, child.returncode, output, time.perf_counter() - started)
+
+
+def _supervise(child: subprocess.Popen, timeout_s: float, memory_limit: int | None) -> str | None:
     """Wait for ``child``; kill it on timeout or memory overrun and say which."""
-    psutil = optional.psutil()
     deadline = time.monotonic() + timeout_s
-    try:
-        watched = psutil.Process(child.pid)
-    except psutil.NoSuchProcess:
-        watched = None
+    watched = psutil = None
+    if memory_limit is not None:
+        psutil = optional.psutil()
+        try:
+            watched = psutil.Process(child.pid)
+        except psutil.NoSuchProcess:
+            watched = None
     while child.poll() is None:
         if time.monotonic() > deadline:
             _kill(child)

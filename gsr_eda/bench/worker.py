@@ -25,9 +25,10 @@ import statistics
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from gsr_eda.atomic import write_text_atomically
 from gsr_eda.bench.config import GROUPED_MODELS, BenchConfig, GraphSpec
@@ -261,7 +262,6 @@ def _profile_step(step: Callable[..., None], on_cuda: bool) -> dict[str, Any]:
     Compiled-core kernels appear as ``gsr_core::<kernel>``; the self time left to the GSR
     autograd Functions is then their Python-side work between kernels.
     """
-    import torch
     from torch.profiler import ProfilerActivity, profile
 
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_cuda else [])
