@@ -18,6 +18,7 @@ The loss is the mean squared error on the training nodes when the graph has labe
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import math
@@ -27,11 +28,18 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch.profiler import ProfilerActivity, profile
+
 from gsr_eda.atomic import write_text_atomically
 from gsr_eda.bench.config import GROUPED_MODELS, BenchConfig, GraphSpec
+from gsr_eda.bench.graph_source import BenchGraph, load_graph
+from gsr_eda.bench.memory import PeakRssMeter, cuda_peak_memory
+from gsr_eda.train.metrics import regression_metrics
 
 #: Kernels listed in a ``--profile`` breakdown.
 PROFILE_TOP_KERNELS = 20
@@ -48,6 +56,7 @@ def resolve(dotted: str) -> Callable[..., Any]:
 
 def csr_adjacency(indptr: Any, indices: Any, num_nodes: int, device: Any) -> Any:
     """The project's CSR adjacency with mean aggregation, on ``device``."""
+    # The compiled core is imported by the configurations that use it: the harness runs without it.
     from gsr_eda.ops import CSRAdjacency
 
     return CSRAdjacency.from_csr(indptr, indices, num_nodes, normalization="mean", device=device)
@@ -63,36 +72,9 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 def measure(graph_spec: GraphSpec, config: BenchConfig) -> dict[str, Any]:
     """Train ``config`` on the graph; return figures (raises on failure)."""
-    import torch
-
-    from gsr_eda.bench.graph_source import load_graph
-    from gsr_eda.bench.memory import PeakRssMeter, cuda_peak_memory
-    from gsr_eda.train.metrics import regression_metrics
-
-    torch.manual_seed(config.seed)
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    device = torch.device(config.device)
-    on_cuda = device.type == "cuda"
-    if on_cuda and not torch.cuda.is_available():
-        raise RuntimeError("CUDA was requested but torch.cuda.is_available() is False")
-
-    def synchronize() -> None:
-        if on_cuda:
-            torch.cuda.synchronize(device)
-
+    device = _prepare_torch(config)
     started = time.perf_counter()
-    graph = load_graph(graph_spec)
-    x = torch.from_numpy(graph.features).to(device)
-    adjacency = resolve(config.adjacency_builder)(
-        graph.indptr, graph.indices, graph.num_nodes, device
-    )
-    labels = train_nodes = val_nodes = None
-    if graph.labels is not None:
-        labels = torch.from_numpy(graph.labels).to(device)
-        train_nodes = torch.from_numpy(graph.train_nodes).to(device)
-        val_nodes = torch.from_numpy(graph.val_nodes).to(device)
-    synchronize()
+    inputs = _load_inputs(graph_spec, config, device)
     load_s = time.perf_counter() - started
 
     _prime_runtime(device)
@@ -100,65 +82,134 @@ def measure(graph_spec: GraphSpec, config: BenchConfig) -> dict[str, Any]:
     # the model's doing.
     meter = PeakRssMeter()
     meter.start()
-    if on_cuda:
+    if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         cuda_baseline = torch.cuda.memory_allocated(device)
+    training = _TimedTraining(_build_model(config, inputs.graph.features.shape[1], device), config, inputs, device)
+    for _ in range(config.warmup):
+        training.step(record=False)
+    for _ in range(config.steps):
+        training.step(record=True)
+    peak_rss = meter.stop()
 
-    model_kwargs: dict[str, Any] = {
-        "hidden": config.hidden,
-        "layers": config.layers,
-        "dropout": config.dropout,
+    figures = _timing_figures(training, load_s) | {
+        "peak_rss_bytes": peak_rss,
+        "baseline_rss_bytes": meter.baseline_bytes,
+        "memory_method": meter.method,
     }
+    if device.type == "cuda":
+        figures.update(cuda_peak_memory(device))
+        figures["cuda_baseline_allocated_bytes"] = float(cuda_baseline)
+    if config.profile:
+        figures["profile"] = _profile_step(training.step, device.type == "cuda")
+    figures |= _validation_figures(training, config)
+    figures["wall_s"] = time.perf_counter() - started
+    return figures
+
+
+@dataclass
+class _Inputs:
+    """The benchmark graph and its tensors on the device (labels and splits when labelled)."""
+
+    graph: BenchGraph
+    x: torch.Tensor
+    adjacency: Any
+    labels: torch.Tensor | None = None
+    train_nodes: torch.Tensor | None = None
+    val_nodes: torch.Tensor | None = None
+
+
+def _prepare_torch(config: BenchConfig) -> torch.device:
+    """Seed, thread count and the device of the run."""
+    torch.manual_seed(config.seed)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    device = torch.device(config.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("CUDA was requested but torch.cuda.is_available() is False")
+    return device
+
+
+def _load_inputs(graph_spec: GraphSpec, config: BenchConfig, device: torch.device) -> _Inputs:
+    """The graph from its spec, moved to ``device``, with ``config``'s adjacency builder."""
+    graph = load_graph(graph_spec)
+    inputs = _Inputs(
+        graph,
+        torch.from_numpy(graph.features).to(device),
+        resolve(config.adjacency_builder)(graph.indptr, graph.indices, graph.num_nodes, device),
+    )
+    if graph.labels is not None:
+        inputs.labels = torch.from_numpy(graph.labels).to(device)
+        inputs.train_nodes = torch.from_numpy(graph.train_nodes).to(device)
+        inputs.val_nodes = torch.from_numpy(graph.val_nodes).to(device)
+    _synchronize(device)
+    return inputs
+
+
+def _build_model(config: BenchConfig, num_features: int, device: torch.device) -> torch.nn.Module:
+    """``config``'s model, in training mode on ``device``."""
+    model_kwargs: dict[str, Any] = {"hidden": config.hidden, "layers": config.layers, "dropout": config.dropout}
     if config.model in GROUPED_MODELS:
         model_kwargs["groups"] = config.groups
     if config.k is not None:
         model_kwargs["k"] = config.k
-    model = resolve(config.model_builder)(config.model, graph.features.shape[1], **model_kwargs)
-    model = model.to(device)
-    model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    model = resolve(config.model_builder)(config.model, num_features, **model_kwargs)
+    return model.to(device).train()
 
-    def loss_of(prediction: torch.Tensor) -> torch.Tensor:
-        if labels is None:
+
+def _synchronize(device: torch.device) -> None:
+    """Wait for the device, so a timer around GPU work measures the work."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class _TimedTraining:
+    """Adam steps on one model, each timed in its forward, backward and optimizer phases."""
+
+    def __init__(self, model: torch.nn.Module, config: BenchConfig, inputs: _Inputs, device: torch.device) -> None:
+        self.model, self.inputs, self.device = model, inputs, device
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        self.phases: dict[str, list[float]] = {"forward": [], "backward": [], "optimizer": []}
+        self.steps_done = 0
+        self.last_loss = float("nan")
+
+    def loss_of(self, prediction: torch.Tensor) -> torch.Tensor:
+        """MSE on the training nodes; ``mean(pred^2)`` without labels (same cost)."""
+        inputs = self.inputs
+        if inputs.labels is None:
             return prediction.pow(2).mean()
-        return torch.nn.functional.mse_loss(prediction[train_nodes], labels[train_nodes])
+        return torch.nn.functional.mse_loss(prediction[inputs.train_nodes], inputs.labels[inputs.train_nodes])
 
-    phases: dict[str, list[float]] = {"forward": [], "backward": [], "optimizer": []}
-    last_loss = float("nan")
-
-    def step(record: bool, annotate: bool = False) -> None:
-        nonlocal last_loss
+    def step(self, record: bool, annotate: bool = False) -> None:
+        """One step; ``record`` keeps its phase times, ``annotate`` names the phases for the profiler."""
         mark = torch.profiler.record_function if annotate else (lambda _name: nullcontext())
-        synchronize()
-        t0 = time.perf_counter()
+        times = [self._now()]
         with mark("forward"):
-            loss = loss_of(model(x, adjacency))
-        synchronize()
-        t1 = time.perf_counter()
+            loss = self.loss_of(self.model(self.inputs.x, self.inputs.adjacency))
+        times.append(self._now())
         with mark("backward"):
             loss.backward()
-        synchronize()
-        t2 = time.perf_counter()
+        times.append(self._now())
         with mark("optimizer"):
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-        synchronize()
-        t3 = time.perf_counter()
-        last_loss = float(loss.detach())
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+        times.append(self._now())
+        self.last_loss = float(loss.detach())
+        self.steps_done += 1
         if record:
-            phases["forward"].append(t1 - t0)
-            phases["backward"].append(t2 - t1)
-            phases["optimizer"].append(t3 - t2)
+            for phase, begin, end in zip(self.phases, times, times[1:]):
+                self.phases[phase].append(end - begin)
 
-    for _ in range(config.warmup):
-        step(record=False)
-    for _ in range(config.steps):
-        step(record=True)
-    peak_rss = meter.stop()
-    steps_done = config.warmup + config.steps
+    def _now(self) -> float:
+        _synchronize(self.device)
+        return time.perf_counter()
 
+
+def _timing_figures(training: _TimedTraining, load_s: float) -> dict[str, Any]:
+    """The graph, the model size and the medians of the recorded phases."""
+    graph, phases = training.inputs.graph, training.phases
     totals = [sum(parts) for parts in zip(*phases.values())]
-    figures: dict[str, Any] = {
+    return {
         "graph": {
             "name": graph.name,
             "nodes": graph.num_nodes,
@@ -167,7 +218,7 @@ def measure(graph_spec: GraphSpec, config: BenchConfig) -> dict[str, Any]:
             "features": int(graph.features.shape[1]),
             "labelled": graph.labels is not None,
         },
-        "num_parameters": int(sum(p.numel() for p in model.parameters())),
+        "num_parameters": int(sum(p.numel() for p in training.model.parameters())),
         "torch_threads": torch.get_num_threads(),
         "load_s": load_s,
         "forward_s": statistics.median(phases["forward"]),
@@ -177,37 +228,31 @@ def measure(graph_spec: GraphSpec, config: BenchConfig) -> dict[str, Any]:
         "step_s_min": min(totals),
         "step_s_max": max(totals),
         "step_s_all": totals,
-        "peak_rss_bytes": peak_rss,
-        "baseline_rss_bytes": meter.baseline_bytes,
-        "memory_method": meter.method,
     }
-    if on_cuda:
-        figures.update(cuda_peak_memory(device))
-        figures["cuda_baseline_allocated_bytes"] = float(cuda_baseline)
 
-    if config.profile:
-        figures["profile"] = _profile_step(step, on_cuda)
-        steps_done += 1
 
-    if labels is not None and config.epochs > 0:
-        while steps_done < config.epochs:
-            step(record=False)
-            steps_done += 1
-        model.eval()
-        with torch.no_grad():
-            prediction = model(x, adjacency)[val_nodes].double().cpu().numpy()
-        target = labels[val_nodes].double().cpu().numpy()
-        metrics = regression_metrics(prediction, target)
+def _validation_figures(training: _TimedTraining, config: BenchConfig) -> dict[str, Any]:
+    """With labels and ``config.epochs``: train up to that many steps, then validation correlations."""
+    inputs = training.inputs
+    if inputs.labels is None:
+        return {"val_pearson_note": "the design has no labels"}
+    if config.epochs <= 0:
+        return {}
+    while training.steps_done < config.epochs:
+        training.step(record=False)
+    training.model.eval()
+    with torch.no_grad():
+        prediction = training.model(inputs.x, inputs.adjacency)[inputs.val_nodes].double().cpu().numpy()
+    target = inputs.labels[inputs.val_nodes].double().cpu().numpy()
+    metrics = regression_metrics(prediction, target)
+    return {
         # NaN (a constant prediction) is not valid JSON: record it as null.
-        figures["val_pearson"] = None if math.isnan(metrics["pearson"]) else metrics["pearson"]
-        figures["val_spearman"] = None if math.isnan(metrics["spearman"]) else metrics["spearman"]
-        figures["epochs_trained"] = steps_done
-        figures["final_train_loss"] = last_loss
-        figures["val_nodes"] = int(val_nodes.numel())
-    elif labels is None:
-        figures["val_pearson_note"] = "the design has no labels"
-    figures["wall_s"] = time.perf_counter() - started
-    return figures
+        "val_pearson": None if math.isnan(metrics["pearson"]) else metrics["pearson"],
+        "val_spearman": None if math.isnan(metrics["spearman"]) else metrics["spearman"],
+        "epochs_trained": training.steps_done,
+        "final_train_loss": training.last_loss,
+        "val_nodes": int(inputs.val_nodes.numel()),
+    }
 
 
 #: Prefix of the profiler labels put around the compiled core's kernels.
@@ -229,10 +274,6 @@ def _labelled_core_kernels() -> Iterator[None]:
     except ImportError:  # no compiled core in this build: nothing to label
         yield
         return
-    import functools
-
-    import torch
-
     originals = {
         name: function
         for name, function in vars(kernels).items()
@@ -262,8 +303,6 @@ def _profile_step(step: Callable[..., None], on_cuda: bool) -> dict[str, Any]:
     Compiled-core kernels appear as ``gsr_core::<kernel>``; the self time left to the GSR
     autograd Functions is then their Python-side work between kernels.
     """
-    from torch.profiler import ProfilerActivity, profile
-
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_cuda else [])
     with _labelled_core_kernels(), profile(activities=activities) as profiler:
         step(record=False, annotate=True)
@@ -302,8 +341,6 @@ def _prime_runtime(device: Any) -> None:
     PyTorch initialises thread pools, the autograd engine and kernel libraries lazily, on
     first use; without priming, those tens of megabytes would be charged to the model.
     """
-    import torch
-
     layer = torch.nn.Linear(8, 8).to(device)
     optimizer = torch.optim.Adam(layer.parameters())
     layer(torch.ones(4, 8, device=device)).relu().sum().backward()
