@@ -19,6 +19,7 @@ Everything is drawn from ``numpy.random.default_rng(seed)``: one seed, one desig
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -88,19 +89,127 @@ def _fanout(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def generate_design(num_cells: int, seed: int = 0, name: str | None = None) -> SyntheticDesign:
-    """Generate a placed design of ``num_cells`` standard cells (plus taps, buffers and macros)."""
+    """Generate a placed design of ``num_cells`` standard cells (plus taps, buffers and macros).
+
+    The steps below draw from one generator in a fixed order, so a seed gives one design.
+    """
     if num_cells < 50:
         raise ValueError("a synthetic design needs at least 50 cells")
     rng = np.random.default_rng(seed)
+    cells = _draw_cells(rng, num_cells)
+    plan = _floorplan(rng, cells.widths)
+    hotspot = _hotspot(rng, plan)
+    density = _site_density(plan, hotspot)
+    segments = _row_segments(plan.blocked)
+    members = _assign_segments(rng, cells.widths, segments, _segment_quotas(segments, density, cells.widths))
+    site_of, row_of = _place_in_segments(rng, cells.widths, segments, members, density)
+    inst = _instances(plan, cells, site_of, row_of)
+    io = _io_pins(num_cells, plan.die)
+    nets, flops = _netlist(rng, inst, io, cells, hotspot)
+    degrees = np.array([len(n.pins) for n in nets])
+    hx, hy, sigma = hotspot
+    stats = {
+        "cells": num_cells,
+        "instances": len(inst.kinds),
+        "macros": len(plan.macros),
+        "taps": len(plan.taps),
+        "io_pins": len(io.names),
+        "nets": len(nets),
+        "pins": int(degrees.sum()),
+        "flops": len(flops),
+        "die_um": [float(v) for v in plan.die],
+        "hotspot_um": [float(hx), float(hy), float(sigma)],
+        "degree_2_3_fraction": float(np.mean((degrees >= 2) & (degrees <= 3))),
+        "max_degree": int(degrees.max()),
+    }
+    return SyntheticDesign(
+        name=name or f"synth_{num_cells}_s{seed}",
+        die=plan.die,
+        cell_types=inst.cell_types,
+        rows=[(plan.core_y0 + r * ROW_HEIGHT, plan.core_x0, plan.n_sites, "N" if r % 2 == 0 else "FS")
+              for r in range(plan.n_rows)],
+        inst_names=inst.names,
+        inst_type=inst.kinds,
+        inst_x=inst.x,
+        inst_y=inst.y,
+        inst_orient=inst.orients,
+        inst_fixed=inst.fixed,
+        io_names=io.names,
+        io_xy=io.xy,
+        io_is_input=io.is_input,
+        nets=nets,
+        hotspot=(float(hx), float(hy), float(sigma)),
+        stats=stats,
+    )
+
+
+@dataclass
+class _Cells:
+    """The standard cells to place, with the high-fan-out buffers after them."""
+
+    num_cells: int
+    std_types: list[CellType]
+    types: list[CellType]  # std_types + the high-fan-out buffer
+    kind: np.ndarray  # (num_cells + n_hf,) index into types
+    widths: np.ndarray  # in sites
+    n_hf: int
+
+
+@dataclass
+class _Floorplan:
+    """Die, rows and sites, the fixed macros and well taps, and the sites they block."""
+
+    die: tuple[float, float, float, float]
+    core_x0: float
+    core_y0: float
+    n_rows: int
+    n_sites: int
+    side: float  # um, of the square core
+    macros: list[tuple[CellType, int, int]]  # (type, first site, first row)
+    taps: list[tuple[int, int]]  # (row, site)
+    blocked: np.ndarray  # (n_rows, n_sites) bool
+
+
+@dataclass
+class _Instances:
+    """Every instance in DEF order (macros, taps, then the cells), with its box's centre."""
+
+    cell_types: list[CellType]
+    names: list[str]
+    kinds: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    orients: list[str]
+    fixed: np.ndarray
+    first_cell: int  # index of the first standard cell
+    centre_x: np.ndarray
+    centre_y: np.ndarray
+
+
+@dataclass
+class _IoPins:
+    """IO pins evenly around the die edge, inputs first (``clk`` the very first)."""
+
+    names: list[str]
+    xy: np.ndarray  # (n_io, 2)
+    is_input: np.ndarray
+
+
+def _draw_cells(rng: np.random.Generator, num_cells: int) -> _Cells:
+    """Cell types by their library frequencies, plus one high-fan-out buffer per 5,000 cells (at least 2)."""
     std_types = [c for c, _ in STANDARD_CELLS]
     probs = np.array([p for _, p in STANDARD_CELLS])
     n_hf = max(2, num_cells // 5000)
-    cell_kind = np.concatenate([rng.choice(len(std_types), size=num_cells, p=probs / probs.sum()),
-                                np.full(n_hf, len(std_types))])
+    kind = np.concatenate([rng.choice(len(std_types), size=num_cells, p=probs / probs.sum()),
+                           np.full(n_hf, len(std_types))])
     types: list[CellType] = std_types + [HIGH_FANOUT_BUFFER]
-    widths = np.array([types[k].sites for k in cell_kind], dtype=np.int64)
+    widths = np.array([types[k].sites for k in kind], dtype=np.int64)
+    return _Cells(num_cells, std_types, types, kind, widths, n_hf)
 
-    # Die, core and macros.
+
+def _floorplan(rng: np.random.Generator, widths: np.ndarray) -> _Floorplan:
+    """A square core at :data:`TARGET_UTILISATION` with 2-3 corner macros (a keep-out ring each)
+    and a well tap every :data:`TAP_SPACING_SITES` free sites."""
     std_area = widths.sum() * SITE_WIDTH * ROW_HEIGHT
     n_macros = 2 + int(rng.integers(0, 2))
     macro_area = 0.3 * std_area / n_macros
@@ -123,34 +232,49 @@ def generate_design(num_cells: int, seed: int = 0, name: str | None = None) -> S
         macros.append((mtype, sx, sy))
         halo_s, halo_r = 5, 1  # keep-out ring so cells do not touch the macro pins
         blocked[max(0, sy - halo_r) : sy + h_rows + halo_r, max(0, sx - halo_s) : sx + w_sites + halo_s] = True
-    # Well taps: one site every TAP_SPACING_SITES where the row is free.
     taps = [(r, s) for r in range(n_rows) for s in range(0, n_sites, TAP_SPACING_SITES) if not blocked[r, s]]
     for r, s in taps:
         blocked[r, s] = True
+    return _Floorplan(die, core_x0, core_y0, n_rows, n_sites, float(side), macros, taps, blocked)
 
-    # Density per site and row segments (maximal runs of free sites).
-    hx = core_x0 + rng.uniform(0.45, 0.65) * n_sites * SITE_WIDTH
-    hy = core_y0 + rng.uniform(0.35, 0.6) * n_rows * ROW_HEIGHT
-    sigma = 0.12 * side
-    site_x = core_x0 + (np.arange(n_sites) + 0.5) * SITE_WIDTH
-    row_y = core_y0 + (np.arange(n_rows) + 0.5) * ROW_HEIGHT
+
+def _hotspot(rng: np.random.Generator, plan: _Floorplan) -> tuple[float, float, float]:
+    """Centre ``(x, y)`` and ``sigma`` (um) of the Gaussian hotspot, off-centre inside the core."""
+    hx = plan.core_x0 + rng.uniform(0.45, 0.65) * plan.n_sites * SITE_WIDTH
+    hy = plan.core_y0 + rng.uniform(0.35, 0.6) * plan.n_rows * ROW_HEIGHT
+    return hx, hy, 0.12 * plan.side
+
+
+def _site_density(plan: _Floorplan, hotspot: tuple[float, float, float]) -> np.ndarray:
+    """Relative cell density per (row, site): ``1 + A exp(-|p - c|^2 / (2 sigma^2))``, 0 where blocked."""
+    hx, hy, sigma = hotspot
+    site_x = plan.core_x0 + (np.arange(plan.n_sites) + 0.5) * SITE_WIDTH
+    row_y = plan.core_y0 + (np.arange(plan.n_rows) + 0.5) * ROW_HEIGHT
     density = 1.0 + HOTSPOT_GAIN * np.exp(
         -((site_x[None, :] - hx) ** 2 + (row_y[:, None] - hy) ** 2) / (2 * sigma**2)
     )
-    density[blocked] = 0.0
-    segments = []  # (row, start site, end site)
-    for r in range(n_rows):
+    density[plan.blocked] = 0.0
+    return density
+
+
+def _row_segments(blocked: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(row, start site, end site)`` of every maximal run of free sites."""
+    segments = []
+    for r in range(blocked.shape[0]):
         free = np.concatenate([[0], (~blocked[r]).astype(np.int8), [0]])
         edges = np.flatnonzero(np.diff(free))
         segments += [(r, int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+    return segments
+
+
+def _segment_quotas(segments: list[tuple[int, int, int]], density: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """Sites of cells per segment: proportional to its density, capped at :data:`MAX_SEGMENT_FILL`,
+    the excess spread over the segments still open."""
     seg_len = np.array([b - a for _, a, b in segments], dtype=np.float64)
     seg_weight = np.array([density[r, a:b].sum() for r, a, b in segments])
-
-    # Site demand per segment: proportional to density, capped, excess spread over the rest.
-    total = float(widths.sum())
     cap = np.floor(seg_len * MAX_SEGMENT_FILL)
     quota = np.zeros(len(segments))
-    remaining = total
+    remaining = float(widths.sum())
     open_seg = cap > 0
     for _ in range(20):
         if remaining <= 1e-9 or not open_seg.any():
@@ -162,8 +286,14 @@ def generate_design(num_cells: int, seed: int = 0, name: str | None = None) -> S
         open_seg = quota < cap
     if remaining > 1e-6:
         raise ValueError("synthetic core too small for its cells")  # cannot happen at 55% utilisation
+    return quota
 
-    # Cells to segments in random order by cumulative width, then carry any overflow forward/back.
+
+def _assign_segments(rng: np.random.Generator, widths: np.ndarray, segments: list[tuple[int, int, int]],
+                     quota: np.ndarray) -> list[list[int]]:
+    """The cells of each segment: in random order by cumulative width against the quotas, then
+    any overflow carried forward (and back) until every segment fits."""
+    seg_len = np.array([b - a for _, a, b in segments], dtype=np.float64)
     order = rng.permutation(len(widths))
     cum = np.cumsum(widths[order]) - 0.5 * widths[order]
     seg_of_sorted = np.minimum(np.searchsorted(np.cumsum(quota), cum), len(segments) - 1)
@@ -183,7 +313,13 @@ def generate_design(num_cells: int, seed: int = 0, name: str | None = None) -> S
                 members[len(segments) - 1] += carry
             else:
                 raise ValueError("could not legalise the synthetic placement")
+    return members
 
+
+def _place_in_segments(rng: np.random.Generator, widths: np.ndarray, segments: list[tuple[int, int, int]],
+                       members: list[list[int]], density: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(site, row)`` of every cell: a target site drawn from the segment's density, then packed
+    without overlap (:func:`_pack`)."""
     site_of = np.zeros(len(widths), dtype=np.int64)
     row_of = np.zeros(len(widths), dtype=np.int64)
     for s, (r, a, b) in enumerate(segments):
@@ -197,53 +333,61 @@ def generate_design(num_cells: int, seed: int = 0, name: str | None = None) -> S
         cells, targets = cells[by_target], targets[by_target]
         site_of[cells] = _pack(targets, widths[cells], a, b)
         row_of[cells] = r
+    return site_of, row_of
 
-    # Instances: macros, taps, standard cells (cells keep their generation order).
-    cell_types = types + [TAP_CELL] + [m for m, _, _ in macros]
-    tap_type, macro_type0 = len(types), len(types) + 1
+
+def _instances(plan: _Floorplan, cells: _Cells, site_of: np.ndarray, row_of: np.ndarray) -> _Instances:
+    """Macros, taps, then the standard cells in generation order (flip-flops named as registers)."""
+    cell_types = cells.types + [TAP_CELL] + [m for m, _, _ in plan.macros]
+    tap_type, macro_type0 = len(cells.types), len(cells.types) + 1
+    x0, y0 = plan.core_x0, plan.core_y0
     names: list[str] = []
     kinds: list[int] = []
     xs: list[float] = []
     ys: list[float] = []
     orients: list[str] = []
     fixed: list[bool] = []
-    for k, (mtype, sx, sy) in enumerate(macros):
+    for k, (_, sx, sy) in enumerate(plan.macros):
         names.append(f"ram{k}")
         kinds.append(macro_type0 + k)
-        xs.append(core_x0 + sx * SITE_WIDTH)
-        ys.append(core_y0 + sy * ROW_HEIGHT)
+        xs.append(x0 + sx * SITE_WIDTH)
+        ys.append(y0 + sy * ROW_HEIGHT)
         orients.append("N")
         fixed.append(True)
-    for t, (r, s) in enumerate(taps):
+    for t, (r, s) in enumerate(plan.taps):
         names.append(f"TAP_{t}")
         kinds.append(tap_type)
-        xs.append(core_x0 + s * SITE_WIDTH)
-        ys.append(core_y0 + r * ROW_HEIGHT)
+        xs.append(x0 + s * SITE_WIDTH)
+        ys.append(y0 + r * ROW_HEIGHT)
         orients.append("N" if r % 2 == 0 else "FS")
         fixed.append(True)
     first_cell = len(names)
     n_dff = 0
-    for c, kind in enumerate(cell_kind):
-        if kind == len(std_types):
-            names.append(f"hfbuf_{c - num_cells}")
-        elif std_types[kind].name == "DFF_X1":
+    for c, kind in enumerate(cells.kind):
+        if kind == len(cells.std_types):
+            names.append(f"hfbuf_{c - cells.num_cells}")
+        elif cells.std_types[kind].name == "DFF_X1":
             # Register names carry escaped bus brackets, as synthesis writes them.
             names.append(f"state_reg\\[{n_dff}\\]")
             n_dff += 1
         else:
             names.append(f"u{c}")
         kinds.append(int(kind))
-    xs += list(core_x0 + site_of * SITE_WIDTH)
-    ys += list(core_y0 + row_of * ROW_HEIGHT)
+    xs += list(x0 + site_of * SITE_WIDTH)
+    ys += list(y0 + row_of * ROW_HEIGHT)
     orients += ["N" if r % 2 == 0 else "FS" for r in row_of]
-    fixed += [False] * len(cell_kind)
+    fixed += [False] * len(cells.kind)
     inst_type = np.array(kinds, dtype=np.int64)
     inst_x = np.array(xs)
     inst_y = np.array(ys)
     centre_x = inst_x + np.array([cell_types[k].width for k in inst_type]) / 2
     centre_y = inst_y + np.array([cell_types[k].height for k in inst_type]) / 2
+    return _Instances(cell_types, names, inst_type, inst_x, inst_y, orients, np.array(fixed), first_cell,
+                      centre_x, centre_y)
 
-    # IO pins evenly around the die edge; clk first.
+
+def _io_pins(num_cells: int, die: tuple[float, float, float, float]) -> _IoPins:
+    """``2 sqrt(N)`` (at least 8) pins spaced evenly along the perimeter on a 5 nm grid."""
     n_io = max(8, int(2 * np.sqrt(num_cells)))
     perimeter = np.linspace(0.0, 4.0, n_io, endpoint=False) + 0.5 / n_io
     io_xy = np.zeros((n_io, 2))
@@ -257,126 +401,114 @@ def generate_design(num_cells: int, seed: int = 0, name: str | None = None) -> S
     io_names = ["clk"] + [f"in\\[{i}\\]" for i in range(1, (n_io + 1) // 2)] + [
         f"out\\[{i}\\]" for i in range(n_io - (n_io + 1) // 2)
     ]
+    return _IoPins(io_names, io_xy, io_is_input)
 
-    # Free input pins per instance (clock pins excluded: they all go to the clock net).
-    free_inputs: list[list[str]] = []
-    for k in inst_type:
-        pins = [p for p in cell_types[k].inputs if p != CLOCK_PIN]
-        rng.shuffle(pins)
-        free_inputs.append(pins)
-    n_free = np.array([len(p) for p in free_inputs], dtype=np.int64)
-    n_free[first_cell + num_cells :] = 0  # high-fan-out buffer inputs are wired below
 
-    from scipy.spatial import cKDTree  # here: 0.8 s of import that `gsr-eda synth --help` need not pay
+class _SinkPool:
+    """Each instance's input pins not yet wired (clock pins excluded: they go to the clock net)."""
 
-    tree = cKDTree(np.stack([centre_x, centre_y], axis=1))
-    n_inst = len(inst_type)
-    nets: list[SyntheticNet] = []
+    def __init__(self, rng: np.random.Generator, inst: _Instances, cells: _Cells) -> None:
+        self.free_inputs: list[list[str]] = []
+        for k in inst.kinds:
+            pins = [p for p in inst.cell_types[k].inputs if p != CLOCK_PIN]
+            rng.shuffle(pins)
+            self.free_inputs.append(pins)
+        self.n_free = np.array([len(p) for p in self.free_inputs], dtype=np.int64)
+        self.n_free[inst.first_cell + cells.num_cells :] = 0  # high-fan-out buffer inputs are wired apart
+        self.n_inst = len(inst.kinds)
 
-    def take_sinks(candidates: np.ndarray, count: int, exclude: int) -> list[tuple[int, str]]:
+    def take(self, candidates: np.ndarray, count: int, exclude: int) -> list[tuple[int, str]]:
+        """Up to ``count`` free pins of the candidates, in their order, none on ``exclude``."""
         sinks = []
         for cand in candidates:
             if len(sinks) == count:
                 break
             cand = int(cand)
-            if cand == exclude or cand >= n_inst or n_free[cand] == 0:
+            if cand == exclude or cand >= self.n_inst or self.n_free[cand] == 0:
                 continue
-            n_free[cand] -= 1
-            sinks.append((cand, free_inputs[cand][n_free[cand]]))
+            self.n_free[cand] -= 1
+            sinks.append((cand, self.free_inputs[cand][self.n_free[cand]]))
         return sinks
 
-    # High-fan-out nets first, so their hundreds of sinks (anywhere on the die) are still free.
-    hf_size = int(min(400, max(100, num_cells // 10)))
-    for b in range(n_hf):
-        buf = first_cell + num_cells + b
-        sinks = take_sinks(rng.permutation(n_inst), hf_size, buf)
-        nets.append(SyntheticNet(f"hf_en_{b}", "SIGNAL", [(buf, "Y")] + sinks))
 
-    # Ordinary nets: one per driver output (cells, macros), plus input IO pins.
+def _netlist(rng: np.random.Generator, inst: _Instances, io: _IoPins, cells: _Cells,
+             hotspot: tuple[float, float, float]) -> tuple[list[SyntheticNet], list[int]]:
+    """The nets (high-fan-out, ordinary, IO, clock) and the flip-flops on the clock net."""
+    from scipy.spatial import cKDTree  # here: 0.8 s of import that `gsr-eda synth --help` need not pay
+
+    pool = _SinkPool(rng, inst, cells)
+    tree = cKDTree(np.stack([inst.centre_x, inst.centre_y], axis=1))
+    first_buffer = inst.first_cell + cells.num_cells
+    nets: list[SyntheticNet] = []
+    # High-fan-out nets first, so their hundreds of sinks (anywhere on the die) are still free.
+    hf_size = int(min(400, max(100, cells.num_cells // 10)))
+    for b in range(cells.n_hf):
+        buf = first_buffer + b
+        sinks = pool.take(rng.permutation(pool.n_inst), hf_size, buf)
+        nets.append(SyntheticNet(f"hf_en_{b}", "SIGNAL", [(buf, "Y")] + sinks))
+    nets += _local_nets(rng, inst, io, pool, tree, hotspot, len(nets))
+    _attach_to_nearest_driver(nets, inst, io, tree, cells.n_hf, first_buffer)
+    flops = [i for i in range(pool.n_inst) if CLOCK_PIN in inst.cell_types[inst.kinds[i]].inputs]
+    nets.append(SyntheticNet("clk", "CLOCK", [(-1, "clk")] + [(i, CLOCK_PIN) for i in flops]))
+    return nets, flops
+
+
+def _local_nets(rng: np.random.Generator, inst: _Instances, io: _IoPins, pool: _SinkPool, tree: Any,
+                hotspot: tuple[float, float, float], first_net: int) -> list[SyntheticNet]:
+    """One net per driver output (cells, macros) and input IO pin, its sinks among the nearest
+    free pins (lightly shuffled); drivers in the hotspot get 1.5x the fan-out."""
+    hx, hy, sigma = hotspot
     drivers: list[tuple[int, str, float, float]] = []
-    for i in range(n_inst):
-        ctype = cell_types[inst_type[i]]
+    for i in range(pool.n_inst):
+        ctype = inst.cell_types[inst.kinds[i]]
         if ctype.name in (TAP_CELL.name, HIGH_FANOUT_BUFFER.name):
             continue
         for out in ctype.outputs:
-            drivers.append((i, out, centre_x[i], centre_y[i]))
-    for j in range(1, int(io_is_input.sum())):
-        drivers.append((-1, io_names[j], io_xy[j, 0], io_xy[j, 1]))
+            drivers.append((i, out, inst.centre_x[i], inst.centre_y[i]))
+    for j in range(1, int(io.is_input.sum())):
+        drivers.append((-1, io.names[j], io.xy[j, 0], io.xy[j, 1]))
     fanout = _fanout(rng, len(drivers))
     dxy = np.array([(d[2], d[3]) for d in drivers])
     in_hotspot = (dxy[:, 0] - hx) ** 2 + (dxy[:, 1] - hy) ** 2 < (1.5 * sigma) ** 2
     fanout = np.where(in_hotspot, np.ceil(fanout * 1.5), fanout).astype(np.int64)
     driver_order = rng.permutation(len(drivers))
     k_small = 24
-    _, near = tree.query(dxy, k=min(k_small, n_inst))
+    _, near = tree.query(dxy, k=min(k_small, pool.n_inst))
+    nets: list[SyntheticNet] = []
     for d in driver_order:
-        inst, pin, px, py = drivers[d]
+        driver, pin, px, py = drivers[d]
         want = int(fanout[d])
         if 3 * want + 4 <= near.shape[1]:
             candidates = near[d].copy()
         else:
-            _, candidates = tree.query((px, py), k=min(n_inst, 3 * want + 8))
+            _, candidates = tree.query((px, py), k=min(pool.n_inst, 3 * want + 8))
         window = min(len(candidates), 2 * want + 2)
         candidates[:window] = rng.permutation(candidates[:window])
-        sinks = take_sinks(np.atleast_1d(candidates), want, inst)
+        sinks = pool.take(np.atleast_1d(candidates), want, driver)
         if sinks:
-            nets.append(SyntheticNet(f"n{len(nets)}", "SIGNAL", [(inst, pin)] + sinks))
+            nets.append(SyntheticNet(f"n{first_net + len(nets)}", "SIGNAL", [(driver, pin)] + sinks))
+    return nets
 
-    # Output IO pins: an extra sink on the net of the nearest instance driver.
+
+def _attach_to_nearest_driver(nets: list[SyntheticNet], inst: _Instances, io: _IoPins, tree: Any,
+                              n_hf: int, first_buffer: int) -> None:
+    """Output IO pins and the high-fan-out buffers' inputs join the net of the nearest instance
+    that drives one."""
+    n_inst = len(inst.kinds)
     driver_net_of: dict[int, int] = {}
     for j, net in enumerate(nets):
         if net.pins[0][0] >= 0:
             driver_net_of.setdefault(net.pins[0][0], j)
-    for j in range(int(io_is_input.sum()), n_io):
-        _, near_io = tree.query(io_xy[j], k=min(n_inst, 64))
+    for j in range(int(io.is_input.sum()), len(io.names)):
+        _, near_io = tree.query(io.xy[j], k=min(n_inst, 64))
         for cand in np.atleast_1d(near_io):
             if int(cand) in driver_net_of:
-                nets[driver_net_of[int(cand)]].pins.append((-1, io_names[j]))
+                nets[driver_net_of[int(cand)]].pins.append((-1, io.names[j]))
                 break
-
-    # The high-fan-out buffers' inputs join the net of the nearest instance that drives one.
     for b in range(n_hf):
-        buf = first_cell + num_cells + b
-        _, near_buf = tree.query((centre_x[buf], centre_y[buf]), k=min(n_inst, 64))
+        buf = first_buffer + b
+        _, near_buf = tree.query((inst.centre_x[buf], inst.centre_y[buf]), k=min(n_inst, 64))
         for cand in np.atleast_1d(near_buf):
             if int(cand) in driver_net_of and int(cand) != buf:
                 nets[driver_net_of[int(cand)]].pins.append((buf, "A"))
                 break
-
-    # The clock: one net from the clk IO pin to every flip-flop.
-    flops = [i for i in range(n_inst) if CLOCK_PIN in cell_types[inst_type[i]].inputs]
-    nets.append(SyntheticNet("clk", "CLOCK", [(-1, "clk")] + [(i, CLOCK_PIN) for i in flops]))
-
-    degrees = np.array([len(n.pins) for n in nets])
-    stats = {
-        "cells": num_cells,
-        "instances": n_inst,
-        "macros": len(macros),
-        "taps": len(taps),
-        "io_pins": n_io,
-        "nets": len(nets),
-        "pins": int(degrees.sum()),
-        "flops": len(flops),
-        "die_um": [float(v) for v in die],
-        "hotspot_um": [float(hx), float(hy), float(sigma)],
-        "degree_2_3_fraction": float(np.mean((degrees >= 2) & (degrees <= 3))),
-        "max_degree": int(degrees.max()),
-    }
-    return SyntheticDesign(
-        name=name or f"synth_{num_cells}_s{seed}",
-        die=die,
-        cell_types=cell_types,
-        rows=[(core_y0 + r * ROW_HEIGHT, core_x0, n_sites, "N" if r % 2 == 0 else "FS") for r in range(n_rows)],
-        inst_names=names,
-        inst_type=inst_type,
-        inst_x=inst_x,
-        inst_y=inst_y,
-        inst_orient=orients,
-        inst_fixed=np.array(fixed),
-        io_names=io_names,
-        io_xy=io_xy,
-        io_is_input=io_is_input,
-        nets=nets,
-        hotspot=(float(hx), float(hy), float(sigma)),
-        stats=stats,
-    )
