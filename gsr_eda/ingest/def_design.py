@@ -267,45 +267,163 @@ def read_def_design(
     text = _read_text(path)
     dbu, design_name = scan_units_and_name(text, path)
     die = _die(c_def, dbu, path)
+    comps = _read_components(c_def, dbu, library, path)
+    io = _read_io_pins(c_def, dbu, text)
+    pins = _read_net_pins(c_def, comps, io, path)
+    keep = _kept_components(comps, pins, keep_unconnected, path)
+    keep_io = include_io_pins and len(io.names) > 0
+    report = _dropped_report(comps, io, pins, keep_io)
+    nodes = _nodes(comps, io, keep, keep_io, path)
 
-    # Components.
-    n_comp = c_def.c_num_components
-    comps = [c_def.c_components[i] for i in range(n_comp)]
-    comp_names = [_decode(c.c_id) for c in comps]
-    comp_masters = [_decode(c.c_name) for c in comps]
-    statuses = [c.c_status for c in comps]
+    # Pins whose owner was dropped leave their net; nets left without pins are dropped.
+    pin_node_all = nodes.node_of[pins.owner] if len(pins.owner) else np.empty(0, np.int64)
+    kept_pins = np.flatnonzero(pin_node_all >= 0)
+    pin_dx, pin_dy, unknown_pins = _pin_offsets(comps, pins, kept_pins)
+    if unknown_pins:
+        report["pins_unknown_to_lef"] = (
+            f"{len(unknown_pins)} net pin(s) not in their LEF macro, placed at the cell centre: {_examples(unknown_pins)}"
+        )
+        warnings.warn(InputWarning(f"{path}: {report['pins_unknown_to_lef']}"), stacklevel=2)
+    pin_net_kept = pins.net[kept_pins]
+    counts = np.bincount(pin_net_kept, minlength=len(pins.net_names))
+    nonempty = np.flatnonzero(counts > 0)
+    order = np.argsort(pin_net_kept, kind="stable")
+    net_ptr = np.zeros(len(nonempty) + 1, dtype=np.int64)
+    net_ptr[1:] = np.cumsum(counts[nonempty])
+    uses = scan_net_uses(text)
+    kept_net_names = [pins.net_names[j] for j in nonempty]
+
+    grid, capacity, _ = _grid_and_capacity(c_def, dbu, die, library, gcell_tracks, path)
+    del reader
+    design = PlacedDesign(
+        name=name or design_name or path.stem,
+        dbu_per_micron=dbu,
+        die=die,
+        grid=grid,
+        node_names=nodes.names,
+        node_masters=nodes.masters,
+        width=nodes.width,
+        height=nodes.height,
+        x=nodes.x,
+        y=nodes.y,
+        is_fixed=nodes.is_fixed,
+        is_macro=nodes.is_macro,
+        is_io=nodes.is_io,
+        net_names=np.array(kept_net_names, dtype=object),
+        net_use=np.array([uses.get(n, "SIGNAL") for n in kept_net_names], dtype=object),
+        net_ptr=net_ptr,
+        pin_node=pin_node_all[kept_pins][order],
+        pin_dx=pin_dx[order].astype(np.float32),
+        pin_dy=pin_dy[order].astype(np.float32),
+        capacity=capacity,
+        source={"def": str(path), "lef": ",".join(str(p) for p in lef_paths), **report},
+    )
+    design.validate()
+    return design
+
+
+@dataclass
+class _Components:
+    """``COMPONENTS`` in file order, positions in microns, each with its LEF macro."""
+
+    names: list[str]
+    masters: list[str]
+    statuses: list[bytes]
+    orient: np.ndarray  # orientation codes 0..7 (N, W, S, E, FN, FW, FS, FE)
+    x: np.ndarray
+    y: np.ndarray
+    macros: list[LefMacro]
+    index_of: dict[str, int]
+
+
+@dataclass
+class _IoPins:
+    """``PINS`` in file order: index by name, position, and whether it is placed."""
+
+    index: dict[str, int]
+    positions: list[tuple[float, float]]
+    placed: np.ndarray  # bool
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.index)
+
+
+@dataclass
+class _NetPins:
+    """Every net connection as (net, owner, pin); owner < n_comp is a component, n_comp + k the
+    k-th IO pin. Wildcard connections are already expanded."""
+
+    net_names: list[str]
+    owner: np.ndarray  # int64
+    net: np.ndarray  # int64
+    pin_names: list[str]
+    wildcards: list[str]  # one line per expanded wildcard, for the report
+
+
+@dataclass
+class _Nodes:
+    """The node arrays of the design (kept components, then kept IO pins) and ``node_of``:
+    the node of each component and IO pin, -1 when dropped."""
+
+    node_of: np.ndarray
+    names: np.ndarray
+    masters: np.ndarray
+    width: np.ndarray
+    height: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    is_fixed: np.ndarray
+    is_macro: np.ndarray
+    is_io: np.ndarray
+
+
+def _read_components(c_def, dbu: float, library: LefLibrary, path: Path) -> _Components:
+    """The components; :class:`InputError` for an unknown orientation, macro or a duplicate name."""
+    comps = [c_def.c_components[i] for i in range(c_def.c_num_components)]
+    names = [_decode(c.c_id) for c in comps]
+    masters = [_decode(c.c_name) for c in comps]
     orient = np.array([c.c_orient for c in comps], dtype=np.int64)
-    raw_x = np.array([c.c_x for c in comps], dtype=np.float64) / dbu
-    raw_y = np.array([c.c_y for c in comps], dtype=np.float64) / dbu
     if np.any((orient < 0) | (orient > 7)):
         bad = int(np.flatnonzero((orient < 0) | (orient > 7))[0])
-        raise InputError(f"component {comp_names[bad]} has an unknown orientation code {orient[bad]}", path)
+        raise InputError(f"component {names[bad]} has an unknown orientation code {orient[bad]}", path)
     macros = []
-    for inst, master in zip(comp_names, comp_masters):
+    for inst, master in zip(names, masters):
         macro = library.macros.get(master)
         if macro is None:
             raise InputError(f"unknown macro {master} for instance {inst}; pass the LEF that defines it", path)
         macros.append(macro)
-    index_of = {inst: k for k, inst in enumerate(comp_names)}
-    if len(index_of) != n_comp:
+    index_of = {inst: k for k, inst in enumerate(names)}
+    if len(index_of) != len(comps):
         raise InputError("COMPONENTS has duplicate instance names", path)
+    return _Components(
+        names, masters, [c.c_status for c in comps], orient,
+        np.array([c.c_x for c in comps], dtype=np.float64) / dbu,
+        np.array([c.c_y for c in comps], dtype=np.float64) / dbu,
+        macros, index_of,
+    )
 
-    # IO pins.
-    io_index: dict[str, int] = {}
-    io_positions: list[tuple[float, float]] = []
+
+def _read_io_pins(c_def, dbu: float, text: str) -> _IoPins:
+    """The IO pins; ``placed`` from a scan of the text (:func:`scan_placed_io_pins`)."""
+    index: dict[str, int] = {}
+    positions: list[tuple[float, float]] = []
     for k in range(c_def.c_num_pins):
         pin = c_def.c_pins[k]
-        io_index[_decode(pin.c_name)] = k
-        io_positions.append(_io_pin_position(pin, dbu))
+        index[_decode(pin.c_name)] = k
+        positions.append(_io_pin_position(pin, dbu))
     placed_io = scan_placed_io_pins(text)
-    io_placed = np.array([pin_name in placed_io for pin_name in io_index], dtype=bool)
+    return _IoPins(index, positions, np.array([pin_name in placed_io for pin_name in index], dtype=bool))
 
-    # Nets: (net, node, pin) triples; node < n_comp is a component, n_comp + k the k-th IO pin.
+
+def _read_net_pins(c_def, comps: _Components, io: _IoPins, path: Path) -> _NetPins:
+    """Every connection of every net, ``( * PIN )`` and ``( u_reg* PIN )`` expanded."""
+    n_comp, index_of = len(comps.names), comps.index_of
     net_names: list[str] = []
     pin_owner: list[int] = []
     pin_net: list[int] = []
     pin_names: list[str] = []
-    expand_wildcard = _WildcardExpander(comp_names, macros)
+    expand_wildcard = _WildcardExpander(comps.names, comps.macros)
     wildcards: list[str] = []
     for j in range(c_def.c_num_nets):
         net = c_def.c_nets[j]
@@ -327,9 +445,9 @@ def read_def_design(
                 wildcards.append(f"{net_name} ( {inst} {pin_name} ): {len(matched)} pins")
                 continue
             if inst == "PIN":
-                if pin_name not in io_index:
+                if pin_name not in io.index:
                     raise InputError(f"net {net_name} references unknown IO pin {pin_name}", path)
-                owner = n_comp + io_index[pin_name]
+                owner = n_comp + io.index[pin_name]
             else:
                 owner = index_of.get(inst, -1)
                 if owner < 0:
@@ -337,73 +455,85 @@ def read_def_design(
             pin_owner.append(owner)
             pin_net.append(j)
             pin_names.append(pin_name)
-    pin_owner_arr = np.array(pin_owner, dtype=np.int64)
-    pin_net_arr = np.array(pin_net, dtype=np.int64)
+    return _NetPins(net_names, np.array(pin_owner, dtype=np.int64), np.array(pin_net, dtype=np.int64),
+                    pin_names, wildcards)
 
-    # Which components stay: connected, not physical-only, unless keep_unconnected.
+
+def _kept_components(comps: _Components, pins: _NetPins, keep_unconnected: bool, path: Path) -> np.ndarray:
+    """Which components stay: placed, connected and not physical-only (all placed ones with
+    ``keep_unconnected``); :class:`InputError` when a connected one is not placed."""
+    n_comp = len(comps.names)
     connected = np.zeros(n_comp, dtype=bool)
-    connected[pin_owner_arr[pin_owner_arr < n_comp]] = True
-    physical_only = np.array([m.is_physical_only for m in macros], dtype=bool)
-    placed = np.array([s in _PLACED_STATUSES for s in statuses], dtype=bool)
+    connected[pins.owner[pins.owner < n_comp]] = True
+    physical_only = np.array([m.is_physical_only for m in comps.macros], dtype=bool)
+    placed = np.array([s in _PLACED_STATUSES for s in comps.statuses], dtype=bool)
     keep = np.ones(n_comp, dtype=bool) if keep_unconnected else (connected & ~physical_only)
     unplaced_kept = keep & ~placed & connected
     if unplaced_kept.any():
-        first = comp_names[int(np.flatnonzero(unplaced_kept)[0])]
+        first = comps.names[int(np.flatnonzero(unplaced_kept)[0])]
         raise InputError(
             f"{int(unplaced_kept.sum())} components connected to nets are UNPLACED or have no placement "
             f"status (first: {first}); run placement first (UNPLACED cells without nets are ignored)",
             path,
         )
-    keep &= placed  # unplaced cells without nets carry no position: nothing to keep
-    keep_io = include_io_pins and c_def.c_num_pins > 0
+    return keep & placed  # unplaced cells without nets carry no position: nothing to keep
+
+
+def _dropped_report(comps: _Components, io: _IoPins, pins: _NetPins, keep_io: bool) -> dict[str, str]:
+    """The ``wildcard_connections`` and ``unplaced_io_pins`` lines of ``design.source``."""
     report: dict[str, str] = {}
-    if wildcards:
-        report["wildcard_connections"] = f"{len(wildcards)} expanded: {_examples(wildcards)}"
-    if keep_io and not io_placed.all():
+    if pins.wildcards:
+        report["wildcard_connections"] = f"{len(pins.wildcards)} expanded: {_examples(pins.wildcards)}"
+    if keep_io and not io.placed.all():
         # Only IO pins on a net would have carried edges; unconnected ones need no warning.
-        on_nets = np.zeros(c_def.c_num_pins, dtype=bool)
-        on_nets[pin_owner_arr[pin_owner_arr >= n_comp] - n_comp] = True
-        unplaced = [name for name, ok, used in zip(io_index, io_placed, on_nets) if used and not ok]
+        n_comp = len(comps.names)
+        on_nets = np.zeros(len(io.index), dtype=bool)
+        on_nets[pins.owner[pins.owner >= n_comp] - n_comp] = True
+        unplaced = [name for name, ok, used in zip(io.index, io.placed, on_nets) if used and not ok]
         if unplaced:
             report["unplaced_io_pins"] = (
                 f"{len(unplaced)} IO pins without PLACED/FIXED left out of their nets: {_examples(unplaced)}"
             )
+    return report
 
-    # Node arrays.
+
+def _nodes(comps: _Components, io: _IoPins, keep: np.ndarray, keep_io: bool, path: Path) -> _Nodes:
+    """The kept components (oriented sizes) then the kept IO pins (zero-size, fixed)."""
+    n_comp = len(comps.names)
     kept = np.flatnonzero(keep)
-    north_w = np.array([macros[k].width for k in kept], dtype=np.float64)
-    north_h = np.array([macros[k].height for k in kept], dtype=np.float64)
-    width, height = oriented_size(north_w, north_h, orient[kept])
-    kept_io = np.flatnonzero(io_placed) if keep_io else np.empty(0, np.int64)
+    north_w = np.array([comps.macros[k].width for k in kept], dtype=np.float64)
+    north_h = np.array([comps.macros[k].height for k in kept], dtype=np.float64)
+    width, height = oriented_size(north_w, north_h, comps.orient[kept])
+    kept_io = np.flatnonzero(io.placed) if keep_io else np.empty(0, np.int64)
     n_io = len(kept_io)
-    io_xy = np.array(io_positions, dtype=np.float64).reshape(-1, 2)[kept_io]
-    node_of = np.full(n_comp + c_def.c_num_pins, -1, dtype=np.int64)
+    io_xy = np.array(io.positions, dtype=np.float64).reshape(-1, 2)[kept_io]
+    node_of = np.full(n_comp + len(io.index), -1, dtype=np.int64)
     node_of[kept] = np.arange(len(kept))
     node_of[n_comp + kept_io] = len(kept) + np.arange(n_io)
-    num_nodes = len(kept) + n_io
-    if num_nodes == 0 or not len(kept):
+    if len(kept) + n_io == 0 or not len(kept):
         raise InputError("empty design: no placed instance is connected to a net", path)
-
-    io_names = list(io_index)
-    status_fixed = np.array([s == b"FIXED" for s in statuses], dtype=bool)
-    node_names = np.array([comp_names[k] for k in kept] + [io_names[k] for k in kept_io], dtype=object)
-    node_masters = np.array([comp_masters[k] for k in kept] + [""] * n_io, dtype=object)
+    io_names = io.names
+    status_fixed = np.array([s == b"FIXED" for s in comps.statuses], dtype=bool)
     zeros_io = np.zeros(n_io)
-    design_width = np.concatenate([width, zeros_io])
-    design_height = np.concatenate([height, zeros_io])
-    x = np.concatenate([raw_x[kept], io_xy[:, 0]])
-    y = np.concatenate([raw_y[kept], io_xy[:, 1]])
-    is_fixed = np.concatenate([status_fixed[kept], np.ones(n_io, dtype=bool)])
-    is_macro = np.concatenate([np.array([macros[k].is_block for k in kept], dtype=bool), np.zeros(n_io, dtype=bool)])
-    is_io = np.concatenate([np.zeros(len(kept), dtype=bool), np.ones(n_io, dtype=bool)])
+    return _Nodes(
+        node_of=node_of,
+        names=np.array([comps.names[k] for k in kept] + [io_names[k] for k in kept_io], dtype=object),
+        masters=np.array([comps.masters[k] for k in kept] + [""] * n_io, dtype=object),
+        width=np.concatenate([width, zeros_io]),
+        height=np.concatenate([height, zeros_io]),
+        x=np.concatenate([comps.x[kept], io_xy[:, 0]]),
+        y=np.concatenate([comps.y[kept], io_xy[:, 1]]),
+        is_fixed=np.concatenate([status_fixed[kept], np.ones(n_io, dtype=bool)]),
+        is_macro=np.concatenate([np.array([comps.macros[k].is_block for k in kept], dtype=bool),
+                                 np.zeros(n_io, dtype=bool)]),
+        is_io=np.concatenate([np.zeros(len(kept), dtype=bool), np.ones(n_io, dtype=bool)]),
+    )
 
-    # Pins whose owner was dropped leave their net; nets left without pins are dropped.
-    pin_node_all = node_of[pin_owner_arr] if len(pin_owner_arr) else np.empty(0, np.int64)
-    kept_pins = np.flatnonzero(pin_node_all >= 0)
-    pin_node = pin_node_all[kept_pins]
-    pin_net_kept = pin_net_arr[kept_pins]
 
-    # Pin offsets in the north frame, then oriented; the cell centre when the LEF pin is unknown.
+def _pin_offsets(comps: _Components, pins: _NetPins, kept_pins: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``(dx, dy)`` of each kept pin from its node's corner (the LEF pin's centre in the north
+    frame, then oriented; the cell centre when the LEF pin is unknown), and the unknown pins."""
+    n_comp = len(comps.names)
     px = np.empty(len(kept_pins))
     py = np.empty(len(kept_pins))
     pin_orient = np.zeros(len(kept_pins), dtype=np.int64)
@@ -411,57 +541,18 @@ def read_def_design(
     pin_h = np.zeros(len(kept_pins))
     unknown_pins: list[str] = []
     for out, p in enumerate(kept_pins):
-        owner = pin_owner[p]
+        owner = int(pins.owner[p])
         if owner >= n_comp:  # IO pin node: zero size, the pin is the node
             px[out] = py[out] = 0.0
             continue
-        macro = macros[owner]
-        if pin_names[p] not in macro.pin_names:
-            unknown_pins.append(f"{comp_names[owner]}/{pin_names[p]} ({macro.name})")
-        centre = macro.pin_centres.get(pin_names[p])
+        macro = comps.macros[owner]
+        pin_name = pins.pin_names[p]
+        if pin_name not in macro.pin_names:
+            unknown_pins.append(f"{comps.names[owner]}/{pin_name} ({macro.name})")
+        centre = macro.pin_centres.get(pin_name)
         px[out], py[out] = centre if centre is not None else (0.5 * macro.width, 0.5 * macro.height)
-        pin_orient[out] = orient[owner]
+        pin_orient[out] = comps.orient[owner]
         pin_w[out] = macro.width
         pin_h[out] = macro.height
     pin_dx, pin_dy = oriented_pin_offset(px, py, pin_w, pin_h, pin_orient)
-    if unknown_pins:
-        report["pins_unknown_to_lef"] = (
-            f"{len(unknown_pins)} net pin(s) not in their LEF macro, placed at the cell centre: {_examples(unknown_pins)}"
-        )
-        warnings.warn(InputWarning(f"{path}: {report['pins_unknown_to_lef']}"), stacklevel=2)
-
-    counts = np.bincount(pin_net_kept, minlength=len(net_names))
-    nonempty = np.flatnonzero(counts > 0)
-    order = np.argsort(pin_net_kept, kind="stable")
-    net_ptr = np.zeros(len(nonempty) + 1, dtype=np.int64)
-    net_ptr[1:] = np.cumsum(counts[nonempty])
-    uses = scan_net_uses(text)
-    kept_net_names = [net_names[j] for j in nonempty]
-
-    grid, capacity, _ = _grid_and_capacity(c_def, dbu, die, library, gcell_tracks, path)
-    del reader
-    design = PlacedDesign(
-        name=name or design_name or path.stem,
-        dbu_per_micron=dbu,
-        die=die,
-        grid=grid,
-        node_names=node_names,
-        node_masters=node_masters,
-        width=design_width,
-        height=design_height,
-        x=x,
-        y=y,
-        is_fixed=is_fixed,
-        is_macro=is_macro,
-        is_io=is_io,
-        net_names=np.array(kept_net_names, dtype=object),
-        net_use=np.array([uses.get(n, "SIGNAL") for n in kept_net_names], dtype=object),
-        net_ptr=net_ptr,
-        pin_node=pin_node[order],
-        pin_dx=pin_dx[order].astype(np.float32),
-        pin_dy=pin_dy[order].astype(np.float32),
-        capacity=capacity,
-        source={"def": str(path), "lef": ",".join(str(p) for p in lef_paths), **report},
-    )
-    design.validate()
-    return design
+    return pin_dx, pin_dy, unknown_pins
