@@ -52,14 +52,14 @@ def main() -> None:
     for name, design in _designs():
         print(f"{name}: {design.num_nodes} nodes, {design.num_nets} nets, {design.num_pins} pins, "
               f"grid {design.grid.shape}")
-        t = _median_seconds(lambda: position_features(design, design.x, design.y), args.repeat)
+        t = _median_seconds(lambda design=design: position_features(design, design.x, design.y), args.repeat)
         print(f"  position_features          {1e3 * t:8.1f} ms")
-        t = _median_seconds(lambda: proxy_congestion(design), args.repeat)
+        t = _median_seconds(lambda design=design: proxy_congestion(design), args.repeat)
         print(f"  proxy_congestion           {1e3 * t:8.1f} ms")
         for model in NET_MODELS:
             repeat = max(1, args.repeat // 10) if model == "clique" else args.repeat
             _, indices = build_adjacency(design, model)
-            t = _median_seconds(lambda: build_adjacency(design, model), repeat)
+            t = _median_seconds(lambda design=design, model=model: build_adjacency(design, model), repeat)
             print(f"  build_adjacency {model:<13} {1e3 * t:8.1f} ms  nnz {len(indices):>9,} "
                   f"({len(indices) // 2:,} undirected edges)")
 

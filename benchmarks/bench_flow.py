@@ -32,8 +32,8 @@ TCL = ROOT / "flows" / "openroad" / "gsr_eda.tcl"
 def train_checkpoint(folder: Path, model: str, layers: int, hidden: int, k: int) -> Path:
     from gsr_eda.graph.gcell_maps import rudy_maps
     from gsr_eda.ingest import read_def_design
-    from gsr_eda.labels.label import GcellLabel
     from gsr_eda.ingest.build import build_record
+    from gsr_eda.labels.label import GcellLabel
     from gsr_eda.store.writer import write_designs
     from gsr_eda.train import TrainConfig, train
 
@@ -97,7 +97,7 @@ def main() -> None:
                                "--port", "0", "--json", "--out-dir", str(work)], stdout=subprocess.PIPE, text=True)
     try:
         port = json.loads(server.stdout.readline())["port"]
-        lefs = " ".join("{%s}" % p for p in LEFS)
+        lefs = " ".join(f"{{{p}}}" for p in LEFS)
         script = work / "bench.tcl"
         script.write_text(f"""source {{{TCL}}}
 gsr_eda::connect -port {port}

@@ -92,8 +92,8 @@ def bench_designs(repeat: int, workdir: Path) -> list[dict]:
 def bench_compression(repeat: int, workdir: Path) -> list[dict]:
     """Write and read the aes_place record with each compression choice of the store."""
     sys.path.insert(0, str(REPO))
-    from gsr_eda.store import GraphStore, write_designs
     from gsr_eda.ingest.jobs import IngestJob, run_job
+    from gsr_eda.store import GraphStore, write_designs
 
     args = design_args()["aes_place"]
     job = IngestJob(kind="def", def_path=Path(args[2]), lef_paths=[Path(args[4]), Path(args[6])])

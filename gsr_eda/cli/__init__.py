@@ -10,6 +10,7 @@ from gsr_eda.cli.app import app, main
 
 # Each import registers its commands on ``app``, in the order ``--help`` lists them:
 # the data flow from designs to predictions, then the tools around it.
+# isort: off
 from gsr_eda.cli import synth  # noqa: F401,E402
 from gsr_eda.cli import route  # noqa: F401,E402
 from gsr_eda.cli import ingest  # noqa: F401,E402
@@ -21,5 +22,6 @@ from gsr_eda.cli import serve  # noqa: F401,E402
 from gsr_eda.cli import bench  # noqa: F401,E402
 from gsr_eda.cli import bench_train  # noqa: F401,E402
 from gsr_eda.cli import version  # noqa: F401,E402
+# isort: on
 
 __all__ = ["app", "main"]

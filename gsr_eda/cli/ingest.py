@@ -300,8 +300,8 @@ def _ingest(jobs: list[IngestJob], store: Path, *, overwrite: bool, workers: int
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from gsr_eda.errors import InputError
-    from gsr_eda.store import GraphStore, write_designs
     from gsr_eda.ingest.jobs import run_jobs
+    from gsr_eda.store import GraphStore, write_designs
 
     t_start = time.perf_counter()
     for job in jobs:

@@ -77,7 +77,8 @@ def serve(
     import sys
     import tempfile
 
-    from gsr_eda.flow.server import CongestionServer, log_to_stderr, serve as run_server
+    from gsr_eda.flow.server import CongestionServer, log_to_stderr
+    from gsr_eda.flow.server import serve as run_server
     from gsr_eda.predict.predictor import load_predictor
 
     predictor = load_predictor(checkpoint, device=device)

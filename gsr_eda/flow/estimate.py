@@ -100,8 +100,8 @@ class ResultLayout:
 
     @cached_property
     def _gcells_template(self) -> str:
-        xs = ["%.6g" % v for v in self.grid.x_edges.tolist()]
-        ys = ["%.6g" % v for v in self.grid.y_edges.tolist()]
+        xs = [f"{v:.6g}" for v in self.grid.x_edges.tolist()]
+        ys = [f"{v:.6g}" for v in self.grid.y_edges.tolist()]
         nx, ny = len(xs) - 1, len(ys) - 1
         rows = (
             f"{gx},{gy},{xs[gx]},{ys[gy]},{xs[gx + 1]},{ys[gy + 1]},%.6g\n" for gx in range(nx) for gy in range(ny)

@@ -34,13 +34,15 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gsr_eda.errors import GsrEdaError, InputError
 from gsr_eda.flow import protocol
-from gsr_eda.flow.protocol import ProtocolError, field as request_field
+from gsr_eda.flow.protocol import ProtocolError
+from gsr_eda.flow.protocol import field as request_field
 
 
 def is_loopback(host: str) -> bool:

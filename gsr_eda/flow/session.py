@@ -78,8 +78,7 @@ class CongestionSession:
         adjacency: tuple[np.ndarray, np.ndarray] | None = None,
         source: dict[str, str] | None = None,
     ) -> None:
-        from gsr_eda.graph import (POSITION_FEATURES, MapContext, build_adjacency, position_features,
-                                   static_features)
+        from gsr_eda.graph import POSITION_FEATURES, MapContext, build_adjacency, position_features, static_features
 
         self.design = design
         self.predictor = predictor

@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from gsr_eda.cli import app
 from gsr_eda.bench.kernels import synthetic_circuit_graph
+from gsr_eda.cli import app
 
 KERNELS = {"row_topk", "cbsr_aggregate", "sampled_backward", "cbsr_aggregate_weighted",
            "weighted_backward"}

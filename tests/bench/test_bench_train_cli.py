@@ -15,8 +15,8 @@ from gsr_eda.cli import main
 @pytest.fixture(scope="module")
 def tiny_store(tmp_path_factory) -> Path:
     """One labelled 150-cell design (proxy congestion label), written with the real store writer."""
-    from gsr_eda.labels.proxy import proxy_congestion
     from gsr_eda.ingest.build import build_record
+    from gsr_eda.labels.proxy import proxy_congestion
     from gsr_eda.store import write_designs
     from placed_design_builder import make_design
 

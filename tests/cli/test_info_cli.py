@@ -9,14 +9,14 @@ from pathlib import Path
 
 import h5py
 import pytest
-from placed_design_builder import random_design
 from typer.testing import CliRunner
 
 from gsr_eda.cli import app
 from gsr_eda.errors import InputError
-from gsr_eda.labels import proxy_congestion
 from gsr_eda.ingest.build import build_record
+from gsr_eda.labels import proxy_congestion
 from gsr_eda.store import write_designs
+from placed_design_builder import random_design
 
 GSR_EDA = Path(sys.executable).with_name("gsr-eda")
 

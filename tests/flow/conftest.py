@@ -25,8 +25,8 @@ def tiny_checkpoint(tiny_design: TinyDesign, tmp_path_factory) -> Path:
     """A 2-layer model trained for 2 epochs on the tiny design (label: its RUDY map)."""
     from gsr_eda.graph.gcell_maps import rudy_maps
     from gsr_eda.ingest import read_def_design
-    from gsr_eda.labels.label import GcellLabel
     from gsr_eda.ingest.build import build_record
+    from gsr_eda.labels.label import GcellLabel
     from gsr_eda.store.writer import write_designs
     from gsr_eda.train import TrainConfig, train
 

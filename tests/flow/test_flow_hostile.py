@@ -5,7 +5,6 @@ deep JSON, and positions that overflow the model. The server is driven in proces
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -94,7 +94,7 @@ def write_def(path: Path, names: list[str], masters: list[str], x: np.ndarray, y
     lines = [
         "VERSION 5.8 ;", 'DIVIDERCHAR "/" ;', 'BUSBITCHARS "[]" ;', "DESIGN tiny ;",
         f"UNITS DISTANCE MICRONS {dbu} ;", f"DIEAREA ( 0 0 ) ( {die} {die} ) ;",
-        f"TRACKS Y 100 DO 200 STEP 200 LAYER M1 ;", f"TRACKS X 100 DO 200 STEP 200 LAYER M2 ;",
+        "TRACKS Y 100 DO 200 STEP 200 LAYER M1 ;", "TRACKS X 100 DO 200 STEP 200 LAYER M2 ;",
         f"GCELLGRID X 0 DO 11 STEP {int(GCELL_UM * dbu)} ;", f"GCELLGRID Y 0 DO 11 STEP {int(GCELL_UM * dbu)} ;",
         f"COMPONENTS {len(names)} ;",
     ]

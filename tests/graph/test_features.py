@@ -6,7 +6,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from placed_design_builder import make_design, random_design
 
 from gsr_eda.design import GcellGrid
 from gsr_eda.graph import (
@@ -19,6 +18,7 @@ from gsr_eda.graph import (
     static_features,
 )
 from gsr_eda.graph.gcell_maps import cell_density_map, rudy_maps, span_max_mean
+from placed_design_builder import make_design, random_design
 
 
 def _two_pin_design():

@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from placed_design_builder import make_design, random_design
 
 from gsr_eda.graph import NET_MODELS, build_adjacency
+from placed_design_builder import make_design, random_design
 
 
 def _edge_set(indptr: np.ndarray, indices: np.ndarray) -> set[tuple[int, int]]:

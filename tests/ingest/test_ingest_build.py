@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from placed_design_builder import random_design
 
 from gsr_eda.design import cells_from_gcell_map
 from gsr_eda.errors import InputError
@@ -13,6 +12,7 @@ from gsr_eda.ingest.build import build_record
 from gsr_eda.labels import GcellLabel, proxy_congestion
 from gsr_eda.store import GraphStore, write_designs
 from gsr_eda.store.validate import check_record
+from placed_design_builder import random_design
 
 
 def test_build_record_with_proxy_label_is_valid_and_round_trips(tmp_path):

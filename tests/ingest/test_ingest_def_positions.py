@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gsr_eda.errors import InputError
-from gsr_eda.ingest.def_positions import read_def_placement
 from gsr_eda.ingest import read_def_design
+from gsr_eda.ingest.def_positions import read_def_placement
 from gsr_eda.ingest.native import parse_def_native
 from gsr_eda.ingest.orientation import ORIENTATIONS
 

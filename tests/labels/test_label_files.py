@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from placed_design_builder import make_design
 
 from gsr_eda.errors import InputError
 from gsr_eda.labels import LABEL_KINDS, read_circuitnet_congestion, read_gcell_array, read_labels
+from placed_design_builder import make_design
 
 DESIGN = make_design([(0.0, 0.0, 1.0, 1.0)], [], die=(0.0, 0.0, 4.0, 3.0))  # a 4 x 3 grid
 GRID = DESIGN.grid

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from placed_design_builder import make_design, random_design
 
 from gsr_eda.labels import DEFAULT_TRACKS_PER_GCELL, proxy_congestion
 from gsr_eda.labels.proxy import lshape_demand
+from placed_design_builder import make_design, random_design
 
 
 def test_horizontal_two_pin_net_needs_one_track_in_each_gcell_it_crosses():

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from gsr_eda.nn import GSRStack, gsr_block, gsr_stack_reference
-from gsr_eda.ops.aggregate import AGGREGATE_FIRST, GATHER_FIRST
 from gsr_eda.ops import CSRAdjacency
+from gsr_eda.ops.aggregate import AGGREGATE_FIRST, GATHER_FIRST
 
 
 @pytest.fixture(autouse=True)

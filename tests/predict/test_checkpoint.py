@@ -17,10 +17,10 @@ from gsr_eda.predict.predictor import load_predictor
 
 @pytest.fixture()
 def valid(tmp_path):
+    import numpy as np
+
     from gsr_eda.models import build_model
     from gsr_eda.predict.normalization import Standardizer
-
-    import numpy as np
 
     model = build_model("gcn", 3, hidden=8, layers=1)
     std = Standardizer.fit([np.random.default_rng(0).normal(size=(10, 3))], [np.arange(10.0)])

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from gsr_eda.design import GcellGrid, PlacedDesign
+from gsr_eda.design import span_coverage as coverage
 from gsr_eda.errors import InputError
 from gsr_eda.predict import DesignPrediction, plot_heatmap, write_prediction
 from gsr_eda.predict.core import gcell_map_of_cells
-from gsr_eda.design import span_coverage as coverage
 
 
 def _design(spans_xy: list[tuple[float, float, float, float]], macro: int | None = None) -> PlacedDesign:

@@ -48,8 +48,8 @@ def random_design(name: str, num_cells: int = 300, seed: int = 0) -> PlacedDesig
 
 
 def make_store(path: Path, num_designs: int, num_cells: int = 300) -> Path:
-    from gsr_eda.labels.proxy import proxy_congestion
     from gsr_eda.ingest.build import build_record
+    from gsr_eda.labels.proxy import proxy_congestion
     from gsr_eda.store import write_designs
 
     records = []
@@ -75,8 +75,8 @@ def stored_split_store(tmp_path_factory) -> tuple[Path, dict[str, np.ndarray]]:
     """Two labelled designs whose records carry a node split (train 0, val 1, test 2)."""
     import dataclasses
 
-    from gsr_eda.labels.proxy import proxy_congestion
     from gsr_eda.ingest.build import build_record
+    from gsr_eda.labels.proxy import proxy_congestion
     from gsr_eda.store import write_designs
 
     splits, records = {}, []
