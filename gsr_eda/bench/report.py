@@ -18,37 +18,14 @@ same model and ``k``: parameters and optimizer state grow with depth, activation
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gsr_eda.atomic import atomic_open, write_text_atomically
 from gsr_eda.bench.config import BASELINE_MODEL
+from gsr_eda.bench.targets import FLAT_MEMORY_TOLERANCE, Targets
 
 RESULTS_SCHEMA = "gsr-eda-bench-train/1"
-#: Allowed growth of peak memory from the shallowest to the deepest run for "flat in depth".
-FLAT_MEMORY_TOLERANCE = 1.25
-
-
-@dataclass(frozen=True)
-class Targets:
-    """What a run is checked against: GSR's speed-up and memory saving over RevGNN, per device.
-
-    The values are this project's goals, stated for one reference configuration each.
-    """
-
-    min_speedup: float
-    min_memory_reduction: float
-    min_memory_efficiency: float | None  # CUDA allocated / reserved
-    reference: dict[str, int]  # the configuration the goal is stated for
-
-    @classmethod
-    def for_device(cls, device: str) -> Targets:
-        if device.startswith("cuda"):
-            return cls(35.0, 0.87, 0.90, {"layers": 100, "hidden": 384, "groups": 2, "k": 8})
-        return cls(20.0, 0.80, None, {"layers": 64, "hidden": 256, "groups": 2, "k": 8})
-
-
 def peak_memory_bytes(record: dict[str, Any]) -> float | None:
     """The peak memory compared across models: CUDA reserved on GPU, else CPU RSS."""
     figures = record.get("figures") or {}
