@@ -7,7 +7,7 @@ Run from the repository root (needs ../shared/data):
 
 Each ingest runs the installed ``gsr-eda`` command in its own child process, so the time
 includes interpreter start-up and the peak RSS (from ``wait4``) is that command's alone.
-Targets (issue 2): asap7 aes_place < 10 s, CircuitNet zero-riscy-a < 20 s, on 2 cores.
+Targets: asap7 aes_place < 10 s, CircuitNet zero-riscy-a < 20 s, on 2 cores.
 The best of ``--repeat`` runs is reported (the least disturbed by other load), with the load
 average at the start, since a shared machine slows every figure down.
 """
