@@ -31,8 +31,11 @@ class Predictor:
     def prepare_graph(self, indptr: np.ndarray, indices: np.ndarray, num_nodes: int):
         """The model's adjacency (CSRAdjacency, its normalisation, on its device)."""
         return CSRAdjacency.from_csr(
-            np.asarray(indptr, dtype=np.int64), np.asarray(indices, dtype=np.int32), int(num_nodes),
-            normalization=self.normalization, device=self.device,
+            np.asarray(indptr, dtype=np.int64),
+            np.asarray(indices, dtype=np.int32),
+            int(num_nodes),
+            normalization=self.normalization,
+            device=self.device,
         )
 
     def check_graph_options(self, net_model: str, net_cap: int, *, what: str, path: str | Path) -> None:
@@ -63,8 +66,7 @@ def load_predictor(path: str | Path, device: str | torch.device = "cpu") -> Pred
     return predictor_from_checkpoint(load_checkpoint(path), path, device)
 
 
-def predictor_from_checkpoint(ckpt: dict, path: str | Path,
-                              device: str | torch.device = "cpu") -> Predictor:
+def predictor_from_checkpoint(ckpt: dict, path: str | Path, device: str | torch.device = "cpu") -> Predictor:
     """:func:`load_predictor` for a checkpoint already loaded by :func:`load_checkpoint`."""
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     model = model_from_checkpoint(ckpt, path).to(dev).eval()
