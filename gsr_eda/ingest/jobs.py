@@ -11,15 +11,22 @@ A manifest (``gsr-eda ingest manifest FILE.json``) lists several jobs; see :func
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gsr_eda import __version__
 from gsr_eda.errors import InputError
+from gsr_eda.graph import NET_MODELS
 from gsr_eda.ingest.build import build_record
+from gsr_eda.ingest.circuitnet import read_circuitnet_design
+from gsr_eda.ingest.def_design import REPORT_KEYS, read_def_design
+from gsr_eda.labels import CIRCUITNET_LABELS, LABEL_KINDS, proxy_congestion, read_labels
+from gsr_eda.labels.array import load_numeric_array
 from gsr_eda.store.record import DesignRecord
 from gsr_eda.store.schema import LABEL_REDUCTIONS
 
@@ -72,8 +79,6 @@ class IngestJob:
 
     def check(self) -> None:
         """Cheap checks before any heavy work (options only; files are checked by the readers)."""
-        from gsr_eda.graph import NET_MODELS
-
         if self.kind not in JOB_KINDS:
             raise InputError(f"unknown ingest kind {self.kind!r}; choose one of {', '.join(JOB_KINDS)}")
         if self.net_model not in NET_MODELS:
@@ -86,8 +91,6 @@ class IngestJob:
             if self.def_path is None or not self.lef_paths:
                 raise InputError("a DEF design needs a DEF file and at least one LEF file")
             if self.labels is not None:
-                from gsr_eda.labels import LABEL_KINDS
-
                 if not self.label_kind:
                     raise InputError("--labels needs --label-kind (what the file is)", self.labels)
                 if self.label_kind not in LABEL_KINDS or self.label_kind == "circuitnet":
@@ -122,9 +125,6 @@ def run_job(job: IngestJob, on_step: Callable[[str], None] | None = None) -> Job
     step("reading design")
     report: dict[str, Any] = {}
     if job.kind == "def":
-        from gsr_eda.ingest import read_def_design
-        from gsr_eda.ingest.def_design import REPORT_KEYS
-
         design = read_def_design(
             job.def_path,
             job.lef_paths,
@@ -136,8 +136,6 @@ def run_job(job: IngestJob, on_step: Callable[[str], None] | None = None) -> Job
         sources = {"def": str(job.def_path), "lef": [str(p) for p in job.lef_paths]}
         report = {key: design.source[key] for key in REPORT_KEYS if key in design.source}
     else:
-        from gsr_eda.ingest import read_circuitnet_design
-
         design, report = read_circuitnet_design(
             job.root, job.base, job.placement, gcell_size_um=job.gcell_size_um, grid_shape=_circuitnet_label_shape(job)
         )
@@ -192,9 +190,6 @@ def run_jobs(
             results.append(result)
         return results
 
-    import multiprocessing
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-
     # spawn, not fork: the parent may hold threads (progress bar, BLAS) that fork would copy mid-state.
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context)
@@ -217,9 +212,6 @@ def _circuitnet_label_shape(job: IngestJob) -> tuple[int, int] | None:
     """The label map's shape, so the design's grid is built to line up with it exactly."""
     if job.labels is None:
         return None
-    from gsr_eda.labels import CIRCUITNET_LABELS
-    from gsr_eda.labels.array import load_numeric_array
-
     if job.label_which not in CIRCUITNET_LABELS:
         raise InputError(f"unknown CircuitNet label {job.label_which!r}; choose one of {', '.join(CIRCUITNET_LABELS)}")
     stage, measure = CIRCUITNET_LABELS[job.label_which]
@@ -231,8 +223,6 @@ def _circuitnet_label_shape(job: IngestJob) -> tuple[int, int] | None:
 
 
 def _label(job: IngestJob, design):
-    from gsr_eda.labels import proxy_congestion, read_labels
-
     if job.labels is None:
         try:
             return proxy_congestion(design, measure=job.proxy_measure, decomposition=job.proxy_decomposition)
