@@ -15,7 +15,10 @@ import numpy as np
 
 from gsr_eda.bench.config import GraphSpec
 from gsr_eda.errors import InputError
+from gsr_eda.predict.normalization import Standardizer
+from gsr_eda.store import GraphStore
 from gsr_eda.synth.graphs import random_pairs_csr
+from gsr_eda.train.splits import TRAIN, VAL, plan_split
 
 
 @dataclass
@@ -46,8 +49,6 @@ def graph_size(spec: GraphSpec) -> tuple[int, int]:
     """``(nodes, nnz)`` of the graph without loading it (for memory pre-checks)."""
     if spec.kind == "random":
         return spec.num_nodes, int(spec.num_nodes * spec.avg_degree)
-    from gsr_eda.store import GraphStore
-
     with GraphStore(_store_path(spec)) as store:
         summary = store.summary(_design_name(spec, store))
     return int(summary["nodes"]), 2 * int(summary["edges"])
@@ -57,8 +58,6 @@ def check_graph(spec: GraphSpec) -> GraphSpec:
     """The spec with its design name resolved; :class:`InputError` when the store or design
     does not exist, or a multi-design store was given without a design (cheap: no data read)."""
     if spec.kind == "store":
-        from gsr_eda.store import GraphStore
-
         with GraphStore(_store_path(spec)) as store:
             return dataclasses.replace(spec, design=_design_name(spec, store))
     if spec.kind != "random":
@@ -85,9 +84,6 @@ def prepare(
     seed: int,
 ) -> BenchGraph:
     """Split, then standardise features and labels on the training nodes."""
-    from gsr_eda.predict.normalization import Standardizer
-    from gsr_eda.train.splits import TRAIN, VAL, plan_split
-
     num_nodes = int(features.shape[0])
     split_source = "none"
     train_nodes = val_nodes = None
@@ -158,8 +154,6 @@ def _design_name(spec: GraphSpec, store: object) -> str:
 
 
 def _store_graph(spec: GraphSpec) -> BenchGraph:
-    from gsr_eda.store import GraphStore
-
     with GraphStore(_store_path(spec)) as store:
         name = _design_name(spec, store)
         record = store.read(name)

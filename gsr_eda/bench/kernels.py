@@ -29,9 +29,17 @@ from typing import Any
 
 import numpy as np
 import torch
+from rich.progress import Progress
 
+from gsr_eda import _core
 from gsr_eda.bench.graph_source import BenchGraph
+from gsr_eda.bench.machine import machine_info
 from gsr_eda.errors import InputError
+from gsr_eda.graph.net_models import build_adjacency
+from gsr_eda.ingest.circuitnet import read_circuitnet_design
+from gsr_eda.ops import CSRAdjacency, association_order, cbsr_aggregate, kernels, row_topk
+from gsr_eda.ops.aggregate import GATHER_FIRST
+from gsr_eda.ops.reference import scatter_cbsr
 from gsr_eda.synth.graphs import hub_graph
 
 ZERO_RISCY_A = ("zero-riscy-a-1-c2", "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0")
@@ -56,9 +64,6 @@ def circuitnet_graphs(data_root: Path | None,
                       net_models: tuple[str, ...] = tuple(NET_MODEL_GRAPHS)) -> list[BenchGraph]:
     """zero-riscy-a from the raw CircuitNet files, one graph per net model (default: the
     full-clique and the capped-clique-8 adjacency)."""
-    from gsr_eda.graph.net_models import build_adjacency
-    from gsr_eda.ingest.circuitnet import read_circuitnet_design
-
     root = (data_root or default_data_root()) / "circuitnet"
     if not root.is_dir():
         raise InputError("CircuitNet data folder not found (pass --data-root or set "
@@ -108,10 +113,6 @@ def _median_time(fn: Callable[[], Any], repeats: int, device: torch.device) -> f
 def _kernel_cases(graph: BenchGraph, device: torch.device, dim: int, k: int
                   ) -> list[tuple[str, Callable[[], Any], Callable[[], Any], float]]:
     """(name, ours, torch baseline, bytes ours must move) for each kernel on one graph."""
-    from gsr_eda.ops import CSRAdjacency, association_order, cbsr_aggregate, kernels, row_topk
-    from gsr_eda.ops.aggregate import GATHER_FIRST
-    from gsr_eda.ops.reference import scatter_cbsr
-
     adj = CSRAdjacency.from_csr(graph.indptr, graph.indices, graph.num_nodes, device=device)
     n, nnz = adj.num_nodes, adj.nnz
     generator = torch.Generator().manual_seed(0)
@@ -168,11 +169,6 @@ def run_kernel_benchmarks(graphs: list[BenchGraph], *, device: str = "cpu", dim:
                           k: int = 8, repeats: int = 5, threads: int | None = None,
                           progress: bool = True) -> dict[str, Any]:
     """Time every kernel on every graph; returns the JSON document of ``bench kernels``."""
-    from rich.progress import Progress
-
-    from gsr_eda import _core
-    from gsr_eda.bench.machine import machine_info
-
     torch_device = torch.device(device)
     if torch_device.type == "cuda" and not (torch.cuda.is_available() and _core.has_cuda()):
         raise InputError("--device cuda: no usable GPU (torch sees none, or gsr_eda._core was "

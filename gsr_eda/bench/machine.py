@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from gsr_eda.bench import optional
 
 
@@ -40,8 +42,6 @@ def _version(distribution: str) -> str | None:
 
 def gpu_info() -> list[dict[str, Any]]:
     """Visible CUDA devices (empty without CUDA): name, memory, compute capability."""
-    import torch
-
     if not torch.cuda.is_available():
         return []
     devices = []
@@ -79,8 +79,6 @@ def source_revision() -> dict[str, Any] | None:
 
 def machine_info(argv: list[str] | None = None) -> dict[str, Any]:
     """The header of a result file: hardware, load, software versions, command and date."""
-    import torch
-
     psutil = optional.psutil()
     memory = psutil.virtual_memory()
     try:

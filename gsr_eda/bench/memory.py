@@ -24,6 +24,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from gsr_eda.bench import optional
 
 _STATUS = Path("/proc/self/status")
@@ -129,8 +131,6 @@ class PeakRssMeter:
 
 def cuda_peak_memory(device: Any) -> dict[str, float]:
     """Peak CUDA memory since the last reset: allocated, reserved (bytes) and their ratio."""
-    import torch
-
     allocated = float(torch.cuda.max_memory_allocated(device))
     reserved = float(torch.cuda.max_memory_reserved(device))
     return {

@@ -23,6 +23,7 @@ from typing import Any
 
 from gsr_eda.atomic import atomic_open, write_text_atomically
 from gsr_eda.bench.config import BASELINE_MODEL
+from gsr_eda.bench.machine import describe_machine
 from gsr_eda.bench.targets import FLAT_MEMORY_TOLERANCE, Targets
 
 RESULTS_SCHEMA = "gsr-eda-bench-train/1"
@@ -223,8 +224,6 @@ def format_corr(value: float | None) -> str:
 
 def render_markdown(results: dict[str, Any], plot_names: list[str]) -> str:
     """The human-readable report: header, results table, target checks, failures, profiles."""
-    from gsr_eda.bench.machine import describe_machine
-
     machine, graph, settings = results["machine"], results["graph"], results["settings"]
     rows = results["summary"]
     on_cuda = settings.get("device", "cpu").startswith("cuda")

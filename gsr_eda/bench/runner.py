@@ -30,6 +30,7 @@ from typing import Any
 
 from gsr_eda.bench import optional
 from gsr_eda.bench.config import BenchConfig, GraphSpec
+from gsr_eda.bench.graph_source import graph_size
 
 #: How often the parent checks a child's clock and memory.
 POLL_INTERVAL_S = 0.05
@@ -211,8 +212,6 @@ def run_grid(
     on_progress: ProgressCallback | None = None,
 ) -> list[dict[str, Any]]:
     """Run every configuration in order; ``on_progress(i, config, record|None)`` before/after each."""
-    from gsr_eda.bench.graph_source import graph_size
-
     num_nodes, _ = graph_size(graph)
     records = []
     for index, config in enumerate(configs):

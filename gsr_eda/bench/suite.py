@@ -6,6 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from gsr_eda.bench.config import GraphSpec, GridSpec
+from gsr_eda.bench.graph_source import check_graph, graph_size
+from gsr_eda.bench.machine import machine_info
+from gsr_eda.bench.report import build_results, write_report
 from gsr_eda.bench.runner import ProgressCallback, RunLimits, run_grid
 
 
@@ -23,10 +26,6 @@ def run_train_benchmark(
     Returns the results document (also written as ``out_dir/results.json``), with the list
     of files written under ``"files"``.
     """
-    from gsr_eda.bench.graph_source import check_graph, graph_size
-    from gsr_eda.bench.machine import machine_info
-    from gsr_eda.bench.report import build_results, write_report
-
     graph = check_graph(graph)
     machine = machine_info(argv)  # before the run: the load average says how busy it was
     num_nodes, nnz = graph_size(graph)
