@@ -6,8 +6,12 @@ Imports sit at the top of each module, with three exceptions, each for start-up 
   ``gsr-eda --help`` and usage errors answer without loading torch or h5py;
 * modules that draw import matplotlib when they draw (about 1 s), and the model factory
   imports a baseline's module (torch_geometric, about 3 s) only when that model is built;
-* the benchmark harness and the readers import a heavy library inside the one function that
-  needs it, as the comment there says (``scipy.spatial``, ``h5py`` from a benchmark child).
+* a few modules import a slow library inside the one function that needs it, with a comment
+  saying so (``scipy.spatial`` in the design generator; the compiled core in the benchmark
+  worker, which also runs test configurations without it).
+
+The flow session and the trainer still import inside functions without saying why; they are
+next in line.
 """
 
 __version__ = "0.1.0"
