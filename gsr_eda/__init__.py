@@ -9,9 +9,6 @@ Imports sit at the top of each module, with three exceptions, each for start-up 
 * a few modules import a slow library inside the one function that needs it, with a comment
   saying so (``scipy.spatial`` in the design generator; the compiled core in the benchmark
   worker, which also runs test configurations without it).
-
-The flow session and the trainer still import inside functions without saying why; they are
-next in line.
 """
 
 __version__ = "0.1.0"
