@@ -1,6 +1,6 @@
 """gsr-eda: routing-congestion prediction with deep grouped sparse reversible GNNs.
 
-Imports sit at the top of each module, with three exceptions, each for start-up time:
+Imports sit at the top of each module, with three exceptions:
 
 * command modules (:mod:`gsr_eda.cli`) import what a command runs inside its function, so
   ``gsr-eda --help`` and usage errors answer without loading torch or h5py;
