@@ -13,6 +13,7 @@ Exit codes of the ``gsr-eda`` command:
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 EXIT_OK = 0
@@ -56,3 +57,14 @@ class InputWarning(UserWarning):
 
     The ``gsr-eda`` command prints it as ``gsr-eda: warning: <message>``.
     """
+
+
+#: ``errno`` values that mean "this file cannot be written here", not a bug.
+CANNOT_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
+
+
+def os_error_reason(err: OSError) -> str:
+    """``err`` as the user should read it, lower case: "no space left on device" for a full disk."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "no space left on device"
+    return (err.strerror or str(err)).lower()

@@ -122,6 +122,8 @@ def _check_options(store: Path | None, design: str | None, def_path: Path | None
         check_output_path(out)
     if heatmap is not None and heatmap.suffix.lower() != ".png":
         raise InputError("the heatmap is written as PNG: give a .png file name", heatmap)
+    if heatmap is not None and not heatmap.parent.is_dir():
+        raise InputError("the heatmap's folder does not exist", heatmap.parent)
 
 
 def _from_store(predictor: Predictor, store: Path, design: str) -> _Inputs:

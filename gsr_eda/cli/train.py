@@ -17,6 +17,23 @@ def split_names(values: list[str] | None) -> list[str] | None:
     return [n.strip() for v in values for n in v.split(",") if n.strip()]
 
 
+def check_new_run_folder(out: Path, force: bool) -> None:
+    """Refuse an --out that holds a run (unless ``force``) or that cannot be created or written."""
+    import os
+
+    from gsr_eda.errors import InputError
+    from gsr_eda.predict.checkpoint import BEST_NAME, LAST_NAME
+
+    held = [name for name in (BEST_NAME, LAST_NAME) if (out / name).exists()]
+    if held and not force:
+        raise InputError(f"already holds a training run ({', '.join(held)}): continue it with --resume {out}, "
+                         "start a new one with --force, or choose another --out", out)
+    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        problem = "is not a folder" if not existing.is_dir() else "is not writable (read-only mount or permissions)"
+        raise InputError(f"cannot create it: {existing} {problem}", out)
+
+
 @app.command()
 def train(
     store: Optional[Path] = typer.Option(
@@ -76,6 +93,9 @@ def train(
     threads: Optional[int] = typer.Option(
         None, "--threads", min=1, help="CPU threads for torch (the same count is needed to reproduce a run bit for bit)."
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Start a new run in an --out folder that already holds one (its best.pt and last.pt are replaced)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON on stdout (no progress bar)."),
 ) -> None:
     """Train a congestion model (GSR-GNN or a baseline) on the labelled designs of a graph store.
@@ -112,6 +132,8 @@ def train(
         out = resume
     elif out is None or store is None:
         raise InputError("give --store and --out (or --resume RUN to continue a run)")
+    else:
+        check_new_run_folder(out, force)
     cfg = TrainConfig(
         store=str(store.resolve()) if store is not None else "",  # "": taken from the checkpoint
         designs=split_names(designs), val_designs=split_names(val_designs), test_designs=split_names(test_designs),

@@ -22,7 +22,6 @@ instead of the second silently dropping the first one's designs.
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import json
 import os
@@ -36,7 +35,7 @@ import h5py
 import numpy as np
 
 from gsr_eda import __version__
-from gsr_eda.errors import InputError
+from gsr_eda.errors import InputError, os_error_reason
 from gsr_eda.store import schema as S
 from gsr_eda.store.reader import GraphStore
 from gsr_eda.store.record import DesignRecord
@@ -215,12 +214,12 @@ def _write_atomically(
         # is the cause to report, whatever HDF5 raised.
         cause = raw.error if raw is not None and raw.error is not None else err
         if isinstance(cause, OSError):
-            raise InputError(f"cannot write the store: {_os_reason(cause)}; the store is unchanged", path) from None
+            raise InputError(f"cannot write the store: {os_error_reason(cause)}; the store is unchanged", path) from None
         raise
     try:
         _fsync(path.parent)
     except OSError as err:
-        raise InputError(f"the store was replaced, but its directory could not be synced: {_os_reason(err)}", path) from None
+        raise InputError(f"the store was replaced, but its directory could not be synced: {os_error_reason(err)}", path) from None
 
 
 def _fill_store(
@@ -255,13 +254,6 @@ def _fill_store(
     for record in records:
         _write_record(designs.create_group(record.name), record, compression)
         check_writes()
-
-
-def _os_reason(err: OSError) -> str:
-    """``err`` as the user should read it: "no space left on device" for a full disk."""
-    if err.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "no space left on device"
-    return (err.strerror or str(err)).lower()
 
 
 def _unlink_quietly(path: Path) -> None:

@@ -45,6 +45,19 @@ class SplitPlan:
             return None
         return self.node_masks[name] == split
 
+    def check_node_counts(self, min_val_nodes: int = 1) -> None:
+        """Raise ``ValueError`` when a node split leaves no training node or fewer than
+        ``min_val_nodes`` validation nodes (a design too small to split)."""
+        if self.mode != "node":
+            return
+        train, val = (sum(int((m == s).sum()) for m in self.node_masks.values()) for s in (TRAIN, VAL))
+        if train < 1 or val < min_val_nodes:
+            total = sum(len(m) for m in self.node_masks.values())
+            raise ValueError(
+                f"too small to split by node: {total:,} node(s) give {train:,} training and {val:,} validation "
+                f"node(s); training needs at least 1 and {min_val_nodes} (use larger designs or a larger --val-fraction)"
+            )
+
     def designs_for(self, split: int) -> list[str]:
         return {TRAIN: self.train_designs, VAL: self.val_designs, TEST: self.test_designs}[split]
 

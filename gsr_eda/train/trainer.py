@@ -92,8 +92,23 @@ class TrainConfig:
         for name in ("hidden", "layers", "groups", "k", "epochs"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("lr", "min_lr_ratio", "weight_decay", "grad_clip", "dropout", "val_fraction", "test_fraction"):
+            if not math.isfinite(getattr(self, name)):
+                raise InputError(f"--{name.replace('_', '-')} must be a finite number, got {getattr(self, name)}")
         if self.lr <= 0 or self.grad_clip <= 0 or self.weight_decay < 0 or self.patience < 1:
             raise InputError("--lr and --grad-clip must be positive, --weight-decay >= 0, --patience >= 1")
+        self._check_model_options()
+
+    def _check_model_options(self) -> None:
+        """The model's own checks (dropout range, --hidden a multiple of --groups, --k per group),
+        run on a one-layer probe before any data is read, so a bad combination is a usage error."""
+        from gsr_eda.models import build_model
+
+        try:
+            build_model(self.model, 1, hidden=self.hidden, layers=1, groups=self.groups, k=self.k, dropout=self.dropout)
+        except ValueError as err:
+            raise InputError(f"--model {self.model} with --hidden {self.hidden} --groups {self.groups} "
+                             f"--k {self.k} --dropout {self.dropout}: {err}") from None
 
 
 @dataclass
@@ -210,11 +225,14 @@ class _Data:
             self._records = self.read(self.names)
             stored = {n: r.node_split for n, r in self._records.items()}
         try:
-            return plan_split(
+            plan = plan_split(
                 {n: (self.summaries[n]["nodes"], stored[n]) for n in self.names},
                 seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, mode=mode,
                 val_designs=cfg.val_designs, test_designs=cfg.test_designs,
             )
+            # A correlation needs two validation nodes; without them no epoch is ever "best".
+            plan.check_node_counts(min_val_nodes=1 if cfg.monitor == "loss" else 2)
+            return plan
         except ValueError as err:
             raise InputError(str(err), self.store_path) from None
 

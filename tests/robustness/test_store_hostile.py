@@ -1,74 +1,24 @@
 """Hostile store paths: a full disk, stale temporary files, symbolic links, read-only mounts, damage.
 
 Each case was found by a robustness pass (issue 20). The mount-based cases need root (to mount a
-small tmpfs or a read-only bind mount) and skip otherwise.
+small tmpfs or a read-only bind mount, see conftest.py) and skip otherwise.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from gsr_eda.errors import InputError
 from gsr_eda.store import DesignRecord, GraphStore, write_designs
-from placed_design_builder import make_design
+from records import chain_record
 
 
 def _record(name: str, cells: int = 50) -> DesignRecord:
-    """A hand-built record of ``cells`` cells chained by two-pin nets (no readers involved)."""
-    rng = np.random.default_rng(cells)
-    boxes = [(float(rng.uniform(0, 9)), float(rng.uniform(0, 9)), 0.5, 0.5) for _ in range(cells)]
-    design = make_design(boxes, [[i, i + 1] for i in range(cells - 1)])
-    design.name = name
-    indptr = np.concatenate([[0], np.cumsum([1] + [2] * (cells - 2) + [1])]).astype(np.int64)
-    indices = np.concatenate([[1]] + [[i - 1, i + 1] for i in range(1, cells - 1)] + [[cells - 2]]).astype(np.int32)
-    return DesignRecord(
-        name=name, design=design, indptr=indptr, indices=indices, net_model="clique", net_cap=0,
-        features=rng.normal(size=(cells, 3)).astype(np.float32), feature_names=["a", "b", "c"],
-    )
-
-
-def _mount(args: list[str], where: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a tmpfs or a read-only bind mount")
-    result = subprocess.run(["mount", *args, str(where)], capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount here: {result.stderr.strip()}")
-
-
-@pytest.fixture
-def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A 512 KiB tmpfs, unmounted afterwards."""
-    where = tmp_path / "tmpfs"
-    where.mkdir()
-    _mount(["-t", "tmpfs", "-o", "size=512k", "tmpfs"], where)
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", str(where)], check=False)
-
-
-@pytest.fixture
-def read_only_dir(tmp_path: Path) -> Iterator[Path]:
-    """A folder holding one store (design ``old``), bind-mounted read-only; unmounted afterwards."""
-    source = tmp_path / "source"
-    source.mkdir()
-    write_designs(source / "s.h5", [_record("old")])
-    where = tmp_path / "ro"
-    where.mkdir()
-    _mount(["--bind", str(source)], where)
-    try:
-        if subprocess.run(["mount", "-o", "remount,ro,bind", str(where)], capture_output=True).returncode != 0:
-            pytest.skip("cannot remount the bind mount read-only")
-        yield where
-    finally:
-        subprocess.run(["umount", str(where)], check=False)
+    return chain_record(name, cells)
 
 
 GSR_EDA = Path(sys.executable).with_name("gsr-eda")
@@ -127,8 +77,11 @@ def test_a_symlinked_store_updates_its_target_and_stays_a_link(tmp_path: Path) -
 
 
 @pytest.mark.parametrize("store_name", ["s.h5", "new.h5"])
-def test_ingest_onto_a_read_only_mount_is_bad_input_naming_the_store(read_only_dir: Path, store_name: str) -> None:
+def test_ingest_onto_a_read_only_mount_is_bad_input_naming_the_store(
+    read_only_dir: Path, tmp_path: Path, store_name: str
+) -> None:
     # Before: removing the temp file after the failed create raised EROFS: "internal error", exit 1.
+    write_designs(tmp_path / "source" / "s.h5", [_record("old")])  # the mount's writable source
     store = read_only_dir / store_name
     with pytest.raises(InputError, match="read-only file system") as err:
         write_designs(store, [_record("b")])
