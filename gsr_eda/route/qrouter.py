@@ -48,7 +48,7 @@ class RouteResult:
     """What one qrouter run produced."""
 
     tool_version: str
-    nets: int  # nets qrouter counted in the design
+    nets: int  # nets qrouter counted in the design, power and ground included
     failed_nets: list[str]
     stages: dict[str, dict[str, int]] = field(default_factory=dict)  # stage -> {"failed", "ms"}
     seconds: float = 0.0
