@@ -56,12 +56,25 @@ step "3/5 train a ${LAYERS}-layer GSR-GNN (hidden 64, k 8) for up to $EPOCHS epo
 gsr-eda train --store "$STORE" --out "$RUN" --model gsr --layers "$LAYERS" --hidden 64 --groups 2 --k 8 \
   --epochs "$EPOCHS" --lr 3e-3 --patience 8 --seed 0
 
-# 4. Evaluate on every design (the table shows which were train / val / test).
+# 4. Evaluate on every design (the table shows which were train / val / test), each next to the
+#    model-free estimates (RUDY, pin RUDY, cell density) on the same cells and gcells.
 step "4/5 evaluate"
 gsr-eda evaluate --checkpoint "$RUN" --store "$STORE"
+test_design=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["test_designs"][0])' "$RUN/summary.json")
+gsr-eda evaluate --checkpoint "$RUN" --store "$STORE" --designs "$test_design" --json > "$OUT/evaluation_test.json"
+python - "$OUT/evaluation_test.json" <<'PY'
+import json, sys
+entry = next(iter(json.load(open(sys.argv[1]))["designs"].items()))
+name, e = entry
+rudy = e["baselines"]["rudy"]
+print(f"\n    held-out design {name} (never trained on), Pearson against its label:")
+for on in ("cells", "gcells"):
+    model, free = e[on]["pearson"], rudy[on]["pearson"]
+    verdict = "the model beats RUDY" if model > free else "RUDY is as good or better: the model does not earn its keep here"
+    print(f"      {on:6s}  model {model:.3f}   RUDY (free) {free:.3f}   -> {verdict}")
+PY
 
 # 5. Predict the held-out test design straight from its DEF, with a heatmap and a pipeline gate.
-test_design=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["test_designs"][0])' "$RUN/summary.json")
 test_def=""
 for def in "${defs[@]}"; do
   [[ "$(basename "${def%.def}")" == "$test_design" ]] && test_def=$def
@@ -103,5 +116,6 @@ ${bold}Done in $((SECONDS - started)) s. Where everything is:${reset}
   per-gcell map            $OUT/prediction.gcell.csv
   heatmap                  $OUT/heatmap.png
   prediction summary       $OUT/prediction_summary.json
+  held-out evaluation      $OUT/evaluation_test.json  (model next to RUDY, pin RUDY, density)
 ${dim}Labels are proxy estimates (no router in the demo): ingest router output with --labels for real training.${reset}
 EOF
