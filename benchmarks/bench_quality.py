@@ -1,149 +1,243 @@
-"""Prediction quality of GSR-GNN against RevGNN, GCN and GraphSAGE on real designs (a benchmark, not a test).
+"""Quality on designs the model never saw: leave one design out, next to the model-free estimates.
 
-Tasks (data from ../shared/data, proxy labels: the real CircuitNet label maps are not included):
+Every labelled real design the project can read from ``../shared/data`` is held out in turn
+(the *test* design, scored once with ``best.pt``); the next design in the list is the
+*validation* design (early stopping); all others train. No node of a test design is ever
+trained on. Every row is scored on the same cells and gcells as RUDY, pin RUDY and cell
+density (and the proxy label itself where the label comes from a router), so the table says
+whether the model beats the estimate a user already has for free.
 
-* ``circuitnet``: train on zero-riscy-b (9276 placement), test on zero-riscy-a (7157 placement).
-* ``aes``: asap7 ``aes_place`` with a seeded 70/15/15 node split; the test nodes are scored.
+Tasks:
 
-There is no model selection: every model runs the same fixed number of epochs (the same budget)
-and is scored once at the end.
+* ``proxy``: CircuitNet zero-riscy-a and -b, asap7 ``aes_place``, sky130hd ``gcd`` and the qflow
+  ``serv`` placements A and B, all with the proxy label (the CircuitNet label maps are not
+  shipped).
+* ``routed``: the qflow designs routed by qrouter (``routed.def.gz``), labelled with the tracks
+  the router really used (``--label-kind routed-def``). With two designs there is no third to
+  validate on: each trains on the other for a fixed number of epochs and is scored with
+  ``last.pt`` (no model selection at all).
 
-Every configuration runs in its own process (so peak RSS is its own), with the same encoder,
-head, normalisation, loss (MSE on standardised targets), AdamW and cosine schedule as
-``gsr-eda train``. Reported: Pearson, Spearman, Kendall, R^2 on the test cells, seconds per
-epoch (forward + backward + step, one step per training design per epoch) and peak RSS.
+Each configuration and fold runs in its own process through ``gsr_eda.train.train`` (the code
+``gsr-eda train --test-designs T --val-designs V`` runs). After every epoch the test design is
+predicted from ``last.pt`` (outside the timed training), so each row also carries the learning
+curve on the unseen design: training seconds against held-out Pearson, the project's
+time-to-quality figure.
 
-    python benchmarks/bench_quality.py --tasks aes circuitnet --epochs 30 \
-        --configs gcn:2 gcn:4 sage:2 sage:4 revgnn:16 gsr:16:8 gsr:16:16 revgnn:64 gsr:64:8 gsr:64:16
+    python benchmarks/bench_quality.py --task proxy --configs gsr:16:8 revgnn:16 gcn:2 gcn:4 sage:2 sage:4 \\
+        --epochs 30 --hidden 128 --out benchmarks/results/quality/lodo_proxy.jsonl
 
-Configs are ``model:layers`` or ``gsr:layers:k``. The machine's load changes timings: say so.
+Configs are ``model:layers`` or ``gsr:layers:k``. Timings depend on the machine's load: say so.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-CN_ROOT = DATA / "circuitnet"
-CN_TRAIN = ("zero-riscy-b-1-c2", "9276-zero-riscy-b-1-c2-u0.85-m1-p1-f1")
-CN_TEST = ("zero-riscy-a-1-c2", "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0")
-ASAP7 = DATA / "openroad" / "asap7"
+OSU018_LEF = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lef")
+CIRCUITNET = (
+    ("zero-riscy-a-1-c2", "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0"),
+    ("zero-riscy-b-1-c2", "9276-zero-riscy-b-1-c2-u0.85-m1-p1-f1"),
+)
+BASELINE_NAMES = ("rudy", "pin_rudy", "density", "proxy")
 
 
-def build_stores(cache: Path, reingest: bool) -> dict[str, Path]:
-    """Ingest the benchmark designs once (gsr-eda ingest, proxy labels) into ``cache``.
+def ingest_commands(task: str) -> dict[str, list[str]]:
+    """Design name -> ``gsr-eda ingest`` arguments (without ``--store``) for the task's designs."""
+    asap7, sky130, qflow = DATA / "openroad" / "asap7", DATA / "openroad" / "sky130hd", DATA / "qflow"
+    if task == "routed":
+        return {
+            f"serv-{v}": [
+                "design",
+                "--def",
+                str(qflow / f"serv-{v}" / "placed.def.gz"),
+                "--lef",
+                str(OSU018_LEF),
+                "--name",
+                f"serv-{v}",
+                "--labels",
+                str(qflow / f"serv-{v}" / "routed.def.gz"),
+                "--label-kind",
+                "routed-def",
+                "--label-option",
+                "tool=qrouter",
+                "--label-option",
+                "tool_version=1.4.71",
+            ]
+            for v in "AB"
+        }
+    commands = {  # a CircuitNet design is stored under its placement sample's name
+        sample: [
+            "circuitnet",
+            "--root",
+            str(DATA / "circuitnet"),
+            "--design",
+            base,
+            "--placement",
+            str(DATA / "circuitnet" / "instance_placement_gcell" / f"{sample}.npy"),
+        ]
+        for base, sample in CIRCUITNET
+    }
+    commands["aes_place"] = [
+        "design",
+        "--def",
+        str(asap7 / "aes_place.def"),
+        "--lef",
+        str(asap7 / "asap7_tech_1x_201209.lef"),
+        "--lef",
+        str(asap7 / "asap7sc7p5t_28_R_1x_220121a.lef"),
+        "--name",
+        "aes_place",
+    ]
+    commands["gcd_sky130hd"] = [
+        "design",
+        "--def",
+        str(sky130 / "insert_decap_gcd.def"),
+        "--lef",
+        str(sky130 / "sky130hd.tlef"),
+        "--lef",
+        str(sky130 / "sky130_fd_sc_hd_merged.lef"),
+        "--name",
+        "gcd_sky130hd",
+    ]
+    for v in "AB":
+        commands[f"serv-{v}"] = [
+            "design",
+            "--def",
+            str(qflow / f"serv-{v}" / "placed.def.gz"),
+            "--lef",
+            str(OSU018_LEF),
+            "--name",
+            f"serv-{v}",
+        ]
+    return commands
 
-    Stores already there are reused, and say so on stderr: a store ingested by an older
-    version keeps that version's features and labels (a cache from before the proxy label
-    was settled scored every model at Pearson ~0.1 on aes instead of ~0.6).
-    """
+
+def build_store(task: str, cache: Path, reingest: bool) -> tuple[Path, list[str]]:
+    """Ingest the task's designs into one store (reused when present); returns it and the design names."""
+    from gsr_eda.store import GraphStore
+
     cache.mkdir(parents=True, exist_ok=True)
+    store = cache / f"{task}.h5"
+    if reingest:
+        store.unlink(missing_ok=True)
     exe = str(Path(sys.executable).with_name("gsr-eda"))
-    stores = {"circuitnet": cache / "circuitnet.h5", "aes": cache / "aes.h5"}
-    for path in stores.values():
-        if reingest:
-            path.unlink(missing_ok=True)
-        elif path.exists():
-            stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
-            print(f"reusing {path} (ingested {stamp}); --reingest after changes to ingest or labels",
-                  file=sys.stderr)
-    if not stores["circuitnet"].exists():
-        cmd = [exe, "ingest", "circuitnet", "--root", str(CN_ROOT), "--store", str(stores["circuitnet"])]
-        for base, sample in (CN_TRAIN, CN_TEST):
-            cmd += ["--design", base, "--placement", str(CN_ROOT / "instance_placement_gcell" / f"{sample}.npy")]
-        subprocess.run(cmd, check=True)
-    if not stores["aes"].exists():
-        subprocess.run(
-            [exe, "ingest", "design", "--def", str(ASAP7 / "aes_place.def"),
-             "--lef", str(ASAP7 / "asap7_tech_1x_201209.lef"), "--lef", str(ASAP7 / "asap7sc7p5t_28_R_1x_220121a.lef"),
-             "--store", str(stores["aes"]), "--name", "aes_place"],
-            check=True,
-        )
-    return stores
+    present = set()
+    if store.exists():
+        with GraphStore(store) as gs:
+            present = set(gs.designs)
+        print(f"reusing {store} ({', '.join(sorted(present))}); --reingest after changes to ingest", file=sys.stderr)
+    commands = ingest_commands(task)
+    for name, argv in commands.items():
+        if name in present:
+            continue
+        subprocess.run([exe, "ingest", *argv, "--store", str(store)], check=True, stdout=subprocess.DEVNULL)
+    with GraphStore(store) as gs:
+        names = sorted(gs.designs)
+    return store, names
+
+
+def folds(names: list[str], task: str) -> list[tuple[str, str | None]]:
+    """``(test, validation)`` per fold: every design is the test design once, the next one validates."""
+    if task == "routed":
+        return [(name, None) for name in names]
+    return [(name, names[(i + 1) % len(names)]) for i, name in enumerate(names)]
 
 
 def worker(args: argparse.Namespace) -> dict:
-    """Train one configuration for a fixed number of epochs and score the test cells."""
-    import numpy as np
+    """Train one configuration on one fold, following the unseen design epoch by epoch."""
     import torch
 
     from gsr_eda.bench.memory import peak_rss_bytes
-    from gsr_eda.models import ADJACENCY_NORMALIZATION, build_model
-    from gsr_eda.ops import CSRAdjacency
+    from gsr_eda.predict import load_predictor, predict_design
     from gsr_eda.store import GraphStore
+    from gsr_eda.train.evaluation import evaluate_records
     from gsr_eda.train.metrics import regression_metrics
-    from gsr_eda.predict.normalization import Standardizer
-    from gsr_eda.train.splits import TEST, TRAIN, seeded_node_mask
+    from gsr_eda.train.trainer import TrainConfig, train
 
-    torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    with GraphStore(args.store) as store:
-        names = sorted(store.designs)
-        records = {n: store.read(n) for n in names}
-    if args.task == "circuitnet":
-        train_names = [n for n in names if "zero-riscy-b" in n]
-        test_names = [n for n in names if "zero-riscy-a" in n]
-        masks = {n: None for n in names}
-    else:
-        train_names = test_names = names
-        masks = {n: seeded_node_mask(n, records[n].num_nodes, args.seed, 0.15, 0.15) for n in names}
+    with GraphStore(args.store) as gs:
+        test = gs.read(args.test)
+    fixed_epochs = args.val is None  # two designs: no validation design, no model selection
+    out = Path(tempfile.mkdtemp(prefix="bench_quality_"))
+    curve: list[tuple[int, float, float]] = []
+    trained_seconds = 0.0
 
-    def select(values, name, split):
-        m = masks[name]
-        return values if m is None else values[m == split]
+    def follow_test_design(row: dict) -> None:
+        nonlocal trained_seconds
+        trained_seconds += row["seconds"]
+        predictor = load_predictor(out / "last.pt")
+        pred = predict_design(predictor, test.design, test.indptr, test.indices, test.features)
+        curve.append(
+            (
+                row["epoch"],
+                round(trained_seconds, 2),
+                round(regression_metrics(pred.cells, test.cell_labels)["pearson"], 4),
+            )
+        )
 
-    std = Standardizer.fit(
-        [select(records[n].features, n, TRAIN) for n in train_names],
-        [select(records[n].cell_labels, n, TRAIN) for n in train_names],
+    # With a validation design: early stopping on it, best.pt scored on the test design. Without
+    # (two designs): the test design only stands in as the trainer's validation design, nothing
+    # stops early, and last.pt is scored, so no choice is ever made on the test design.
+    cfg = TrainConfig(
+        store=str(args.store),
+        model=args.model,
+        layers=args.layers,
+        hidden=args.hidden,
+        k=args.k,
+        epochs=args.epochs,
+        lr=args.lr,
+        seed=args.seed,
+        patience=args.epochs if fixed_epochs else args.patience,
+        val_designs=[args.test] if fixed_epochs else [args.val],
+        test_designs=None if fixed_epochs else [args.test],
+        num_threads=args.threads,
+        ignore_features=split_features(args.ignore_features),
     )
-    graphs = {
-        n: (std.features(r.features), std.target(r.cell_labels),
-            CSRAdjacency.from_csr(r.indptr, r.indices, r.num_nodes, normalization=ADJACENCY_NORMALIZATION))
-        for n, r in records.items()
-    }
-    model = build_model(args.model, len(records[names[0]].feature_names), hidden=args.hidden, layers=args.layers,
-                        groups=2, k=args.k, dropout=args.dropout)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs, eta_min=args.lr * 0.01)
-    epoch_seconds = []
-    for _ in range(args.epochs):
-        started = time.perf_counter()
-        model.train()
-        for n in train_names:
-            x, y, adj = graphs[n]
-            optimizer.zero_grad(set_to_none=True)
-            m = masks[n]
-            out = model(x, adj)
-            keep = None if m is None else torch.from_numpy(m == TRAIN)
-            loss = torch.nn.functional.mse_loss(out if keep is None else out[keep], y if keep is None else y[keep])
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-        scheduler.step()
-        epoch_seconds.append(time.perf_counter() - started)
-    model.eval()
-    preds, targets = [], []
-    with torch.no_grad():
-        for n in test_names:
-            x, _, adj = graphs[n]
-            preds.append(select(std.untarget(model(x, adj)), n, TEST))
-            targets.append(select(records[n].cell_labels, n, TEST))
-    metrics = regression_metrics(np.concatenate(preds), np.concatenate(targets))
+    started = time.perf_counter()
+    result = train(cfg, out, log=lambda _m: None, show_progress=False, on_epoch_end=follow_test_design)
+    wall = time.perf_counter() - started
+    checkpoint = out / ("last.pt" if fixed_epochs else "best.pt")
+    scored = evaluate_records(load_predictor(checkpoint), [test], roles={args.test: "test"})
+    entry = scored["designs"][args.test]
     return {
-        "task": args.task, "model": args.model, "layers": args.layers, "k": args.k if args.model == "gsr" else None,
-        "hidden": args.hidden, "epochs": args.epochs, "dropout": args.dropout, "seed": args.seed,
-        "final_train_loss": float(loss),
-        **{key: metrics[key] for key in ("pearson", "spearman", "kendall", "r2", "n")},
-        # The first epoch includes one-off costs (graph preparation caches): report the median.
-        "seconds_per_epoch": float(np.median(epoch_seconds)),
-        "peak_rss_mb": peak_rss_bytes() / 2**20,
+        "task": args.task,
+        "model": args.model,
+        "layers": args.layers,
+        "k": args.k if args.model == "gsr" else None,
+        "hidden": args.hidden,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "test": args.test,
+        "val": args.val,
+        "ignore_features": args.ignore_features,
+        "train": result.split.train_designs,
+        "selection": "last.pt (fixed epochs)" if fixed_epochs else "best.pt",
+        "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history),
+        "cells": entry["cells"],
+        "gcells": entry["gcells"],
+        "baselines": entry["baselines"],
+        "curve": curve,
+        "train_seconds": round(trained_seconds, 2),
+        "wall_seconds": round(wall, 2),
+        "peak_rss_mb": round(peak_rss_bytes() / 2**20, 1),
+        "label": test.label_name,
+        "label_is_proxy": test.label_is_proxy,
     }
+
+
+def split_features(text: str) -> list[str]:
+    """``--ignore-features``: comma-separated names, or ``none``."""
+    return [] if text.strip().lower() == "none" else [f for f in text.split(",") if f]
 
 
 def parse_config(text: str) -> tuple[str, int, int]:
@@ -151,40 +245,67 @@ def parse_config(text: str) -> tuple[str, int, int]:
     return parts[0], int(parts[1]), int(parts[2]) if len(parts) > 2 else 8
 
 
+def _f(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+
+
 def markdown(rows: list[dict]) -> str:
-    head = "| task | model | layers | k | Pearson | Spearman | Kendall | R^2 | s/epoch | peak RSS (MB) | epochs |"
+    """Per test design: each model and each baseline, Pearson / Spearman / Kendall on cells and gcells."""
+    head = (
+        "| test design | estimate | cells Pearson | Spearman | Kendall | hot P | gcells Pearson | Spearman "
+        "| Kendall | hot P | train s | best epoch |"
+    )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    by_test: dict[str, list[dict]] = {}
     for r in rows:
-        if "error" in r:
-            lines.append(f"| {r['task']} | {r['model']} | {r['layers']} | | failed: {r['error']} | | | | | | |")
-            continue
-        lines.append(
-            f"| {r['task']} | {r['model']} | {r['layers']} | {r['k'] or ''} | {r['pearson']:.4f} | {r['spearman']:.4f} "
-            f"| {r['kendall']:.4f} | {r['r2']:.4f} | {r['seconds_per_epoch']:.2f} | {r['peak_rss_mb']:.0f} | {r['epochs']} |"
-        )
+        by_test.setdefault(r["test"], []).append(r)
+
+    def cols(c: dict, g: dict) -> str:
+        return " | ".join(_f(m.get(k)) for m in (c, g) for k in ("pearson", "spearman", "kendall", "hotspot_precision"))
+
+    for test, group in by_test.items():
+        for r in group:
+            if "error" in r:
+                lines.append(f"| {test} | {r['model']}:{r['layers']} | failed: {r['error']} |" + " |" * 9)
+                continue
+            name = f"{r['model']} {r['layers']}" + (f" k{r['k']}" if r["k"] else "")
+            lines.append(
+                f"| {test} | {name} | {cols(r['cells'], r['gcells'])} | {r['train_seconds']:.0f} | {r['best_epoch']} |"
+            )
+        first = next((r for r in group if "baselines" in r), None)
+        for b in BASELINE_NAMES if first else ():
+            if b in first["baselines"]:
+                s = first["baselines"][b]
+                lines.append(f"| {test} | {b} (no model) | {cols(s['cells'], s['gcells'])} | | |")
     return "\n".join(lines)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--tasks", nargs="+", default=["aes", "circuitnet"], choices=["aes", "circuitnet"])
-    p.add_argument("--configs", nargs="+",
-                   default=["gcn:2", "gcn:4", "sage:2", "sage:4", "revgnn:16", "gsr:16:8", "gsr:16:16",
-                            "revgnn:64", "gsr:64:8", "gsr:64:16"])
+    p.add_argument("--task", default="proxy", choices=["proxy", "routed"])
+    p.add_argument("--configs", nargs="+", default=["gsr:16:8", "revgnn:16", "gcn:2", "gcn:4", "sage:2", "sage:4"])
+    p.add_argument("--tests", nargs="*", default=None, help="Only these test designs (default: every design).")
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--patience", type=int, default=10)
+    p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dropout", type=float, default=0.0, help="Dropout of every model (same for all).")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--ignore-features",
+        default="x_norm,y_norm",
+        help="Stored features the models do not read (gsr-eda train's default; 'none' for all).",
+    )
     p.add_argument("--cache", type=Path, default=REPO / "build" / "bench_quality")
     p.add_argument("--reingest", action="store_true", help="Re-ingest the cached stores.")
     p.add_argument("--out", type=Path, default=None, help="Append rows to this JSON-lines file.")
-    p.add_argument("--timeout", type=int, default=3600, help="Seconds per configuration.")
-    # Internal: one configuration in this process.
+    p.add_argument("--timeout", type=int, default=3600, help="Seconds per configuration and fold.")
+    p.add_argument("--markdown", type=Path, default=None, help="Only print the table of an existing JSON-lines file.")
+    # Internal: one configuration and fold in this process.
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--task", help=argparse.SUPPRESS)
     p.add_argument("--store", help=argparse.SUPPRESS)
+    p.add_argument("--test", help=argparse.SUPPRESS)
+    p.add_argument("--val", default=None, help=argparse.SUPPRESS)
     p.add_argument("--model", help=argparse.SUPPRESS)
     p.add_argument("--layers", type=int, help=argparse.SUPPRESS)
     p.add_argument("--k", type=int, default=8, help=argparse.SUPPRESS)
@@ -192,28 +313,62 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(args)))
         return
+    if args.markdown:
+        print(markdown([json.loads(line) for line in args.markdown.read_text().splitlines() if line.strip()]))
+        return
     if not DATA.is_dir():
         sys.exit(f"benchmark data not found at {DATA}")
-    stores = build_stores(args.cache, args.reingest)
+    store, names = build_store(args.task, args.cache, args.reingest)
     rows = []
-    for task in args.tasks:
+    for test, val in folds(names, args.task):
+        if args.tests and test not in args.tests:
+            continue
         for config in args.configs:
             model, layers, k = parse_config(config)
-            cmd = [sys.executable, __file__, "--worker", "--task", task, "--store", str(stores[task]), "--model", model,
-                   "--layers", str(layers), "--k", str(k), "--epochs", str(args.epochs), "--hidden", str(args.hidden),
-                   "--lr", str(args.lr), "--seed", str(args.seed), "--threads", str(args.threads),
-                   "--dropout", str(args.dropout)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                "--task",
+                args.task,
+                "--store",
+                str(store),
+                "--test",
+                test,
+                "--model",
+                model,
+                "--layers",
+                str(layers),
+                "--k",
+                str(k),
+                "--epochs",
+                str(args.epochs),
+                "--patience",
+                str(args.patience),
+                "--hidden",
+                str(args.hidden),
+                "--lr",
+                str(args.lr),
+                "--seed",
+                str(args.seed),
+                "--threads",
+                str(args.threads),
+                "--ignore-features",
+                args.ignore_features,
+            ]
+            if val is not None:
+                cmd += ["--val", val]
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
                 if proc.returncode == 0:
                     row = json.loads(proc.stdout.strip().splitlines()[-1])
                 else:
-                    last = (proc.stderr.strip().splitlines() or ["no message"])[-1][:120]
-                    row = {"task": task, "model": model, "layers": layers, "error": f"exit {proc.returncode}: {last}"}
+                    last = (proc.stderr.strip().splitlines() or ["no message"])[-1][:160]
+                    row = {"test": test, "model": model, "layers": layers, "error": f"exit {proc.returncode}: {last}"}
             except subprocess.TimeoutExpired:
-                row = {"task": task, "model": model, "layers": layers, "error": f"timeout after {args.timeout}s"}
+                row = {"test": test, "model": model, "layers": layers, "error": f"timeout after {args.timeout}s"}
             rows.append(row)
-            print(json.dumps(row), flush=True)
+            print(json.dumps({k: v for k, v in row.items() if k not in ("baselines", "curve")}), flush=True)
             if args.out:
                 with open(args.out, "a") as fh:
                     fh.write(json.dumps(row) + "\n")
