@@ -33,12 +33,13 @@ def _designs():
     from gsr_eda.ingest.def_design import read_def_design
 
     asap7 = DATA / "openroad" / "asap7"
-    yield "asap7 aes_place", read_def_design(
-        asap7 / "aes_place.def", [asap7 / "asap7_tech_1x_201209.lef", asap7 / "asap7sc7p5t_28_R_1x_220121a.lef"]
+    yield (
+        "asap7 aes_place",
+        read_def_design(
+            asap7 / "aes_place.def", [asap7 / "asap7_tech_1x_201209.lef", asap7 / "asap7sc7p5t_28_R_1x_220121a.lef"]
+        ),
     )
-    design, _ = read_circuitnet_design(
-        DATA / "circuitnet", "zero-riscy-a-1-c2", "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0"
-    )
+    design, _ = read_circuitnet_design(DATA / "circuitnet", "zero-riscy-a-1-c2", "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0")
     yield "CircuitNet zero-riscy-a", design
 
 
@@ -50,8 +51,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="timed repetitions per call (median reported)")
     args = parser.parse_args()
     for name, design in _designs():
-        print(f"{name}: {design.num_nodes} nodes, {design.num_nets} nets, {design.num_pins} pins, "
-              f"grid {design.grid.shape}")
+        print(
+            f"{name}: {design.num_nodes} nodes, {design.num_nets} nets, {design.num_pins} pins, "
+            f"grid {design.grid.shape}"
+        )
         t = _median_seconds(lambda design=design: position_features(design, design.x, design.y), args.repeat)
         print(f"  position_features          {1e3 * t:8.1f} ms")
         t = _median_seconds(lambda design=design: proxy_congestion(design), args.repeat)
@@ -60,8 +63,10 @@ def main() -> None:
             repeat = max(1, args.repeat // 10) if model == "clique" else args.repeat
             _, indices = build_adjacency(design, model)
             t = _median_seconds(lambda design=design, model=model: build_adjacency(design, model), repeat)
-            print(f"  build_adjacency {model:<13} {1e3 * t:8.1f} ms  nnz {len(indices):>9,} "
-                  f"({len(indices) // 2:,} undirected edges)")
+            print(
+                f"  build_adjacency {model:<13} {1e3 * t:8.1f} ms  nnz {len(indices):>9,} "
+                f"({len(indices) // 2:,} undirected edges)"
+            )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,9 @@ def train_checkpoint(folder: Path, model: str, layers: int, hidden: int, k: int)
     rudy, _ = rudy_maps(design, design.x, design.y)
     label = GcellLabel(rudy.astype(np.float32), "rudy", "proxy", True, "benchmark proxy label")
     write_designs(folder / "aes.h5", [build_record(design, label=label)])
-    cfg = TrainConfig(store=str(folder / "aes.h5"), model=model, layers=layers, hidden=hidden, k=k,
-                      epochs=1, split="node")
+    cfg = TrainConfig(
+        store=str(folder / "aes.h5"), model=model, layers=layers, hidden=hidden, k=k, epochs=1, split="node"
+    )
     train(cfg, folder / "run", log=lambda _m: None, show_progress=False)
     return folder / "run" / "best.pt"
 
@@ -55,8 +56,9 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=128, help="hidden channels of the trained model")
     parser.add_argument("--k", type=int, default=8, help="GS(k) of the trained model (gsr only)")
     parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--estimate-only", action="store_true",
-                        help="measure the in-process estimate only (for A/B runs of two builds)")
+    parser.add_argument(
+        "--estimate-only", action="store_true", help="measure the in-process estimate only (for A/B runs of two builds)"
+    )
     args = parser.parse_args()
     if not DEF.exists():
         sys.exit(f"benchmark data not found: {DEF}")
@@ -82,9 +84,13 @@ def main() -> None:
         in_process.append((time.perf_counter() - t) * 1e3)
 
     report = {
-        "design": "aes_place", "cells": session.num_cells, "checkpoint": str(checkpoint),
-        "model": session.predictor.config.get("name"), "layers": session.predictor.config.get("layers"),
-        "threads": torch.get_num_threads(), "session_setup_ms": round(setup_ms, 1),
+        "design": "aes_place",
+        "cells": session.num_cells,
+        "checkpoint": str(checkpoint),
+        "model": session.predictor.config.get("name"),
+        "layers": session.predictor.config.get("layers"),
+        "threads": torch.get_num_threads(),
+        "session_setup_ms": round(setup_ms, 1),
         "estimate_ms_median": round(statistics.median(in_process), 1),
         "estimate_ms_min": round(min(in_process), 1),
     }
@@ -93,8 +99,21 @@ def main() -> None:
         return
 
     # Server round trip from Tcl: update_positions from a re-written DEF, then estimate.
-    server = subprocess.Popen([str(Path(sys.executable).with_name("gsr-eda")), "serve", "-c", str(checkpoint),
-                               "--port", "0", "--json", "--out-dir", str(work)], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gsr-eda")),
+            "serve",
+            "-c",
+            str(checkpoint),
+            "--port",
+            "0",
+            "--json",
+            "--out-dir",
+            str(work),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = json.loads(server.stdout.readline())["port"]
         lefs = " ".join(f"{{{p}}}" for p in LEFS)
@@ -102,12 +121,12 @@ def main() -> None:
         script.write_text(f"""source {{{TCL}}}
 gsr_eda::connect -port {port}
 gsr_eda::load_design aes {{{DEF}}} [list {lefs}]
-gsr_eda::estimate aes {{{work / 'warm'}}}
+gsr_eda::estimate aes {{{work / "warm"}}}
 set times {{}}
 for {{set i 0}} {{$i < {args.repeats}}} {{incr i}} {{
     set t [clock microseconds]
     gsr_eda::update_from_def aes {{{DEF}}}
-    gsr_eda::estimate aes {{{work / 'it'}}}
+    gsr_eda::estimate aes {{{work / "it"}}}
     lappend times [expr {{([clock microseconds] - $t) / 1000.0}}]
 }}
 puts $times
@@ -123,8 +142,21 @@ gsr_eda::shutdown
     # A fresh `gsr-eda predict` process per iteration: import, read DEF/LEF, load, predict.
     t = time.perf_counter()
     lef_args = [a for p in LEFS for a in ("--lef", str(p))]
-    subprocess.run([str(Path(sys.executable).with_name("gsr-eda")), "predict", "-c", str(checkpoint),
-                    "--def", str(DEF), *lef_args, "--out", str(work / "p.csv")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("gsr-eda")),
+            "predict",
+            "-c",
+            str(checkpoint),
+            "--def",
+            str(DEF),
+            *lef_args,
+            "--out",
+            str(work / "p.csv"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     predict_ms = (time.perf_counter() - t) * 1e3
 
     report["tcl_round_trip_with_def_reread_ms_median"] = round(statistics.median(tcl), 1)

@@ -35,12 +35,22 @@ def design_args() -> dict[str, list[str]]:
     circuitnet = DATA / "circuitnet"
     return {
         "aes_place": [
-            "design", "--def", str(asap7 / "aes_place.def"),
-            "--lef", str(asap7 / "asap7_tech_1x_201209.lef"), "--lef", str(asap7 / "asap7sc7p5t_28_R_1x_220121a.lef"),
+            "design",
+            "--def",
+            str(asap7 / "aes_place.def"),
+            "--lef",
+            str(asap7 / "asap7_tech_1x_201209.lef"),
+            "--lef",
+            str(asap7 / "asap7sc7p5t_28_R_1x_220121a.lef"),
         ],
         "zero-riscy-a": [
-            "circuitnet", "--root", str(circuitnet), "--design", "zero-riscy-a-1-c2",
-            "--placement", str(circuitnet / "instance_placement_gcell" / "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0.npy"),
+            "circuitnet",
+            "--root",
+            str(circuitnet),
+            "--design",
+            "zero-riscy-a-1-c2",
+            "--placement",
+            str(circuitnet / "instance_placement_gcell" / "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0.npy"),
         ],
     }
 
@@ -50,7 +60,9 @@ def run_ingest(args: list[str], store: Path) -> dict:
     store.unlink(missing_ok=True)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        child = subprocess.Popen([str(GSR_EDA), "ingest", *args, "--store", str(store), "--json"], stdout=out, stderr=err)
+        child = subprocess.Popen(
+            [str(GSR_EDA), "ingest", *args, "--store", str(store), "--json"], stdout=out, stderr=err
+        )
         _pid, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -60,7 +72,12 @@ def run_ingest(args: list[str], store: Path) -> dict:
             raise SystemExit(f"ingest failed ({child.returncode}): {err.read().decode().strip()}")
         summary = json.loads(out.read())
     # ru_maxrss is in KiB on Linux.
-    return {"wall_s": wall, "peak_rss_mib": usage.ru_maxrss / 1024, "summary": summary, "store_bytes": store.stat().st_size}
+    return {
+        "wall_s": wall,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "summary": summary,
+        "store_bytes": store.stat().st_size,
+    }
 
 
 def bench_designs(repeat: int, workdir: Path) -> list[dict]:
@@ -73,18 +90,20 @@ def bench_designs(repeat: int, workdir: Path) -> list[dict]:
             ]
             best = min(runs, key=lambda r: r["wall_s"])
             (entry,) = best["summary"]["designs"]
-            rows.append({
-                "design": design,
-                "net_model": model if model != "capped-clique" else f"capped-clique {cap}",
-                "nodes": entry["nodes"],
-                "edges": entry["edges"],
-                "wall_s": round(best["wall_s"], 2),
-                "wall_s_all": [round(r["wall_s"], 2) for r in runs],
-                "peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs), 1),
-                "steps_s": entry["timings"] | {"write_s": best["summary"]["timings"]["write_s"]},
-                "store_mib": round(best["store_bytes"] / 2**20, 2),
-                "target_s": TARGETS_S[design],
-            })
+            rows.append(
+                {
+                    "design": design,
+                    "net_model": model if model != "capped-clique" else f"capped-clique {cap}",
+                    "nodes": entry["nodes"],
+                    "edges": entry["edges"],
+                    "wall_s": round(best["wall_s"], 2),
+                    "wall_s_all": [round(r["wall_s"], 2) for r in runs],
+                    "peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs), 1),
+                    "steps_s": entry["timings"] | {"write_s": best["summary"]["timings"]["write_s"]},
+                    "store_mib": round(best["store_bytes"] / 2**20, 2),
+                    "target_s": TARGETS_S[design],
+                }
+            )
             print(_row_text(rows[-1]), flush=True)
     return rows
 
@@ -111,21 +130,28 @@ def bench_compression(repeat: int, workdir: Path) -> list[dict]:
             with GraphStore(path) as store:
                 store.read(record.name)
             reads.append(time.perf_counter() - t0)
-        rows.append({
-            "compression": f"{method[0]}" + (f" {method[1]}" if method[1] is not None else ""),
-            "write_s": round(min(writes), 3),
-            "read_s": round(min(reads), 3),
-            "file_mib": round(path.stat().st_size / 2**20, 2),
-        })
-        print(f"  {rows[-1]['compression']:8s} write {rows[-1]['write_s']:.3f} s  read {rows[-1]['read_s']:.3f} s  "
-              f"{rows[-1]['file_mib']:.2f} MiB", flush=True)
+        rows.append(
+            {
+                "compression": f"{method[0]}" + (f" {method[1]}" if method[1] is not None else ""),
+                "write_s": round(min(writes), 3),
+                "read_s": round(min(reads), 3),
+                "file_mib": round(path.stat().st_size / 2**20, 2),
+            }
+        )
+        print(
+            f"  {rows[-1]['compression']:8s} write {rows[-1]['write_s']:.3f} s  read {rows[-1]['read_s']:.3f} s  "
+            f"{rows[-1]['file_mib']:.2f} MiB",
+            flush=True,
+        )
     return rows
 
 
 def _row_text(row: dict) -> str:
     verdict = "ok" if row["wall_s"] < row["target_s"] else "OVER TARGET"
-    return (f"{row['design']:13s} {row['net_model']:16s} {row['nodes']:>7,} nodes {row['edges']:>9,} edges  "
-            f"{row['wall_s']:6.2f} s (target {row['target_s']:.0f} s: {verdict})  peak RSS {row['peak_rss_mib']:7.1f} MiB")
+    return (
+        f"{row['design']:13s} {row['net_model']:16s} {row['nodes']:>7,} nodes {row['edges']:>9,} edges  "
+        f"{row['wall_s']:6.2f} s (target {row['target_s']:.0f} s: {verdict})  peak RSS {row['peak_rss_mib']:7.1f} MiB"
+    )
 
 
 def main() -> None:
@@ -144,9 +170,18 @@ def main() -> None:
         compression = [] if opts.skip_compression else bench_compression(opts.repeat, Path(tmp))
     if opts.out is not None:
         opts.out.parent.mkdir(parents=True, exist_ok=True)
-        opts.out.write_text(json.dumps({
-            "cpus": os.cpu_count(), "loadavg_start": load, "ingest": designs, "compression": compression,
-        }, indent=2) + "\n")
+        opts.out.write_text(
+            json.dumps(
+                {
+                    "cpus": os.cpu_count(),
+                    "loadavg_start": load,
+                    "ingest": designs,
+                    "compression": compression,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         print(f"wrote {opts.out}")
 
 

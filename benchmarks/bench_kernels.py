@@ -23,8 +23,7 @@ from gsr_eda.bench.kernels import format_table, load_benchmark_graphs, run_kerne
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--graph", choices=("circuitnet-zero-riscy-a", "synthetic"),
-                        default="circuitnet-zero-riscy-a")
+    parser.add_argument("--graph", choices=("circuitnet-zero-riscy-a", "synthetic"), default="circuitnet-zero-riscy-a")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--data-root", type=Path, default=None, help="folder holding circuitnet/")
     parser.add_argument("--hidden", type=int, default=256)
@@ -34,9 +33,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None, help="write the JSON results here")
     args = parser.parse_args()
-    results = run_kernel_benchmarks(load_benchmark_graphs(args.graph, args.data_root),
-                                    device=args.device, dim=args.hidden // args.groups, k=args.k,
-                                    repeats=args.repeats, threads=args.threads)
+    results = run_kernel_benchmarks(
+        load_benchmark_graphs(args.graph, args.data_root),
+        device=args.device,
+        dim=args.hidden // args.groups,
+        k=args.k,
+        repeats=args.repeats,
+        threads=args.threads,
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")

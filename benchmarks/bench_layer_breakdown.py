@@ -61,8 +61,7 @@ def gemm_rate(n: int, d: int, repeats: int) -> float:
     return 2 * n * d * d / min_time(lambda: torch.mm(a, w, out=out), repeats)
 
 
-def breakdown(indptr: np.ndarray, indices: np.ndarray, dim: int, k: int,
-              repeats: int) -> dict[str, Any]:
+def breakdown(indptr: np.ndarray, indices: np.ndarray, dim: int, k: int, repeats: int) -> dict[str, Any]:
     from gsr_eda.ops import CSRAdjacency, kernels
     from gsr_eda.ops.dtypes import index_dtype_for
 
@@ -88,70 +87,128 @@ def breakdown(indptr: np.ndarray, indices: np.ndarray, dim: int, k: int,
     csr = 8 * (n + 1) + 8 * nnz
     # (name, phase, fn, bytes that must move at least once, flops)
     pieces: list[tuple[str, str, Callable[[], Any], float, float]] = [
-        ("layernorm_topk", "forward",
-         lambda: kernels.layernorm_topk_into(y, gamma, beta, 1e-5, values, idx, mean, rstd),
-         dense + n * k * 5 + 8 * n, 8 * n * dim),
-        ("layernorm_at_indices (recompute)", "backward",
-         lambda: kernels.layernorm_topk_into(y, gamma, beta, 1e-5, values, idx, mean, rstd,
-                                             given_indices=True),
-         dense + n * k * 5 + 8 * n, 4 * n * dim),
-        ("S@W  cbsr_linear", "forward [A@(S@W)]",
-         lambda: kernels.cbsr_linear_into(values, idx, weight, hidden),
-         n * k * 5 + dense + dim * dim * f4, 2 * n * k * dim),
-        ("A@H + b  csr_spmm (+= out)", "forward [A@(S@W)]",
-         lambda: kernels.csr_spmm_into(adj, hidden, out, accumulate=True, bias=bias),
-         csr + 2 * dense + dense, 2 * nnz * dim),
-        ("A@S  cbsr_spmm", "forward [(A@S)@W]",
-         lambda: kernels.cbsr_spmm_into(adj, values, idx, dim, hidden),
-         csr + n * k * 5 + dense, 2 * nnz * k),
-        ("out += (AS)@W  addmm", "forward [(A@S)@W]", lambda: out.addmm_(hidden, weight),
-         3 * dense, 2 * n * dim * dim),
-        ("X = Y - F(y), separate pass (old)", "backward", lambda: out.sub_(hidden),
-         3 * dense, n * dim),
+        (
+            "layernorm_topk",
+            "forward",
+            lambda: kernels.layernorm_topk_into(y, gamma, beta, 1e-5, values, idx, mean, rstd),
+            dense + n * k * 5 + 8 * n,
+            8 * n * dim,
+        ),
+        (
+            "layernorm_at_indices (recompute)",
+            "backward",
+            lambda: kernels.layernorm_topk_into(y, gamma, beta, 1e-5, values, idx, mean, rstd, given_indices=True),
+            dense + n * k * 5 + 8 * n,
+            4 * n * dim,
+        ),
+        (
+            "S@W  cbsr_linear",
+            "forward [A@(S@W)]",
+            lambda: kernels.cbsr_linear_into(values, idx, weight, hidden),
+            n * k * 5 + dense + dim * dim * f4,
+            2 * n * k * dim,
+        ),
+        (
+            "A@H + b  csr_spmm (+= out)",
+            "forward [A@(S@W)]",
+            lambda: kernels.csr_spmm_into(adj, hidden, out, accumulate=True, bias=bias),
+            csr + 2 * dense + dense,
+            2 * nnz * dim,
+        ),
+        (
+            "A@S  cbsr_spmm",
+            "forward [(A@S)@W]",
+            lambda: kernels.cbsr_spmm_into(adj, values, idx, dim, hidden),
+            csr + n * k * 5 + dense,
+            2 * nnz * k,
+        ),
+        ("out += (AS)@W  addmm", "forward [(A@S)@W]", lambda: out.addmm_(hidden, weight), 3 * dense, 2 * n * dim * dim),
+        ("X = Y - F(y), separate pass (old)", "backward", lambda: out.sub_(hidden), 3 * dense, n * dim),
         # The stack runs this for the first block of a backward only; every later block gets
         # its dB from the previous block's LayerNorm backward (grad_y_sum below).
-        ("grad_bias = sum(G) (first block)", "backward",
-         lambda: torch.sum(grad, dim=0, out=grad_b), dense, n * dim),
-        ("A^T G  csr_spmm", "backward [A@(S@W)]",
-         lambda: kernels.csr_spmm_into(adj, grad, grad_hidden, transpose=True),
-         csr + 2 * dense, 2 * nnz * dim),
-        ("dV = rowdot(dH, W[I])", "backward [A@(S@W)]",
-         lambda: kernels.cbsr_rowdot_into(grad_hidden, weight, idx, grad_values),
-         dense + n * k * 9, 2 * n * k * dim),
-        ("dW = S^T dH  cbsr_weight_grad", "backward [A@(S@W)]",
-         lambda: kernels.cbsr_weight_grad_into(values, idx, grad_hidden, grad_w),
-         dense + n * k * 5, 2 * n * k * dim),
-        ("fused A^T G -> dV, dW", "backward [A@(S@W)]",
-         lambda: kernels.cbsr_linear_backward_into(adj, grad, values, idx, weight, grad_values,
-                                                   grad_w, grad_hidden),
-         csr + dense + n * k * 9, 2 * nnz * dim + 4 * n * k * dim),
-        ("dW = (AS)^T G  mm", "backward [(A@S)@W]",
-         lambda: torch.mm(hidden.t(), grad, out=grad_w), 2 * dense, 2 * n * dim * dim),
-        ("G W^T  mm", "backward [(A@S)@W]", lambda: torch.mm(grad, weight.t(), out=grad_hidden),
-         2 * dense, 2 * n * dim * dim),
-        ("dV = (A^T GW^T)[I]  sampled_spmm", "backward [(A@S)@W]",
-         lambda: kernels.sampled_spmm_into(adj, grad_hidden, idx, grad_values),
-         csr + n * k * 9, 2 * nnz * k),
-        ("layernorm_topk_backward (+ sum dY)", "backward",
-         lambda: kernels.layernorm_topk_backward_into(y, gamma, mean, rstd, idx, grad_values,
-                                                      grad_y, grad_gamma, grad_beta,
-                                                      accumulate=True, grad_y_sum=grad_b),
-         3 * dense + n * k * 9, 7 * n * dim),
+        ("grad_bias = sum(G) (first block)", "backward", lambda: torch.sum(grad, dim=0, out=grad_b), dense, n * dim),
+        (
+            "A^T G  csr_spmm",
+            "backward [A@(S@W)]",
+            lambda: kernels.csr_spmm_into(adj, grad, grad_hidden, transpose=True),
+            csr + 2 * dense,
+            2 * nnz * dim,
+        ),
+        (
+            "dV = rowdot(dH, W[I])",
+            "backward [A@(S@W)]",
+            lambda: kernels.cbsr_rowdot_into(grad_hidden, weight, idx, grad_values),
+            dense + n * k * 9,
+            2 * n * k * dim,
+        ),
+        (
+            "dW = S^T dH  cbsr_weight_grad",
+            "backward [A@(S@W)]",
+            lambda: kernels.cbsr_weight_grad_into(values, idx, grad_hidden, grad_w),
+            dense + n * k * 5,
+            2 * n * k * dim,
+        ),
+        (
+            "fused A^T G -> dV, dW",
+            "backward [A@(S@W)]",
+            lambda: kernels.cbsr_linear_backward_into(adj, grad, values, idx, weight, grad_values, grad_w, grad_hidden),
+            csr + dense + n * k * 9,
+            2 * nnz * dim + 4 * n * k * dim,
+        ),
+        (
+            "dW = (AS)^T G  mm",
+            "backward [(A@S)@W]",
+            lambda: torch.mm(hidden.t(), grad, out=grad_w),
+            2 * dense,
+            2 * n * dim * dim,
+        ),
+        (
+            "G W^T  mm",
+            "backward [(A@S)@W]",
+            lambda: torch.mm(grad, weight.t(), out=grad_hidden),
+            2 * dense,
+            2 * n * dim * dim,
+        ),
+        (
+            "dV = (A^T GW^T)[I]  sampled_spmm",
+            "backward [(A@S)@W]",
+            lambda: kernels.sampled_spmm_into(adj, grad_hidden, idx, grad_values),
+            csr + n * k * 9,
+            2 * nnz * k,
+        ),
+        (
+            "layernorm_topk_backward (+ sum dY)",
+            "backward",
+            lambda: kernels.layernorm_topk_backward_into(
+                y,
+                gamma,
+                mean,
+                rstd,
+                idx,
+                grad_values,
+                grad_y,
+                grad_gamma,
+                grad_beta,
+                accumulate=True,
+                grad_y_sum=grad_b,
+            ),
+            3 * dense + n * k * 9,
+            7 * n * dim,
+        ),
     ]
     rows = []
     for name, phase, fn, nbytes, flops in pieces:
         wall, cpu = min_times(fn, repeats)
-        rows.append({"kernel": name, "phase": phase, "seconds": wall, "cpu_seconds": cpu,
-                     "bytes": nbytes, "flops": flops})
+        rows.append(
+            {"kernel": name, "phase": phase, "seconds": wall, "cpu_seconds": cpu, "bytes": nbytes, "flops": flops}
+        )
     return {"nodes": n, "nnz": nnz, "dim": dim, "k": k, "kernels": rows}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--graph", choices=("circuitnet-zero-riscy-a", "synthetic"),
-                        default="circuitnet-zero-riscy-a")
-    parser.add_argument("--net-model", choices=("capped-clique", "clique"),
-                        default="capped-clique")
+    parser.add_argument("--graph", choices=("circuitnet-zero-riscy-a", "synthetic"), default="circuitnet-zero-riscy-a")
+    parser.add_argument("--net-model", choices=("capped-clique", "clique"), default="capped-clique")
     parser.add_argument("--data-root", type=Path, default=None)
     parser.add_argument("--dim", type=int, default=128, help="group width d")
     parser.add_argument("--k", type=int, default=8)
@@ -173,20 +230,29 @@ def main() -> None:
     flops = gemm_rate(graph.num_nodes, args.dim, args.repeats)
     result = breakdown(graph.indptr, graph.indices, args.dim, args.k, args.repeats)
     machine = machine_info()
-    result.update(graph=graph.name, threads=args.threads, cpu_isa=_core.cpu_isa,
-                  copy_bandwidth_gbs=bandwidth, gemm_gflops=flops / 1e9, machine=machine)
-    print(f"{graph.name}: {result['nodes']:,} nodes, {result['nnz']:,} nnz, d={args.dim}, "
-          f"k={args.k}, {args.threads} threads, kernels {_core.cpu_isa}, "
-          f"load {machine['load_average_1_5_15'][0] if machine['load_average_1_5_15'] else '?':.3}")
+    result.update(
+        graph=graph.name,
+        threads=args.threads,
+        cpu_isa=_core.cpu_isa,
+        copy_bandwidth_gbs=bandwidth,
+        gemm_gflops=flops / 1e9,
+        machine=machine,
+    )
+    print(
+        f"{graph.name}: {result['nodes']:,} nodes, {result['nnz']:,} nnz, d={args.dim}, "
+        f"k={args.k}, {args.threads} threads, kernels {_core.cpu_isa}, "
+        f"load {machine['load_average_1_5_15'][0] if machine['load_average_1_5_15'] else '?':.3}"
+    )
     print(f"copy bandwidth {bandwidth:.1f} GB/s, torch.mm {flops / 1e9:.1f} GFLOP/s")
-    print(f"{'kernel':<36}{'phase':<22}{'ms':>8}{'cpu ms':>8}{'floor ms':>10}{'GB/s':>8}"
-          f"{'GFLOP/s':>9}")
+    print(f"{'kernel':<36}{'phase':<22}{'ms':>8}{'cpu ms':>8}{'floor ms':>10}{'GB/s':>8}{'GFLOP/s':>9}")
     for row in result["kernels"]:
         floor = max(row["bytes"] / (bandwidth * 1e9), row["flops"] / flops)
         row["floor_seconds"] = floor
-        print(f"{row['kernel']:<36}{row['phase']:<22}{row['seconds'] * 1e3:>8.2f}"
-              f"{row['cpu_seconds'] * 1e3:>8.2f}{floor * 1e3:>10.2f}{row['bytes'] / row['seconds'] / 1e9:>8.1f}"
-              f"{row['flops'] / row['seconds'] / 1e9:>9.1f}")
+        print(
+            f"{row['kernel']:<36}{row['phase']:<22}{row['seconds'] * 1e3:>8.2f}"
+            f"{row['cpu_seconds'] * 1e3:>8.2f}{floor * 1e3:>10.2f}{row['bytes'] / row['seconds'] / 1e9:>8.1f}"
+            f"{row['flops'] / row['seconds'] / 1e9:>9.1f}"
+        )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 

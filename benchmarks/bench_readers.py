@@ -79,8 +79,13 @@ def _run_case(case: str, data: Path, repeat: int) -> dict:
         sizes = call()
         times.append(time.perf_counter() - start)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"case": case, "best_s": round(min(times), 3), "runs_s": [round(t, 3) for t in times],
-            "peak_rss_mib": round(peak_mib, 1), **sizes}
+    return {
+        "case": case,
+        "best_s": round(min(times), 3),
+        "runs_s": [round(t, 3) for t in times],
+        "peak_rss_mib": round(peak_mib, 1),
+        **sizes,
+    }
 
 
 def main() -> None:
@@ -98,7 +103,9 @@ def main() -> None:
     for case in args.case or ["def-aes", "def-aes-positions", "def-aes-lefdef", "circuitnet-a", "synth-20k"]:
         child = subprocess.run(
             [sys.executable, __file__, "--one", case, "--data", str(args.data), "--repeat", str(args.repeat)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         results.append(json.loads(child.stdout.strip().splitlines()[-1]))
     if args.json:

@@ -189,8 +189,10 @@ def render_markdown(doc: dict[str, Any]) -> str:
     for p in doc["points"]:
         graph = f"synthetic {p['cells']:,}" if p["graph"] == "synthetic" else "zero-riscy-a"
         if p.get("status") != "ok":
-            lines.append(f"| {p['sweep']} | {graph} | {p['net_model']} | {p['k']} | | | | | | | | | | "
-                         f"{p['status']}: {p.get('message', '')} |")
+            lines.append(
+                f"| {p['sweep']} | {graph} | {p['net_model']} | {p['k']} | | | | | | | | | | "
+                f"{p['status']}: {p.get('message', '')} |"
+            )
             continue
         lines.append(
             f"| {p['sweep']} | {graph} | {p['net_model']} | {p['k']} | {p['nodes']:,} | {p['nnz']:,} "
@@ -210,13 +212,24 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"Size sweep, log-log slope against nnz*k: time {summary['size_loglog_slope_time']:.3f}, "
             f"peak memory {summary['size_loglog_slope_memory']:.3f} (1.0 = linear)."
         )
-    by_model = {(p["net_model"], p["k"]): p for p in doc["points"] if p["sweep"] == "degree" and p.get("status") == "ok"}
-    pairs = [(by_model[("capped-clique", k)], by_model[("clique", k)]) for (model, k) in sorted(by_model)
-             if model == "capped-clique" and ("clique", k) in by_model]
+    by_model = {
+        (p["net_model"], p["k"]): p for p in doc["points"] if p["sweep"] == "degree" and p.get("status") == "ok"
+    }
+    pairs = [
+        (by_model[("capped-clique", k)], by_model[("clique", k)])
+        for (model, k) in sorted(by_model)
+        if model == "capped-clique" and ("clique", k) in by_model
+    ]
     if pairs:
-        lines += ["", "Degree at fixed N (zero-riscy-a, full clique against capped clique): "
-                  + "; ".join(f"k {capped['k']}: nnz x{full['nnz'] / capped['nnz']:.1f}, time x{full['time_s'] / capped['time_s']:.2f}"
-                              for capped, full in pairs) + "."]
+        lines += [
+            "",
+            "Degree at fixed N (zero-riscy-a, full clique against capped clique): "
+            + "; ".join(
+                f"k {capped['k']}: nnz x{full['nnz'] / capped['nnz']:.1f}, time x{full['time_s'] / capped['time_s']:.2f}"
+                for capped, full in pairs
+            )
+            + ".",
+        ]
     lines += ["", "![scaling](scaling.png)", ""]
     return "\n".join(lines) + "\n"
 
@@ -237,17 +250,32 @@ def plot(doc: dict[str, Any], path: Path) -> None:
             continue
         work = np.array([p["nnz"] * p["k"] for p in group], dtype=float)
         left.scatter(work, [p["time_s"] for p in group], marker=marker, label=f"{sweep} sweep")
-        right.scatter([p["nodes"] * p["k"] for p in group], [p["peak_rss_bytes"] / 2**20 for p in group],
-                      marker=marker, label=f"{sweep} sweep")
+        right.scatter(
+            [p["nodes"] * p["k"] for p in group],
+            [p["peak_rss_bytes"] / 2**20 for p in group],
+            marker=marker,
+            label=f"{sweep} sweep",
+        )
     summary = doc["fit"]
     if "seconds_per_nnz_k" in summary and ok:
         work = np.array(sorted(p["nnz"] * p["k"] for p in ok), dtype=float)
-        left.plot(work, summary["seconds_per_nnz_k"] * work, color="grey", linestyle="--",
-                  label=f"fitted nnz*k term alone: {summary['seconds_per_nnz_k'] * 1e9:.2f} ns x nnz*k")
-    left.set(xscale="log", yscale="log", xlabel="nnz * k", ylabel="forward + backward time (s)",
-             title="one GSR layer: time")
-    right.set(xscale="log", yscale="log", xlabel="N * k", ylabel="peak RSS above baseline (MiB)",
-              title="one GSR layer: memory")
+        left.plot(
+            work,
+            summary["seconds_per_nnz_k"] * work,
+            color="grey",
+            linestyle="--",
+            label=f"fitted nnz*k term alone: {summary['seconds_per_nnz_k'] * 1e9:.2f} ns x nnz*k",
+        )
+    left.set(
+        xscale="log", yscale="log", xlabel="nnz * k", ylabel="forward + backward time (s)", title="one GSR layer: time"
+    )
+    right.set(
+        xscale="log",
+        yscale="log",
+        xlabel="N * k",
+        ylabel="peak RSS above baseline (MiB)",
+        title="one GSR layer: memory",
+    )
     for ax in (left, right):
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
@@ -309,7 +337,14 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.circuitnet.is_dir():
         points += [
-            {"sweep": "degree", "graph": "circuitnet", "root": str(args.circuitnet), "net_model": model, "k": k, **common}
+            {
+                "sweep": "degree",
+                "graph": "circuitnet",
+                "root": str(args.circuitnet),
+                "net_model": model,
+                "k": k,
+                **common,
+            }
             for model in ("capped-clique", "clique")
             for k in args.degree_k
         ]
@@ -319,18 +354,32 @@ def main(argv: list[str] | None = None) -> int:
     for index, point in enumerate(points, 1):
         result = run_point(point, args.timeout_s)
         results.append(result)
-        shown = f"{result['time_s'] * 1e3:,.1f} ms, {result['peak_rss_bytes'] / 2**20:,.1f} MiB" \
-            if result["status"] == "ok" else f"{result['status']}: {result.get('message')}"
-        print(f"[{index}/{len(points)}] {point['sweep']} {point.get('cells', 'zero-riscy-a')} "
-              f"{point['net_model']} k{point['k']}: {shown}", file=sys.stderr, flush=True)
-    doc = {"schema": "gsr-eda-bench-scaling/1", "machine": machine, "settings": vars(args) | {"out": str(args.out)},
-           "points": results, "fit": fit(results)}
+        shown = (
+            f"{result['time_s'] * 1e3:,.1f} ms, {result['peak_rss_bytes'] / 2**20:,.1f} MiB"
+            if result["status"] == "ok"
+            else f"{result['status']}: {result.get('message')}"
+        )
+        print(
+            f"[{index}/{len(points)}] {point['sweep']} {point.get('cells', 'zero-riscy-a')} "
+            f"{point['net_model']} k{point['k']}: {shown}",
+            file=sys.stderr,
+            flush=True,
+        )
+    doc = {
+        "schema": "gsr-eda-bench-scaling/1",
+        "machine": machine,
+        "settings": vars(args) | {"out": str(args.out)},
+        "points": results,
+        "fit": fit(results),
+    }
     doc["settings"]["circuitnet"] = str(args.circuitnet)
     write_outputs(doc, args.out)
     summary = doc["fit"]
     if "seconds_per_nnz_k" in summary:
-        print(f"fit: t = {summary['intercept_s'] * 1e3:.2f} ms + {summary['seconds_per_nnz_k'] * 1e9:.3f} ns * nnz*k "
-              f"+ {summary['seconds_per_node'] * 1e9:.1f} ns * N  (R^2 {summary['r2']:.4f})")
+        print(
+            f"fit: t = {summary['intercept_s'] * 1e3:.2f} ms + {summary['seconds_per_nnz_k'] * 1e9:.3f} ns * nnz*k "
+            f"+ {summary['seconds_per_node'] * 1e9:.1f} ns * N  (R^2 {summary['r2']:.4f})"
+        )
     if "size_loglog_slope_time" in summary:
         print(f"size sweep log-log slope (time vs nnz*k): {summary['size_loglog_slope_time']:.3f}")
     print(f"wrote {args.out}/scaling.json, scaling.md, scaling.png")

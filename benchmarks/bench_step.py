@@ -81,8 +81,7 @@ def child(args: argparse.Namespace) -> dict:
             def forward(self, h: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
                 return self.conv(self.lin(self.norm(h).relu()), edge_index)
 
-        body = torch.nn.ModuleList(
-            GroupAddRev(Block(), num_groups=args.groups) for _ in range(args.layers))
+        body = torch.nn.ModuleList(GroupAddRev(Block(), num_groups=args.groups) for _ in range(args.layers))
 
         def forward() -> torch.Tensor:
             h = x
@@ -108,10 +107,16 @@ def child(args: argparse.Namespace) -> dict:
         step()
         if index >= args.warmup:
             times.append(time.perf_counter() - start)
-    return {"model": args.model, "layers": args.layers, "nodes": n, "nnz": int(graph.indptr[-1]),
-            "seconds_per_step": statistics.median(times), "step_times": times,
-            "peak_rss_bytes": peak_rss_bytes(),
-            "peak_rss_before_steps_bytes": rss_before}
+    return {
+        "model": args.model,
+        "layers": args.layers,
+        "nodes": n,
+        "nnz": int(graph.indptr[-1]),
+        "seconds_per_step": statistics.median(times),
+        "step_times": times,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "peak_rss_before_steps_bytes": rss_before,
+    }
 
 
 def main() -> None:
@@ -123,10 +128,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=8)
     parser.add_argument("--steps", type=int, default=3, help="timed steps (median reported)")
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--graph", choices=("circuitnet-zero-riscy-a", "synthetic"),
-                        default="circuitnet-zero-riscy-a")
-    parser.add_argument("--net-model", choices=("capped-clique", "clique"),
-                        default="capped-clique")
+    parser.add_argument("--graph", choices=("circuitnet-zero-riscy-a", "synthetic"), default="circuitnet-zero-riscy-a")
+    parser.add_argument("--net-model", choices=("capped-clique", "clique"), default="capped-clique")
     parser.add_argument("--data-root", default=None, help="folder holding circuitnet/")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--timeout-s", type=float, default=1800)
@@ -142,16 +145,20 @@ def main() -> None:
     from gsr_eda.bench.machine import machine_info
     from gsr_eda.bench.runner import run_child
 
-    results = {"machine": machine_info(), "graph": args.graph, "net_model": args.net_model,
-               "hidden": args.hidden, "groups": args.groups, "k": args.k,
-               "baseline_block": "LayerNorm -> ReLU -> Linear -> SimpleConv(aggr='mean')",
-               "runs": []}
+    results = {
+        "machine": machine_info(),
+        "graph": args.graph,
+        "net_model": args.net_model,
+        "hidden": args.hidden,
+        "groups": args.groups,
+        "k": args.k,
+        "baseline_block": "LayerNorm -> ReLU -> Linear -> SimpleConv(aggr='mean')",
+        "runs": [],
+    }
     for layers in [int(v) for v in args.layers.split(",")]:
         for model in args.models.split(","):
-            command = [sys.executable, __file__, "--child", "--model", model,
-                       "--layers", str(layers)]
-            for option in ("hidden", "groups", "k", "steps", "warmup", "graph", "net_model",
-                           "data_root", "threads"):
+            command = [sys.executable, __file__, "--child", "--model", model, "--layers", str(layers)]
+            for option in ("hidden", "groups", "k", "steps", "warmup", "graph", "net_model", "data_root", "threads"):
                 value = getattr(args, option)
                 if value is not None:
                     command += [f"--{option.replace('_', '-')}", str(value)]
@@ -166,12 +173,15 @@ def main() -> None:
             print(json.dumps(run), file=sys.stderr, flush=True)
     by_key = {(r["model"], r["layers"]): r for r in results["runs"] if "error" not in r}
     results["comparison"] = [
-        {"layers": layers,
-         "speedup": by_key[("revgnn", layers)]["seconds_per_step"]
-         / by_key[("gsr", layers)]["seconds_per_step"],
-         "peak_rss_saving": 1 - by_key[("gsr", layers)]["peak_rss_bytes"]
-         / by_key[("revgnn", layers)]["peak_rss_bytes"]}
-        for (model, layers) in by_key if model == "gsr" and ("revgnn", layers) in by_key]
+        {
+            "layers": layers,
+            "speedup": by_key[("revgnn", layers)]["seconds_per_step"] / by_key[("gsr", layers)]["seconds_per_step"],
+            "peak_rss_saving": 1
+            - by_key[("gsr", layers)]["peak_rss_bytes"] / by_key[("revgnn", layers)]["peak_rss_bytes"],
+        }
+        for (model, layers) in by_key
+        if model == "gsr" and ("revgnn", layers) in by_key
+    ]
     text = json.dumps(results, indent=2)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

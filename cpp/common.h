@@ -36,23 +36,40 @@ struct Csr {
 constexpr int64_t kMinParallelWork = int64_t{1} << 16;
 
 // Dispatch a templated body over the float dtype (scalar_t) and the index dtype (index_t).
-#define GSR_DISPATCH_FLOAT(code, ...)                                   \
-  [&] {                                                                 \
-    switch (static_cast<::gsr::Dtype>(code)) {                          \
-      case ::gsr::Dtype::Float32: { using scalar_t = float; return __VA_ARGS__(); }  \
-      case ::gsr::Dtype::Float64: { using scalar_t = double; return __VA_ARGS__(); } \
-    }                                                                   \
-    throw std::invalid_argument("gsr_eda._core: unsupported float dtype code " + std::to_string(code)); \
+#define GSR_DISPATCH_FLOAT(code, ...)                                            \
+  [&] {                                                                          \
+    switch (static_cast<::gsr::Dtype>(code)) {                                   \
+      case ::gsr::Dtype::Float32: {                                              \
+        using scalar_t = float;                                                  \
+        return __VA_ARGS__();                                                    \
+      }                                                                          \
+      case ::gsr::Dtype::Float64: {                                              \
+        using scalar_t = double;                                                 \
+        return __VA_ARGS__();                                                    \
+      }                                                                          \
+    }                                                                            \
+    throw std::invalid_argument("gsr_eda._core: unsupported float dtype code " + \
+                                std::to_string(code));                           \
   }()
 
-#define GSR_DISPATCH_INDEX(code, ...)                                   \
-  [&] {                                                                 \
-    switch (static_cast<::gsr::IndexType>(code)) {                      \
-      case ::gsr::IndexType::UInt8: { using index_t = uint8_t; return __VA_ARGS__(); }  \
-      case ::gsr::IndexType::Int16: { using index_t = int16_t; return __VA_ARGS__(); }  \
-      case ::gsr::IndexType::Int32: { using index_t = int32_t; return __VA_ARGS__(); }  \
-    }                                                                   \
-    throw std::invalid_argument("gsr_eda._core: unsupported index dtype code " + std::to_string(code)); \
+#define GSR_DISPATCH_INDEX(code, ...)                                            \
+  [&] {                                                                          \
+    switch (static_cast<::gsr::IndexType>(code)) {                               \
+      case ::gsr::IndexType::UInt8: {                                            \
+        using index_t = uint8_t;                                                 \
+        return __VA_ARGS__();                                                    \
+      }                                                                          \
+      case ::gsr::IndexType::Int16: {                                            \
+        using index_t = int16_t;                                                 \
+        return __VA_ARGS__();                                                    \
+      }                                                                          \
+      case ::gsr::IndexType::Int32: {                                            \
+        using index_t = int32_t;                                                 \
+        return __VA_ARGS__();                                                    \
+      }                                                                          \
+    }                                                                            \
+    throw std::invalid_argument("gsr_eda._core: unsupported index dtype code " + \
+                                std::to_string(code));                           \
   }()
 
 }  // namespace gsr

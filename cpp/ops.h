@@ -11,49 +11,49 @@
 
 namespace gsr {
 
-#define GSR_DECLARE_OPS(STREAM_ARG)                                                               \
-  /* Row top-k: V[j] = the k largest entries of P[j] (descending), I[j] their columns; ties go */ \
-  /* to the lower column. */                                                                      \
-  void row_topk(const void* P, int64_t n, int64_t d, int64_t k, int dtype, void* V, void* I,      \
+#define GSR_DECLARE_OPS(STREAM_ARG)                                                                \
+  /* Row top-k: V[j] = the k largest entries of P[j] (descending), I[j] their columns; ties go */  \
+  /* to the lower column. */                                                                       \
+  void row_topk(const void* P, int64_t n, int64_t d, int64_t k, int dtype, void* V, void* I,       \
                 int index_type STREAM_ARG);                                                        \
-  /* out (+)= A @ S(V, I), out is N x d. */                                                       \
-  void cbsr_spmm(const Csr& A, const void* V, const void* I, int64_t k, int64_t d, void* out,     \
+  /* out (+)= A @ S(V, I), out is N x d. */                                                        \
+  void cbsr_spmm(const Csr& A, const void* V, const void* I, int64_t k, int64_t d, void* out,      \
                  bool accumulate, int dtype, int index_type STREAM_ARG);                           \
-  /* out (+)= A @ H (+ bias), H dense N x d, bias d or null (added in the same pass). */        \
-  void csr_spmm(const Csr& A, const void* H, int64_t d, const void* bias, void* out,              \
+  /* out (+)= A @ H (+ bias), H dense N x d, bias d or null (added in the same pass). */           \
+  void csr_spmm(const Csr& A, const void* H, int64_t d, const void* bias, void* out,               \
                 bool accumulate, int dtype STREAM_ARG);                                            \
-  /* out = S(V, I) @ W, W is d_in x d_out. */                                                     \
-  void cbsr_linear(const void* V, const void* I, int64_t n, int64_t k, const void* W,             \
+  /* out = S(V, I) @ W, W is d_in x d_out. */                                                      \
+  void cbsr_linear(const void* V, const void* I, int64_t n, int64_t k, const void* W,              \
                    int64_t d_in, int64_t d_out, void* out, int dtype, int index_type STREAM_ARG);  \
-  /* dV[j, t] = (At @ G)[j, I[j, t]] with At the transpose of A (given as CSR). */                \
-  void sampled_spmm(const Csr& At, const void* G, int64_t d, const void* I, int64_t k, void* dV,  \
+  /* dV[j, t] = (At @ G)[j, I[j, t]] with At the transpose of A (given as CSR). */                 \
+  void sampled_spmm(const Csr& At, const void* G, int64_t d, const void* I, int64_t k, void* dV,   \
                     int dtype, int index_type STREAM_ARG);                                         \
-  /* dV[j, t] = dot(dH[j, :], W[I[j, t], :]). */                                                  \
-  void cbsr_rowdot(const void* dH, const void* W, const void* I, int64_t n, int64_t k,            \
+  /* dV[j, t] = dot(dH[j, :], W[I[j, t], :]). */                                                   \
+  void cbsr_rowdot(const void* dH, const void* W, const void* I, int64_t n, int64_t k,             \
                    int64_t d_in, int64_t d_out, void* dV, int dtype, int index_type STREAM_ARG);   \
-  /* dW (+)= S(V, I)^T @ dH, in N * k * d_out work. */                                            \
-  void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, int64_t k,       \
-                        int64_t d_in, int64_t d_out, void* dW, bool accumulate, int dtype,        \
-                        int index_type STREAM_ARG);                                        \
-  /* Backward of out = A @ (S(V, I) @ W) for upstream gradient G (N x d_out), At the transpose */ \
-  /* of A: with dH = At @ G, dV[j, t] = dH[j] . W[I[j, t]] and dW (+)= S(V, I)^T dH. workspace */ \
-  /* (N x d_out) may be overwritten with dH (CUDA and the portable CPU build; the AVX2 build */  \
-  /* keeps each row in L1 instead). */                                                            \
-  void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const void* V,          \
-                            const void* I, int64_t k, const void* W, int64_t d_in, void* dV,     \
-                            void* dW, bool accumulate, void* workspace, int dtype,               \
-                            int index_type STREAM_ARG);                                          \
-  /* Fused LayerNorm + GS(k): V, I = top-k of (Y - mean) * rstd * gamma + beta per row; writes */ \
-  /* mean and rstd (N each). With given_indices, I is an input and V = h at I. */               \
-  void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,          \
-                      const void* beta, double eps, void* V, void* I, void* mean, void* rstd,     \
+  /* dW (+)= S(V, I)^T @ dH, in N * k * d_out work. */                                             \
+  void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, int64_t k,        \
+                        int64_t d_in, int64_t d_out, void* dW, bool accumulate, int dtype,         \
+                        int index_type STREAM_ARG);                                                \
+  /* Backward of out = A @ (S(V, I) @ W) for upstream gradient G (N x d_out), At the transpose */  \
+  /* of A: with dH = At @ G, dV[j, t] = dH[j] . W[I[j, t]] and dW (+)= S(V, I)^T dH. workspace */  \
+  /* (N x d_out) may be overwritten with dH (CUDA and the portable CPU build; the AVX2 build */    \
+  /* keeps each row in L1 instead). */                                                             \
+  void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const void* V,            \
+                            const void* I, int64_t k, const void* W, int64_t d_in, void* dV,       \
+                            void* dW, bool accumulate, void* workspace, int dtype,                 \
+                            int index_type STREAM_ARG);                                            \
+  /* Fused LayerNorm + GS(k): V, I = top-k of (Y - mean) * rstd * gamma + beta per row; writes */  \
+  /* mean and rstd (N each). With given_indices, I is an input and V = h at I. */                  \
+  void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,           \
+                      const void* beta, double eps, void* V, void* I, void* mean, void* rstd,      \
                       bool given_indices, int dtype, int index_type STREAM_ARG);                   \
-  /* Its backward: dY (+)= d(V)/d(Y)^T dV; dgamma, dbeta (d each) are overwritten, and so is */ \
-  /* dY_sum (d, or null) with the column sums of the updated dY. */                             \
-  void layernorm_topk_backward(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma, \
-                               const void* mean, const void* rstd, const void* I, const void* dV, \
-                               void* dY, bool accumulate, void* dgamma, void* dbeta,              \
-                               void* dY_sum, int dtype, int index_type STREAM_ARG);
+  /* Its backward: dY (+)= d(V)/d(Y)^T dV; dgamma, dbeta (d each) are overwritten, and so is */    \
+  /* dY_sum (d, or null) with the column sums of the updated dY. */                                \
+  void layernorm_topk_backward(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,  \
+                               const void* mean, const void* rstd, const void* I, const void* dV,  \
+                               void* dY, bool accumulate, void* dgamma, void* dbeta, void* dY_sum, \
+                               int dtype, int index_type STREAM_ARG);
 
 // The CPU kernels, compiled for the portable baseline (cpu) and, on x86-64 with GCC, a second
 // time for AVX2 + FMA (cpu_avx2; see cpu/isa.h). Same functions, same results up to rounding.

@@ -21,8 +21,7 @@ from gsr_eda.errors import CANNOT_WRITE_ERRNOS, InputError, os_error_reason
 
 
 @contextmanager
-def atomic_open(path: str | Path, mode: str = "w", *, fsync: bool = False,
-                **open_kwargs: Any) -> Iterator[IO]:
+def atomic_open(path: str | Path, mode: str = "w", *, fsync: bool = False, **open_kwargs: Any) -> Iterator[IO]:
     """Open a temporary file beside ``path`` for writing (``mode`` ``"w"`` or ``"wb"``); it
     replaces ``path`` when the block exits cleanly. ``fsync`` flushes it to disk first (for
     files whose loss costs hours, such as checkpoints)."""

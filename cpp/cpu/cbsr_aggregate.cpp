@@ -67,18 +67,22 @@ template <typename scalar_t, typename index_t>
 void cbsr_spmm_impl(const Csr& A, const scalar_t* V, const index_t* I, int64_t k, int64_t d,
                     scalar_t* out, bool accumulate) {
   switch (k) {
-    case 4: return cbsr_spmm_rows<4>(A, V, I, k, d, out, accumulate);
-    case 8: return cbsr_spmm_rows<8>(A, V, I, k, d, out, accumulate);
-    case 16: return cbsr_spmm_rows<16>(A, V, I, k, d, out, accumulate);
-    default: return cbsr_spmm_rows<0>(A, V, I, k, d, out, accumulate);
+    case 4:
+      return cbsr_spmm_rows<4>(A, V, I, k, d, out, accumulate);
+    case 8:
+      return cbsr_spmm_rows<8>(A, V, I, k, d, out, accumulate);
+    case 16:
+      return cbsr_spmm_rows<16>(A, V, I, k, d, out, accumulate);
+    default:
+      return cbsr_spmm_rows<0>(A, V, I, k, d, out, accumulate);
   }
 }
 
 // The bias goes in while the output row is in L1 for the product anyway: as a separate pass
 // it read and wrote the whole N x d output once more.
 template <typename scalar_t>
-void csr_spmm_impl(const Csr& A, const scalar_t* H, int64_t d, const scalar_t* bias,
-                   scalar_t* out, bool accumulate) {
+void csr_spmm_impl(const Csr& A, const scalar_t* H, int64_t d, const scalar_t* bias, scalar_t* out,
+                   bool accumulate) {
 #pragma omp parallel for schedule(dynamic, 1) if (A.indptr[A.num_rows] * d >= kMinParallelWork)
   for (int64_t part = 0; part < A.num_parts; ++part) {
     const int64_t* p = A.parts + 4 * part;
@@ -104,7 +108,7 @@ void csr_spmm_impl(const Csr& A, const scalar_t* H, int64_t d, const scalar_t* b
 // kernel ran four times slower.
 template <int R, typename index_t>
 inline void linear_columns(const float* v, const index_t* idx, int64_t k, const float* W,
-                          int64_t d_out, int64_t c0, float* o) {
+                           int64_t d_out, int64_t c0, float* o) {
   __m256 acc[R];
   for (int q = 0; q < R; ++q) acc[q] = _mm256_setzero_ps();
   for (int64_t t = 0; t < k; ++t) {
@@ -159,8 +163,8 @@ void cbsr_spmm(const Csr& A, const void* V, const void* I, int64_t k, int64_t d,
   });
 }
 
-void csr_spmm(const Csr& A, const void* H, int64_t d, const void* bias, void* out,
-              bool accumulate, int dtype) {
+void csr_spmm(const Csr& A, const void* H, int64_t d, const void* bias, void* out, bool accumulate,
+              int dtype) {
   GSR_DISPATCH_FLOAT(dtype, [&] {
     csr_spmm_impl<scalar_t>(A, static_cast<const scalar_t*>(H), d,
                             static_cast<const scalar_t*>(bias), static_cast<scalar_t*>(out),
@@ -173,10 +177,9 @@ void cbsr_linear(const void* V, const void* I, int64_t n, int64_t k, const void*
   (void)d_in;
   GSR_DISPATCH_FLOAT(dtype, [&] {
     GSR_DISPATCH_INDEX(index_type, [&] {
-      cbsr_linear_impl<scalar_t, index_t>(static_cast<const scalar_t*>(V),
-                                          static_cast<const index_t*>(I), n, k,
-                                          static_cast<const scalar_t*>(W), d_out,
-                                          static_cast<scalar_t*>(out));
+      cbsr_linear_impl<scalar_t, index_t>(
+          static_cast<const scalar_t*>(V), static_cast<const index_t*>(I), n, k,
+          static_cast<const scalar_t*>(W), d_out, static_cast<scalar_t*>(out));
     });
   });
 }

@@ -26,8 +26,8 @@ namespace {
 // at run time) the sums go through memory, a load and a store per entry and nonzero.
 // prefetch_end: the end of the nonzeros of the row's part, which the prefetches stay within.
 template <int K, typename scalar_t, typename index_t>
-inline void sampled_row(const Csr& At, const scalar_t* w, const scalar_t* G, int64_t d,
-                        int64_t row, const index_t* idx, int64_t k, scalar_t* __restrict o,
+inline void sampled_row(const Csr& At, const scalar_t* w, const scalar_t* G, int64_t d, int64_t row,
+                        const index_t* idx, int64_t k, scalar_t* __restrict o,
                         int64_t prefetch_end) {
   const int64_t begin = At.indptr[row], end = At.indptr[row + 1];
   if constexpr (K > 0) {
@@ -85,16 +85,20 @@ template <typename scalar_t, typename index_t>
 void sampled_spmm_impl(const Csr& At, const scalar_t* G, int64_t d, const index_t* I, int64_t k,
                        scalar_t* dV) {
   switch (k) {
-    case 4: return sampled_spmm_rows<4>(At, G, d, I, k, dV);
-    case 8: return sampled_spmm_rows<8>(At, G, d, I, k, dV);
-    case 16: return sampled_spmm_rows<16>(At, G, d, I, k, dV);
-    default: return sampled_spmm_rows<0>(At, G, d, I, k, dV);
+    case 4:
+      return sampled_spmm_rows<4>(At, G, d, I, k, dV);
+    case 8:
+      return sampled_spmm_rows<8>(At, G, d, I, k, dV);
+    case 16:
+      return sampled_spmm_rows<16>(At, G, d, I, k, dV);
+    default:
+      return sampled_spmm_rows<0>(At, G, d, I, k, dV);
   }
 }
 
 template <typename scalar_t, typename index_t>
-void cbsr_rowdot_impl(const scalar_t* dH, const scalar_t* W, const index_t* I, int64_t n,
-                      int64_t k, int64_t d_out, scalar_t* dV) {
+void cbsr_rowdot_impl(const scalar_t* dH, const scalar_t* W, const index_t* I, int64_t n, int64_t k,
+                      int64_t d_out, scalar_t* dV) {
 #pragma omp parallel for schedule(static) if (n * k * d_out >= kMinParallelWork)
   for (int64_t row = 0; row < n; ++row) {
     const scalar_t* __restrict g = dH + row * d_out;
@@ -116,7 +120,8 @@ void cbsr_weight_grad_impl(const scalar_t* V, const index_t* I, const scalar_t* 
     const int64_t threads = omp_get_num_threads();
     const int64_t tid = omp_get_thread_num();
     const int64_t r0 = d_in * tid / threads, r1 = d_in * (tid + 1) / threads;
-    if (!accumulate && r1 > r0) std::memset(dW + r0 * d_out, 0, sizeof(scalar_t) * (r1 - r0) * d_out);
+    if (!accumulate && r1 > r0)
+      std::memset(dW + r0 * d_out, 0, sizeof(scalar_t) * (r1 - r0) * d_out);
     for (int64_t row = 0; row < n; ++row) {
       const scalar_t* __restrict g = dH + row * d_out;
       for (int64_t t = 0; t < k; ++t) {
@@ -154,8 +159,8 @@ inline void sample_and_scatter_row(const float* __restrict h, int64_t d, const f
         _mm256_storeu_ps(o + c + 8 * q, _mm256_fmadd_ps(scale, hq, _mm256_loadu_ps(o + c + 8 * q)));
       }
     }
-    dV[t] = horizontal_sum(
-        _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+    dV[t] =
+        horizontal_sum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
   }
 }
 
@@ -235,10 +240,9 @@ void cbsr_rowdot(const void* dH, const void* W, const void* I, int64_t n, int64_
   (void)d_in;
   GSR_DISPATCH_FLOAT(dtype, [&] {
     GSR_DISPATCH_INDEX(index_type, [&] {
-      cbsr_rowdot_impl<scalar_t, index_t>(static_cast<const scalar_t*>(dH),
-                                          static_cast<const scalar_t*>(W),
-                                          static_cast<const index_t*>(I), n, k, d_out,
-                                          static_cast<scalar_t*>(dV));
+      cbsr_rowdot_impl<scalar_t, index_t>(
+          static_cast<const scalar_t*>(dH), static_cast<const scalar_t*>(W),
+          static_cast<const index_t*>(I), n, k, d_out, static_cast<scalar_t*>(dV));
     });
   });
 }
@@ -248,25 +252,24 @@ void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, i
                       int index_type) {
   GSR_DISPATCH_FLOAT(dtype, [&] {
     GSR_DISPATCH_INDEX(index_type, [&] {
-      cbsr_weight_grad_impl<scalar_t, index_t>(
-          static_cast<const scalar_t*>(V), static_cast<const index_t*>(I),
-          static_cast<const scalar_t*>(dH), n, k, d_in, d_out, static_cast<scalar_t*>(dW),
-          accumulate);
+      cbsr_weight_grad_impl<scalar_t, index_t>(static_cast<const scalar_t*>(V),
+                                               static_cast<const index_t*>(I),
+                                               static_cast<const scalar_t*>(dH), n, k, d_in, d_out,
+                                               static_cast<scalar_t*>(dW), accumulate);
     });
   });
 }
 
-void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const void* V,
-                          const void* I, int64_t k, const void* W, int64_t d_in, void* dV,
-                          void* dW, bool accumulate, void* workspace, int dtype, int index_type) {
+void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const void* V, const void* I,
+                          int64_t k, const void* W, int64_t d_in, void* dV, void* dW,
+                          bool accumulate, void* workspace, int dtype, int index_type) {
 #if !defined(GSR_CPU_AVX2)
   // Portable (SSE2) build: the fused loop's dot product and row update do not vectorise well
   // at 128 bits and it measured slower than the three kernels through workspace; with AVX2 +
   // FMA it is the faster one.
   csr_spmm(At, G, d_out, nullptr, workspace, false, dtype);
   cbsr_rowdot(workspace, W, I, At.num_rows, k, d_in, d_out, dV, dtype, index_type);
-  cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, dtype,
-                   index_type);
+  cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, dtype, index_type);
 #else
   (void)workspace;  // dH rows stay in a per-thread buffer
   GSR_DISPATCH_FLOAT(dtype, [&] {

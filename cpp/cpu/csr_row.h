@@ -18,8 +18,7 @@ constexpr int64_t kPrefetchDistance = 4;
 // Software prefetch made the strips slower, so they issue none.
 template <int R>
 inline void add_row_product_columns(const int32_t* index, const float* weight, int64_t begin,
-                                    int64_t end, const float* H, int64_t d, int64_t c0,
-                                    float* o) {
+                                    int64_t end, const float* H, int64_t d, int64_t c0, float* o) {
   __m256 acc[R];
   for (int q = 0; q < R; ++q) acc[q] = _mm256_loadu_ps(o + c0 + 8 * q);
   for (int64_t e = begin; e < end; ++e) {

@@ -96,15 +96,15 @@ inline void lane_block_moments(const float* ht, int64_t d, __m256 sum, double ep
     return _mm256_cvtpd_ps(_mm256_div_pd(one, _mm256_sqrt_pd(var)));
   };
   mean = mu;
-  rstd = _mm256_set_m128(half(_mm256_extractf128_ps(total, 1)),
-                         half(_mm256_castps256_ps128(total)));
+  rstd =
+      _mm256_set_m128(half(_mm256_extractf128_ps(total, 1)), half(_mm256_castps256_ps128(total)));
 }
 
 // h = (y - mean) * rstd * gamma + beta in place over the block, and the K (8 or 16) largest
 // entries of every row, descending, in best[0..K-1].
 template <int K>
-inline void normalize_lane_block(float* ht, int64_t d, __m256 mean, __m256 rstd,
-                                 const float* gamma, const float* beta, __m256* best) {
+inline void normalize_lane_block(float* ht, int64_t d, __m256 mean, __m256 rstd, const float* gamma,
+                                 const float* beta, __m256* best) {
   for (int j = 0; j < K; ++j) best[j] = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
   for (int64_t c = 0; c < d; c += 8) {
     __m256 h[8];
@@ -141,8 +141,9 @@ inline int64_t row_keep_words(const uint8_t* keep, int64_t d, int64_t r, uint64_
     uint64_t word = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_sll_epi16(lo, shift)));
     if (32 * (q + 1) < d) {
       const __m256i hi = _mm256_load_si256(reinterpret_cast<const __m256i*>(keep + 32 * q + 32));
-      word |= static_cast<uint64_t>(static_cast<uint32_t>(
-                  _mm256_movemask_epi8(_mm256_sll_epi16(hi, shift)))) << 32;
+      word |= static_cast<uint64_t>(
+                  static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_sll_epi16(hi, shift))))
+              << 32;
     }
     words[q / 2] = word;
     count += __builtin_popcountll(word);

@@ -123,8 +123,7 @@ inline bool all_finite(const float* x, int64_t d) {
 template <typename index_t>
 void layernorm_topk_lane_block(const float* Y, int64_t n, int64_t first, int64_t rows, int64_t d,
                                int64_t k, const float* gamma, const float* beta, double eps,
-                               float* V, index_t* I, float* mean_out, float* rstd_out,
-                               bool given) {
+                               float* V, index_t* I, float* mean_out, float* rstd_out, bool given) {
   alignas(32) float ht[8 * kLaneBlockMaxWidth];
   const __m256 sum = load_lane_block(Y + first * d, rows, d, ht);
   prefetch_lane_block(Y, first + 8 * kPrefetchBlocksAhead, n, d);
@@ -171,8 +170,8 @@ void layernorm_topk_lane_block(const float* Y, int64_t n, int64_t first, int64_t
 // column order.
 template <typename scalar_t, typename index_t>
 void layernorm_topk_row(const scalar_t* y, int64_t d, int64_t k, const scalar_t* gamma,
-                        const scalar_t* beta, double eps, scalar_t* v, index_t* idx,
-                        scalar_t& mean, scalar_t& rstd, bool given) {
+                        const scalar_t* beta, double eps, scalar_t* v, index_t* idx, scalar_t& mean,
+                        scalar_t& rstd, bool given) {
   scalar_t mu, rs;
   row_moments(y, d, eps, mu, rs);
   mean = mu;
@@ -189,9 +188,9 @@ void layernorm_topk_row(const scalar_t* y, int64_t d, int64_t k, const scalar_t*
 }
 
 template <typename scalar_t, typename index_t>
-void layernorm_topk_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k,
-                         const scalar_t* gamma, const scalar_t* beta, double eps, scalar_t* V,
-                         index_t* I, scalar_t* mean_out, scalar_t* rstd_out, bool given) {
+void layernorm_topk_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k, const scalar_t* gamma,
+                         const scalar_t* beta, double eps, scalar_t* V, index_t* I,
+                         scalar_t* mean_out, scalar_t* rstd_out, bool given) {
 #if defined(GSR_CPU_AVX2)
   if constexpr (std::is_same_v<scalar_t, float>) {
     // The lane block's bit masks skip NaN, which must rank first. With finite gamma and beta,
@@ -213,8 +212,8 @@ void layernorm_topk_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k,
 #endif
 #pragma omp parallel for schedule(static) if (n * d >= kMinParallelWork)
   for (int64_t row = 0; row < n; ++row) {
-    layernorm_topk_row(Y + row * d, d, k, gamma, beta, eps, V + row * k, I + row * k,
-                       mean_out[row], rstd_out[row], given);
+    layernorm_topk_row(Y + row * d, d, k, gamma, beta, eps, V + row * k, I + row * k, mean_out[row],
+                       rstd_out[row], given);
   }
 }
 
@@ -234,10 +233,10 @@ inline void dense_grad_row(const scalar_t* __restrict y, int64_t d, scalar_t mu,
 
 template <typename scalar_t, typename index_t>
 void layernorm_topk_backward_impl(const scalar_t* Y, int64_t n, int64_t d, int64_t k,
-                                  const scalar_t* gamma, const scalar_t* mean,
-                                  const scalar_t* rstd, const index_t* I, const scalar_t* dV,
-                                  scalar_t* dY, bool accumulate, scalar_t* dgamma,
-                                  scalar_t* dbeta, scalar_t* dY_sum) {
+                                  const scalar_t* gamma, const scalar_t* mean, const scalar_t* rstd,
+                                  const index_t* I, const scalar_t* dV, scalar_t* dY,
+                                  bool accumulate, scalar_t* dgamma, scalar_t* dbeta,
+                                  scalar_t* dY_sum) {
   const bool parallel = n * d >= kMinParallelWork;
   const int threads = parallel ? omp_get_max_threads() : 1;
   // Per thread: dgamma, dbeta and the column sums of dY, d each, reduced in thread order.
@@ -268,11 +267,15 @@ void layernorm_topk_backward_impl(const scalar_t* Y, int64_t n, int64_t d, int64
       scalar_t* out = dY + row * d;
       // Dense part for every column ...
       if (accumulate) {
-        if (dY_sum) dense_grad_row<true, true>(y, d, mu, rs, m1, m2, out, my_sum);
-        else dense_grad_row<true, false>(y, d, mu, rs, m1, m2, out, my_sum);
+        if (dY_sum)
+          dense_grad_row<true, true>(y, d, mu, rs, m1, m2, out, my_sum);
+        else
+          dense_grad_row<true, false>(y, d, mu, rs, m1, m2, out, my_sum);
       } else {
-        if (dY_sum) dense_grad_row<false, true>(y, d, mu, rs, m1, m2, out, my_sum);
-        else dense_grad_row<false, false>(y, d, mu, rs, m1, m2, out, my_sum);
+        if (dY_sum)
+          dense_grad_row<false, true>(y, d, mu, rs, m1, m2, out, my_sum);
+        else
+          dense_grad_row<false, false>(y, d, mu, rs, m1, m2, out, my_sum);
       }
       // ... plus rstd * dxhat_c at the kept columns.
       for (int64_t t = 0; t < k; ++t) {

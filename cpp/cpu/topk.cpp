@@ -1,4 +1,5 @@
-// Row top-k on the CPU: blocks of rows through select_topk_rows (topk_select.h), split over threads.
+// Row top-k on the CPU: blocks of rows through select_topk_rows (topk_select.h), split over
+// threads.
 #include <omp.h>
 
 #include "../ops.h"

@@ -173,8 +173,8 @@ inline int64_t pack_survivors(const float* h, int64_t d, float t0, float* s, int
     const __m256 x = _mm256_loadu_ps(h + c);
     nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
     const int bits = _mm256_movemask_ps(_mm256_cmp_ps(x, threshold, _CMP_GE_OQ));
-    const __m256i lanes = _mm256_cvtepu8_epi32(
-        _mm_cvtsi64_si128(static_cast<long long>(kCompressTable[bits])));
+    const __m256i lanes =
+        _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kCompressTable[bits])));
     _mm256_storeu_ps(s + m, _mm256_permutevar8x32_ps(x, lanes));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(col + m),
                         _mm256_permutevar8x32_epi32(columns, lanes));
@@ -204,10 +204,10 @@ inline void rank_survivors(const float* s, const int32_t* col, int64_t m, int64_
     const __m256 si = _mm256_broadcast_ss(s + i);
     uint64_t greater = 0, equal = 0;
     for (int q = 0; q < NB; ++q) {
-      greater |= static_cast<uint64_t>(
-                     _mm256_movemask_ps(_mm256_cmp_ps(block[q], si, _CMP_GT_OQ))) << (8 * q);
-      equal |= static_cast<uint64_t>(
-                   _mm256_movemask_ps(_mm256_cmp_ps(block[q], si, _CMP_EQ_OQ))) << (8 * q);
+      greater |= static_cast<uint64_t>(_mm256_movemask_ps(_mm256_cmp_ps(block[q], si, _CMP_GT_OQ)))
+                 << (8 * q);
+      equal |= static_cast<uint64_t>(_mm256_movemask_ps(_mm256_cmp_ps(block[q], si, _CMP_EQ_OQ)))
+               << (8 * q);
     }
     const int64_t rank =
         __builtin_popcountll(greater) + __builtin_popcountll(equal & ((uint64_t(1) << i) - 1));
@@ -227,9 +227,9 @@ inline __m256i sortable_keys(__m256 x, int64_t valid) {
   const __m256i keys = _mm256_xor_si256(
       bits, _mm256_and_si256(_mm256_srai_epi32(bits, 31), _mm256_set1_epi32(0x7fffffff)));
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i in_range = _mm256_and_si256(
-      _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(valid)), lane),
-      _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_ORD_Q)));
+  const __m256i in_range =
+      _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(valid)), lane),
+                       _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_ORD_Q)));
   return _mm256_blendv_epi8(_mm256_set1_epi32(INT32_MIN), keys, in_range);
 }
 
@@ -244,8 +244,8 @@ inline int64_t count_at_least(const int32_t* key, int64_t blocks, int32_t thresh
     const __m256i keys = _mm256_load_si256(reinterpret_cast<const __m256i*>(key + 8 * q));
     count = _mm256_sub_epi32(count, _mm256_cmpgt_epi32(keys, below));
   }
-  const __m128i half = _mm_add_epi32(_mm256_castsi256_si128(count),
-                                     _mm256_extracti128_si256(count, 1));
+  const __m128i half =
+      _mm_add_epi32(_mm256_castsi256_si128(count), _mm256_extracti128_si256(count, 1));
   const __m128i quarter = _mm_add_epi32(half, _mm_shuffle_epi32(half, 0x4e));
   return _mm_cvtsi128_si32(_mm_add_epi32(quarter, _mm_shuffle_epi32(quarter, 0xb1)));
 }
@@ -294,9 +294,8 @@ inline void select_by_threshold(const float* h, int64_t d, int64_t k, float t0, 
   for (int j = 1; j < 8; ++j) hi = lanes[j] > hi ? lanes[j] : hi;
   alignas(32) float bound[8] = {t0};
   const int32_t lo = _mm256_extract_epi32(sortable_keys(_mm256_load_ps(bound), 1), 0);
-  const int32_t kth = blocks <= kFixedBlocks
-                          ? kth_largest_key<kFixedBlocks>(key, blocks, k, lo, hi)
-                          : kth_largest_key<0>(key, blocks, k, lo, hi);
+  const int32_t kth = blocks <= kFixedBlocks ? kth_largest_key<kFixedBlocks>(key, blocks, k, lo, hi)
+                                             : kth_largest_key<0>(key, blocks, k, lo, hi);
   // Masks of the keys above T and equal to T, 64 columns a word.
   const __m256i threshold = _mm256_set1_epi32(kth);
   uint64_t above[kSelectMaxWidth / 64], tied[kSelectMaxWidth / 64];
@@ -304,11 +303,14 @@ inline void select_by_threshold(const float* h, int64_t d, int64_t k, float t0, 
   for (int64_t w = 0; 64 * w < d; ++w) {
     above[w] = tied[w] = 0;
     for (int64_t q = 0; q < 8 && 8 * (8 * w + q) < d; ++q) {
-      const __m256i keys = _mm256_load_si256(reinterpret_cast<const __m256i*>(key + 64 * w + 8 * q));
-      above[w] |= static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_ps(
-                      _mm256_castsi256_ps(_mm256_cmpgt_epi32(keys, threshold))))) << (8 * q);
-      tied[w] |= static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_ps(
-                     _mm256_castsi256_ps(_mm256_cmpeq_epi32(keys, threshold))))) << (8 * q);
+      const __m256i keys =
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(key + 64 * w + 8 * q));
+      above[w] |= static_cast<uint64_t>(static_cast<uint32_t>(
+                      _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(keys, threshold)))))
+                  << (8 * q);
+      tied[w] |= static_cast<uint64_t>(static_cast<uint32_t>(
+                     _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(keys, threshold)))))
+                 << (8 * q);
     }
     ties_left -= __builtin_popcountll(above[w]);
   }
@@ -336,14 +338,30 @@ inline bool rank_survivors(scalar_t* s, int32_t* col, int64_t m, int64_t k, scal
     _mm256_storeu_ps(s + m, _mm256_set1_ps(std::numeric_limits<float>::quiet_NaN()));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(col + m), _mm256_setzero_si256());
     switch ((m + 7) / 8) {
-      case 1: rank_survivors<1>(s, col, m, k, v, idx); return true;
-      case 2: rank_survivors<2>(s, col, m, k, v, idx); return true;
-      case 3: rank_survivors<3>(s, col, m, k, v, idx); return true;
-      case 4: rank_survivors<4>(s, col, m, k, v, idx); return true;
-      case 5: rank_survivors<5>(s, col, m, k, v, idx); return true;
-      case 6: rank_survivors<6>(s, col, m, k, v, idx); return true;
-      case 7: rank_survivors<7>(s, col, m, k, v, idx); return true;
-      default: rank_survivors<8>(s, col, m, k, v, idx); return true;
+      case 1:
+        rank_survivors<1>(s, col, m, k, v, idx);
+        return true;
+      case 2:
+        rank_survivors<2>(s, col, m, k, v, idx);
+        return true;
+      case 3:
+        rank_survivors<3>(s, col, m, k, v, idx);
+        return true;
+      case 4:
+        rank_survivors<4>(s, col, m, k, v, idx);
+        return true;
+      case 5:
+        rank_survivors<5>(s, col, m, k, v, idx);
+        return true;
+      case 6:
+        rank_survivors<6>(s, col, m, k, v, idx);
+        return true;
+      case 7:
+        rank_survivors<7>(s, col, m, k, v, idx);
+        return true;
+      default:
+        rank_survivors<8>(s, col, m, k, v, idx);
+        return true;
     }
   }
   return false;
@@ -364,8 +382,8 @@ inline int64_t collect_survivors(const scalar_t* h, int64_t d, scalar_t t0, scal
   if (nan) return kRowHasNaN;
   int64_t m = 0;
   for (int64_t w = 0; 64 * w < d; ++w) {  // 64 columns a mask word, then its set bits
-    for (uint64_t bits = ge_mask_word(h + 64 * w, d - 64 * w < 64 ? d - 64 * w : 64, t0);
-         bits != 0; bits &= bits - 1) {
+    for (uint64_t bits = ge_mask_word(h + 64 * w, d - 64 * w < 64 ? d - 64 * w : 64, t0); bits != 0;
+         bits &= bits - 1) {
       const int64_t c = 64 * w + __builtin_ctzll(bits);
       s[m] = h[c];
       col[m++] = static_cast<int32_t>(c);
@@ -404,8 +422,8 @@ inline void select_topk_above(const scalar_t* __restrict h, int64_t d, int64_t k
 
 // Top-k of the row h (width d, 1 <= k <= d) into v, idx (k entries each).
 template <typename scalar_t, typename index_t>
-inline void select_topk(const scalar_t* __restrict h, int64_t d, int64_t k,
-                        scalar_t* __restrict v, index_t* __restrict idx) {
+inline void select_topk(const scalar_t* __restrict h, int64_t d, int64_t k, scalar_t* __restrict v,
+                        index_t* __restrict idx) {
   if (k < 1) return;
   if (k > kSelectMaxK || d < 2 * k || d > kSelectMaxWidth) {
     scan_topk(h, static_cast<const int32_t*>(nullptr), d, k, v, idx);
@@ -452,12 +470,25 @@ inline void exchange(__m256& a, __m256& b) {
 
 // The 8 columns x[0..7] sorted descending in every lane (the 19-exchange network for 8 inputs).
 inline void sort8_descending(__m256* x) {
-  exchange(x[0], x[2]); exchange(x[1], x[3]); exchange(x[4], x[6]); exchange(x[5], x[7]);
-  exchange(x[0], x[4]); exchange(x[1], x[5]); exchange(x[2], x[6]); exchange(x[3], x[7]);
-  exchange(x[0], x[1]); exchange(x[2], x[3]); exchange(x[4], x[5]); exchange(x[6], x[7]);
-  exchange(x[2], x[4]); exchange(x[3], x[5]);
-  exchange(x[1], x[4]); exchange(x[3], x[6]);
-  exchange(x[1], x[2]); exchange(x[3], x[4]); exchange(x[5], x[6]);
+  exchange(x[0], x[2]);
+  exchange(x[1], x[3]);
+  exchange(x[4], x[6]);
+  exchange(x[5], x[7]);
+  exchange(x[0], x[4]);
+  exchange(x[1], x[5]);
+  exchange(x[2], x[6]);
+  exchange(x[3], x[7]);
+  exchange(x[0], x[1]);
+  exchange(x[2], x[3]);
+  exchange(x[4], x[5]);
+  exchange(x[6], x[7]);
+  exchange(x[2], x[4]);
+  exchange(x[3], x[5]);
+  exchange(x[1], x[4]);
+  exchange(x[3], x[6]);
+  exchange(x[1], x[2]);
+  exchange(x[3], x[4]);
+  exchange(x[5], x[6]);
 }
 
 // best[0..K-1] (descending in every lane; K = 8 or 16) becomes the K largest of best and of
@@ -514,8 +545,8 @@ inline void kth_largest_of_8_rows(const float* h, int64_t d, int64_t k, float* k
 // largest entry from kth_largest_of_8_rows as the bound t0 of steps 3 and 4: about k
 // survivors instead of ~20, with the same results as select_topk row by row.
 template <typename scalar_t, typename index_t>
-inline void select_topk_rows(const scalar_t* h, int64_t rows, int64_t d, int64_t k,
-                             scalar_t* V, index_t* I) {
+inline void select_topk_rows(const scalar_t* h, int64_t rows, int64_t d, int64_t k, scalar_t* V,
+                             index_t* I) {
 #if defined(GSR_CPU_AVX2)
   if constexpr (std::is_same_v<scalar_t, float>) {
     if (rows == kBlockRows && k >= 1 && k <= 16 && d % 8 == 0 && d >= 2 * k &&
@@ -526,7 +557,8 @@ inline void select_topk_rows(const scalar_t* h, int64_t rows, int64_t d, int64_t
       } else {
         kth_largest_of_8_rows<16>(h, d, k, kth);
       }
-      for (int64_t r = 0; r < rows; ++r) select_topk_above(h + r * d, d, k, kth[r], V + r * k, I + r * k);
+      for (int64_t r = 0; r < rows; ++r)
+        select_topk_above(h + r * d, d, k, kth[r], V + r * k, I + r * k);
       return;
     }
   }

@@ -18,26 +18,28 @@ __global__ void cbsr_spmm_kernel(const int64_t* __restrict__ indptr,
   extern __shared__ float smem[];
   const int lane = threadIdx.x % kWarp;
   float* acc = smem + (threadIdx.x / kWarp) * d;
-  for_each_row_of_warp_parts(indptr, parts, num_parts, [&](int64_t row, int64_t e0, int64_t e1,
-                                                           bool split) {
-    for (int64_t c = lane; c < d; c += kWarp) acc[c] = 0.f;
-    __syncwarp();
-    // Lanes walk the (edge, t) pairs; the k columns of one source row are distinct, and
-    // different edges may collide, hence the shared-memory atomics.
-    for (int64_t f = lane; f < (e1 - e0) * k; f += kWarp) {
-      const int64_t e = e0 + f / k;
-      const int64_t t = f % k;
-      const int64_t src = indices[e];
-      atomicAdd(acc + static_cast<int64_t>(I[src * k + t]), weights[e] * V[src * k + t]);
-    }
-    __syncwarp();
-    float* o = out + row * d;
-    for (int64_t c = lane; c < d; c += kWarp) {
-      if (split) atomicAdd(o + c, acc[c]);
-      else o[c] += acc[c];
-    }
-    __syncwarp();
-  });
+  for_each_row_of_warp_parts(
+      indptr, parts, num_parts, [&](int64_t row, int64_t e0, int64_t e1, bool split) {
+        for (int64_t c = lane; c < d; c += kWarp) acc[c] = 0.f;
+        __syncwarp();
+        // Lanes walk the (edge, t) pairs; the k columns of one source row are distinct, and
+        // different edges may collide, hence the shared-memory atomics.
+        for (int64_t f = lane; f < (e1 - e0) * k; f += kWarp) {
+          const int64_t e = e0 + f / k;
+          const int64_t t = f % k;
+          const int64_t src = indices[e];
+          atomicAdd(acc + static_cast<int64_t>(I[src * k + t]), weights[e] * V[src * k + t]);
+        }
+        __syncwarp();
+        float* o = out + row * d;
+        for (int64_t c = lane; c < d; c += kWarp) {
+          if (split)
+            atomicAdd(o + c, acc[c]);
+          else
+            o[c] += acc[c];
+        }
+        __syncwarp();
+      });
 }
 
 __global__ void csr_spmm_kernel(const int64_t* __restrict__ indptr,
@@ -50,31 +52,35 @@ __global__ void csr_spmm_kernel(const int64_t* __restrict__ indptr,
   const int lane = threadIdx.x % kWarp;
   // Each lane owns columns lane, lane + 32, ...: no atomics on the row.
   float* acc = smem + (threadIdx.x / kWarp) * d;
-  for_each_row_of_warp_parts(indptr, parts, num_parts, [&](int64_t row, int64_t e0, int64_t e1,
-                                                           bool split) {
-    // The bias goes into the first slice of a row only (every row has one, empty rows too).
-    const bool with_bias = bias != nullptr && e0 == indptr[row];
-    for (int64_t c = lane; c < d; c += kWarp) acc[c] = with_bias ? bias[c] : 0.f;
-    for (int64_t e = e0; e < e1; ++e) {
-      const float a = weights[e];
-      const float* h = H + static_cast<int64_t>(indices[e]) * d;
-      for (int64_t c = lane; c < d; c += kWarp) acc[c] += a * h[c];
-    }
-    float* o = out + row * d;
-    for (int64_t c = lane; c < d; c += kWarp) {
-      if (split) atomicAdd(o + c, acc[c]);
-      else o[c] += acc[c];
-    }
-  });
+  for_each_row_of_warp_parts(indptr, parts, num_parts,
+                             [&](int64_t row, int64_t e0, int64_t e1, bool split) {
+                               // The bias goes into the first slice of a row only (every row has
+                               // one, empty rows too).
+                               const bool with_bias = bias != nullptr && e0 == indptr[row];
+                               for (int64_t c = lane; c < d; c += kWarp)
+                                 acc[c] = with_bias ? bias[c] : 0.f;
+                               for (int64_t e = e0; e < e1; ++e) {
+                                 const float a = weights[e];
+                                 const float* h = H + static_cast<int64_t>(indices[e]) * d;
+                                 for (int64_t c = lane; c < d; c += kWarp) acc[c] += a * h[c];
+                               }
+                               float* o = out + row * d;
+                               for (int64_t c = lane; c < d; c += kWarp) {
+                                 if (split)
+                                   atomicAdd(o + c, acc[c]);
+                                 else
+                                   o[c] += acc[c];
+                               }
+                             });
 }
 
 template <typename index_t>
 __global__ void cbsr_linear_kernel(const float* __restrict__ V, const index_t* __restrict__ I,
-                                   int64_t n, int64_t k, const float* __restrict__ W,
-                                   int64_t d_out, float* __restrict__ out) {
+                                   int64_t n, int64_t k, const float* __restrict__ W, int64_t d_out,
+                                   float* __restrict__ out) {
   const int lane = threadIdx.x % kWarp;
-  for (int64_t row = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / kWarp;
-       row < n; row += static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp) {
+  for (int64_t row = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / kWarp; row < n;
+       row += static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp) {
     for (int64_t c = lane; c < d_out; c += kWarp) {
       float acc = 0.f;
       for (int64_t t = 0; t < k; ++t) {
@@ -108,8 +114,8 @@ void cbsr_spmm(const Csr& A, const void* V, const void* I, int64_t k, int64_t d,
   check(cudaGetLastError(), "cbsr_spmm");
 }
 
-void csr_spmm(const Csr& A, const void* H, int64_t d, const void* bias, void* out,
-              bool accumulate, int dtype, uintptr_t stream) {
+void csr_spmm(const Csr& A, const void* H, int64_t d, const void* bias, void* out, bool accumulate,
+              int dtype, uintptr_t stream) {
   require_float32(dtype, "csr_spmm");
   cudaStream_t s = as_stream(stream);
   zero_unless(accumulate, out, A.num_rows * d, s);

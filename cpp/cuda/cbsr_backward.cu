@@ -18,23 +18,25 @@ __global__ void sampled_spmm_kernel(const int64_t* __restrict__ indptr,
   extern __shared__ float smem[];
   const int lane = threadIdx.x % kWarp;
   float* acc = smem + (threadIdx.x / kWarp) * k;
-  for_each_row_of_warp_parts(indptr, parts, num_parts, [&](int64_t row, int64_t e0, int64_t e1,
-                                                           bool split) {
-    for (int64_t t = lane; t < k; t += kWarp) acc[t] = 0.f;
-    __syncwarp();
-    for (int64_t f = lane; f < (e1 - e0) * k; f += kWarp) {
-      const int64_t e = e0 + f / k;
-      const int64_t t = f % k;
-      const int64_t src = indices[e];
-      atomicAdd(acc + t, weights[e] * G[src * d + static_cast<int64_t>(I[row * k + t])]);
-    }
-    __syncwarp();
-    for (int64_t t = lane; t < k; t += kWarp) {
-      if (split) atomicAdd(dV + row * k + t, acc[t]);
-      else dV[row * k + t] = acc[t];
-    }
-    __syncwarp();
-  });
+  for_each_row_of_warp_parts(
+      indptr, parts, num_parts, [&](int64_t row, int64_t e0, int64_t e1, bool split) {
+        for (int64_t t = lane; t < k; t += kWarp) acc[t] = 0.f;
+        __syncwarp();
+        for (int64_t f = lane; f < (e1 - e0) * k; f += kWarp) {
+          const int64_t e = e0 + f / k;
+          const int64_t t = f % k;
+          const int64_t src = indices[e];
+          atomicAdd(acc + t, weights[e] * G[src * d + static_cast<int64_t>(I[row * k + t])]);
+        }
+        __syncwarp();
+        for (int64_t t = lane; t < k; t += kWarp) {
+          if (split)
+            atomicAdd(dV + row * k + t, acc[t]);
+          else
+            dV[row * k + t] = acc[t];
+        }
+        __syncwarp();
+      });
 }
 
 template <typename index_t>
@@ -42,8 +44,8 @@ __global__ void cbsr_rowdot_kernel(const float* __restrict__ dH, const float* __
                                    const index_t* __restrict__ I, int64_t n, int64_t k,
                                    int64_t d_out, float* __restrict__ dV) {
   const int lane = threadIdx.x % kWarp;
-  for (int64_t row = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / kWarp;
-       row < n; row += static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp) {
+  for (int64_t row = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / kWarp; row < n;
+       row += static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp) {
     for (int64_t t = 0; t < k; ++t) {
       const float* w = W + static_cast<int64_t>(I[row * k + t]) * d_out;
       float acc = 0.f;
@@ -99,8 +101,8 @@ void sampled_spmm(const Csr& At, const void* G, int64_t d, const void* I, int64_
   GSR_DISPATCH_INDEX(index_type, [&] {
     sampled_spmm_kernel<index_t>
         <<<blocks_for(At.num_parts, kWarpsPerBlock), kWarp * kWarpsPerBlock, shared, s>>>(
-            At.indptr, At.indices, static_cast<const float*>(At.weights), At.parts,
-            At.num_parts, static_cast<const float*>(G), d, static_cast<const index_t*>(I), k,
+            At.indptr, At.indices, static_cast<const float*>(At.weights), At.parts, At.num_parts,
+            static_cast<const float*>(G), d, static_cast<const index_t*>(I), k,
             static_cast<float*>(dV));
   });
   check(cudaGetLastError(), "sampled_spmm");
@@ -145,16 +147,16 @@ void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, i
   check(cudaFreeAsync(partial, s), "cudaFreeAsync");
 }
 
-void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const void* V,
-                          const void* I, int64_t k, const void* W, int64_t d_in, void* dV,
-                          void* dW, bool accumulate, void* workspace, int dtype, int index_type,
+void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const void* V, const void* I,
+                          int64_t k, const void* W, int64_t d_in, void* dV, void* dW,
+                          bool accumulate, void* workspace, int dtype, int index_type,
                           uintptr_t stream) {
   // On the GPU dH goes through global memory (workspace): the three kernels run back to back on
   // the stream, each already saturating the device.
   csr_spmm(At, G, d_out, nullptr, workspace, false, dtype, stream);
   cbsr_rowdot(workspace, W, I, At.num_rows, k, d_in, d_out, dV, dtype, index_type, stream);
-  cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, dtype,
-                   index_type, stream);
+  cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, dtype, index_type,
+                   stream);
 }
 
 }  // namespace gsr::cuda

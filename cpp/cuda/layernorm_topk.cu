@@ -21,8 +21,8 @@ __device__ inline void row_moments(const float* y, int64_t d, double eps, float&
 }
 
 template <typename index_t>
-__global__ void layernorm_topk_kernel(const float* __restrict__ Y, int64_t n, int64_t d,
-                                      int64_t k, const float* __restrict__ gamma,
+__global__ void layernorm_topk_kernel(const float* __restrict__ Y, int64_t n, int64_t d, int64_t k,
+                                      const float* __restrict__ gamma,
                                       const float* __restrict__ beta, double eps,
                                       float* __restrict__ V, index_t* __restrict__ I,
                                       float* __restrict__ mean_out, float* __restrict__ rstd_out,

@@ -117,9 +117,7 @@ class GridSpec:
         grid: list[BenchConfig] = []
         for layers in sorted(set(self.layers)):
             for model in _unique(self.models):
-                k_list: Iterable[int | None] = (
-                    sorted(set(self.k_values)) if model == "gsr" else [None]
-                )
+                k_list: Iterable[int | None] = sorted(set(self.k_values)) if model == "gsr" else [None]
                 for k in k_list:
                     settings = dict(self.settings)
                     # The kernel breakdown answers "where does GSR's time go"; profiling the

@@ -125,9 +125,7 @@ def random_graph(num_nodes: int, avg_degree: float, num_features: int, seed: int
     degree = np.maximum(np.diff(adjacency.indptr), 1)
     neighbourhood = (adjacency @ (features @ weights)) / degree
     labels = np.tanh(neighbourhood + 0.1 * rng.standard_normal(num_nodes)).astype(np.float32)
-    return prepare(
-        f"random-{num_nodes}", features, adjacency.indptr, adjacency.indices, labels, None, seed
-    )
+    return prepare(f"random-{num_nodes}", features, adjacency.indptr, adjacency.indices, labels, None, seed)
 
 
 def _store_path(spec: GraphSpec) -> str:
@@ -146,8 +144,7 @@ def _design_name(spec: GraphSpec, store: object) -> str:
         return spec.design
     if len(designs) != 1:
         raise InputError(
-            f"the store holds {len(designs)} designs; choose one with --design "
-            f"({', '.join(designs) or 'none'})",
+            f"the store holds {len(designs)} designs; choose one with --design ({', '.join(designs) or 'none'})",
             spec.path,
         )
     return designs[0]

@@ -60,25 +60,23 @@ def synthetic_circuit_graph(num_nodes: int = 40000, seed: int = 0) -> BenchGraph
     return BenchGraph("synthetic", *hub_graph(num_nodes, seed))
 
 
-def circuitnet_graphs(data_root: Path | None,
-                      net_models: tuple[str, ...] = tuple(NET_MODEL_GRAPHS)) -> list[BenchGraph]:
+def circuitnet_graphs(
+    data_root: Path | None, net_models: tuple[str, ...] = tuple(NET_MODEL_GRAPHS)
+) -> list[BenchGraph]:
     """zero-riscy-a from the raw CircuitNet files, one graph per net model (default: the
     full-clique and the capped-clique-8 adjacency)."""
     root = (data_root or default_data_root()) / "circuitnet"
     if not root.is_dir():
-        raise InputError("CircuitNet data folder not found (pass --data-root or set "
-                         "GSR_EDA_DATA)", root)
+        raise InputError("CircuitNet data folder not found (pass --data-root or set GSR_EDA_DATA)", root)
     design, _ = read_circuitnet_design(root, ZERO_RISCY_A[0], ZERO_RISCY_A[1])
     graphs = []
     for model in net_models:
         indptr, indices = build_adjacency(design, model, 8)
-        graphs.append(BenchGraph(f"circuitnet-zero-riscy-a/{NET_MODEL_GRAPHS[model]}", indptr,
-                                     indices))
+        graphs.append(BenchGraph(f"circuitnet-zero-riscy-a/{NET_MODEL_GRAPHS[model]}", indptr, indices))
     return graphs
 
 
-def load_benchmark_graphs(kind: str, data_root: Path | None, *,
-                          synthetic_nodes: int = 40000) -> list[BenchGraph]:
+def load_benchmark_graphs(kind: str, data_root: Path | None, *, synthetic_nodes: int = 40000) -> list[BenchGraph]:
     """The graphs behind ``--graph``."""
     if kind == "synthetic":
         return [synthetic_circuit_graph(synthetic_nodes)]
@@ -110,8 +108,9 @@ def _median_time(fn: Callable[[], Any], repeats: int, device: torch.device) -> f
     return statistics.median(times)
 
 
-def _kernel_cases(graph: BenchGraph, device: torch.device, dim: int, k: int
-                  ) -> list[tuple[str, Callable[[], Any], Callable[[], Any], float]]:
+def _kernel_cases(
+    graph: BenchGraph, device: torch.device, dim: int, k: int
+) -> list[tuple[str, Callable[[], Any], Callable[[], Any], float]]:
     """(name, ours, torch baseline, bytes ours must move) for each kernel on one graph."""
     adj = CSRAdjacency.from_csr(graph.indptr, graph.indices, graph.num_nodes, device=device)
     n, nnz = adj.num_nodes, adj.nnz
@@ -132,71 +131,97 @@ def _kernel_cases(graph: BenchGraph, device: torch.device, dim: int, k: int
     torch_weighted = torch.sparse.mm(A, dense_req @ weight_req)
     ours_weighted = cbsr_aggregate(adj, values_req, indices, dim, weight_req)
 
-    csr_bytes = 8 * (n + 1) + 8 * nnz          # indptr + (int32 index, float32 weight) per nnz
-    cbsr_gather = nnz * k * 5                  # V (4 B) + I (1 B) gathered once per nonzero
-    dense_bytes = n * dim * 4                  # one dense N x d float32 matrix
+    csr_bytes = 8 * (n + 1) + 8 * nnz  # indptr + (int32 index, float32 weight) per nnz
+    cbsr_gather = nnz * k * 5  # V (4 B) + I (1 B) gathered once per nonzero
+    dense_bytes = n * dim * 4  # one dense N x d float32 matrix
     if association_order(n, nnz, k, dim, dim) == GATHER_FIRST:
-        weighted_bytes = csr_bytes + n * k * 5 + nnz * dim * 4 + dense_bytes    # S@W, A@H
+        weighted_bytes = csr_bytes + n * k * 5 + nnz * dim * 4 + dense_bytes  # S@W, A@H
         weighted_backward_bytes = csr_bytes + nnz * dim * 4 + 3 * dense_bytes + n * k * 5
     else:
-        weighted_bytes = csr_bytes + cbsr_gather + 3 * dense_bytes       # A@S, (.)@W
+        weighted_bytes = csr_bytes + cbsr_gather + 3 * dense_bytes  # A@S, (.)@W
         weighted_backward_bytes = 2 * (csr_bytes + cbsr_gather) + 5 * dense_bytes
     return [
-        ("row_topk", lambda: row_topk(P, k), lambda: torch.topk(P, k, dim=1),
-         n * dim * 4 + n * k * 5),
-        ("cbsr_aggregate",
-         lambda: kernels.cbsr_spmm_into(adj, values, indices, dim, out),
-         lambda: torch.sparse.mm(A, dense),
-         csr_bytes + cbsr_gather + n * dim * 4),
-        ("sampled_backward",
-         lambda: kernels.sampled_spmm_into(adj, grad, indices, grad_values),
-         lambda: torch.autograd.grad(torch_product, dense_req, grad, retain_graph=True),
-         csr_bytes + nnz * k * 4 + n * k * 5),
-        ("cbsr_aggregate_weighted",
-         lambda: cbsr_aggregate(adj, values, indices, dim, weight),
-         lambda: torch.sparse.mm(A, dense @ weight),
-         weighted_bytes),
-        ("weighted_backward",
-         lambda: torch.autograd.grad(ours_weighted, (values_req, weight_req), grad,
-                                     retain_graph=True),
-         lambda: torch.autograd.grad(torch_weighted, (dense_req, weight_req), grad,
-                                     retain_graph=True),
-         weighted_backward_bytes),
+        ("row_topk", lambda: row_topk(P, k), lambda: torch.topk(P, k, dim=1), n * dim * 4 + n * k * 5),
+        (
+            "cbsr_aggregate",
+            lambda: kernels.cbsr_spmm_into(adj, values, indices, dim, out),
+            lambda: torch.sparse.mm(A, dense),
+            csr_bytes + cbsr_gather + n * dim * 4,
+        ),
+        (
+            "sampled_backward",
+            lambda: kernels.sampled_spmm_into(adj, grad, indices, grad_values),
+            lambda: torch.autograd.grad(torch_product, dense_req, grad, retain_graph=True),
+            csr_bytes + nnz * k * 4 + n * k * 5,
+        ),
+        (
+            "cbsr_aggregate_weighted",
+            lambda: cbsr_aggregate(adj, values, indices, dim, weight),
+            lambda: torch.sparse.mm(A, dense @ weight),
+            weighted_bytes,
+        ),
+        (
+            "weighted_backward",
+            lambda: torch.autograd.grad(ours_weighted, (values_req, weight_req), grad, retain_graph=True),
+            lambda: torch.autograd.grad(torch_weighted, (dense_req, weight_req), grad, retain_graph=True),
+            weighted_backward_bytes,
+        ),
     ]
 
 
-def run_kernel_benchmarks(graphs: list[BenchGraph], *, device: str = "cpu", dim: int = 128,
-                          k: int = 8, repeats: int = 5, threads: int | None = None,
-                          progress: bool = True) -> dict[str, Any]:
+def run_kernel_benchmarks(
+    graphs: list[BenchGraph],
+    *,
+    device: str = "cpu",
+    dim: int = 128,
+    k: int = 8,
+    repeats: int = 5,
+    threads: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Time every kernel on every graph; returns the JSON document of ``bench kernels``."""
     torch_device = torch.device(device)
     if torch_device.type == "cuda" and not (torch.cuda.is_available() and _core.has_cuda()):
-        raise InputError("--device cuda: no usable GPU (torch sees none, or gsr_eda._core was "
-                         "built without CUDA kernels)")
+        raise InputError(
+            "--device cuda: no usable GPU (torch sees none, or gsr_eda._core was built without CUDA kernels)"
+        )
     if threads is not None:
         torch.set_num_threads(threads)  # also sets the OpenMP team size of our kernels
     bandwidth = measure_memory_bandwidth() if torch_device.type == "cpu" else None
     results: dict[str, Any] = {
-        "device": str(torch_device), "machine": machine_info(), "threads": torch.get_num_threads(),
-        "memory_bandwidth_gbs": bandwidth, "dim": dim, "k": k, "repeats": repeats, "graphs": [],
+        "device": str(torch_device),
+        "machine": machine_info(),
+        "threads": torch.get_num_threads(),
+        "memory_bandwidth_gbs": bandwidth,
+        "dim": dim,
+        "k": k,
+        "repeats": repeats,
+        "graphs": [],
     }
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task("kernels", total=5 * len(graphs))
         for graph in graphs:
             bar.update(task, description=f"{graph.name}: preparing")
             cases = _kernel_cases(graph, torch_device, dim, k)
-            entry: dict[str, Any] = {"graph": graph.name, "nodes": graph.num_nodes,
-                                     "nnz": int(graph.indptr[-1]), "kernels": {}}
+            entry: dict[str, Any] = {
+                "graph": graph.name,
+                "nodes": graph.num_nodes,
+                "nnz": int(graph.indptr[-1]),
+                "kernels": {},
+            }
             for name, ours, baseline, nbytes in cases:
                 bar.update(task, description=f"{graph.name}: {name}")
                 ours_s = _median_time(ours, repeats, torch_device)
                 torch_s = _median_time(baseline, repeats, torch_device)
                 gbs = nbytes / ours_s / 1e9
                 entry["kernels"][name] = {
-                    "ours_s": ours_s, "torch_s": torch_s, "ratio": torch_s / ours_s,
+                    "ours_s": ours_s,
+                    "torch_s": torch_s,
+                    "ratio": torch_s / ours_s,
                     "ours_gbs": gbs,
                     "fraction_of_bandwidth": None if bandwidth is None else gbs / bandwidth,
-                    "device": str(torch_device), "graph": graph.name,
+                    "device": str(torch_device),
+                    "graph": graph.name,
                 }
                 bar.advance(task)
             results["graphs"].append(entry)
@@ -206,14 +231,18 @@ def run_kernel_benchmarks(graphs: list[BenchGraph], *, device: str = "cpu", dim:
 def format_table(results: dict[str, Any]) -> str:
     """Human-readable summary of :func:`run_kernel_benchmarks`."""
     bandwidth = results.get("memory_bandwidth_gbs")
-    lines = [f"device {results['device']}, {results['threads']} threads, d={results['dim']}, "
-             f"k={results['k']}, load average {results['machine'].get('load_average_1_5_15')}"]
+    lines = [
+        f"device {results['device']}, {results['threads']} threads, d={results['dim']}, "
+        f"k={results['k']}, load average {results['machine'].get('load_average_1_5_15')}"
+    ]
     if bandwidth:
         lines.append(f"measured copy bandwidth: {bandwidth:.1f} GB/s")
     for entry in results["graphs"]:
         lines.append(f"\n{entry['graph']}  ({entry['nodes']:,} nodes, {entry['nnz']:,} nnz)")
         lines.append(f"  {'kernel':<26}{'ours ms':>10}{'torch ms':>11}{'speed-up':>10}{'GB/s':>8}")
         for name, row in entry["kernels"].items():
-            lines.append(f"  {name:<26}{row['ours_s'] * 1e3:>10.2f}{row['torch_s'] * 1e3:>11.2f}"
-                         f"{row['ratio']:>9.1f}x{row['ours_gbs']:>8.1f}")
+            lines.append(
+                f"  {name:<26}{row['ours_s'] * 1e3:>10.2f}{row['torch_s'] * 1e3:>11.2f}"
+                f"{row['ratio']:>9.1f}x{row['ours_gbs']:>8.1f}"
+            )
     return "\n".join(lines)

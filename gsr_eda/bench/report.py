@@ -27,6 +27,8 @@ from gsr_eda.bench.machine import describe_machine
 from gsr_eda.bench.targets import FLAT_MEMORY_TOLERANCE, Targets
 
 RESULTS_SCHEMA = "gsr-eda-bench-train/1"
+
+
 def peak_memory_bytes(record: dict[str, Any]) -> float | None:
     """The peak memory compared across models: CUDA reserved on GPU, else CPU RSS."""
     figures = record.get("figures") or {}
@@ -177,12 +179,10 @@ def write_report(results: dict[str, Any], out_dir: Path) -> list[Path]:
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [
-        write_text_atomically(out_dir / "results.json",
-                              json.dumps(results, indent=2, default=_json_default)),
+        write_text_atomically(out_dir / "results.json", json.dumps(results, indent=2, default=_json_default)),
     ]
     plots = write_plots(results, out_dir)
-    written.append(write_text_atomically(out_dir / "report.md",
-                                         render_markdown(results, [p.name for p in plots])))
+    written.append(write_text_atomically(out_dir / "report.md", render_markdown(results, [p.name for p in plots])))
     return written + plots
 
 
@@ -257,9 +257,13 @@ def render_markdown(results: dict[str, Any], plot_names: list[str]) -> str:
             f"| {format_corr(row['val_pearson'])} |"
         )
     if on_cuda:
-        lines += ["", "Memory efficiency (max allocated / max reserved): " + ", ".join(
-            f"{r['label']} {_percent(r['memory_efficiency'])}" for r in rows if r["memory_efficiency"] is not None
-        )]
+        lines += [
+            "",
+            "Memory efficiency (max allocated / max reserved): "
+            + ", ".join(
+                f"{r['label']} {_percent(r['memory_efficiency'])}" for r in rows if r["memory_efficiency"] is not None
+            ),
+        ]
 
     lines += ["", "## Targets", ""]
     checks = results["targets"]
@@ -289,9 +293,7 @@ def render_markdown(results: dict[str, Any], plot_names: list[str]) -> str:
             )
         missed = [c for c in checks if not c["met"]]
         lines.append("")
-        lines.append(
-            f"{len(missed)} of {len(checks)} checks missed." if missed else f"All {len(checks)} checks met."
-        )
+        lines.append(f"{len(missed)} of {len(checks)} checks missed." if missed else f"All {len(checks)} checks met.")
 
     failures = [r for r in rows if r["status"] != "ok"]
     if failures:
@@ -406,7 +408,9 @@ def write_plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
         for layers in sorted({r["layers"] for r in speedups}):
             group = sorted((r for r in speedups if r["layers"] == layers), key=lambda r: r["k"])
-            ax.plot([r["k"] for r in group], [r["speedup_vs_revgnn"] for r in group], marker="o", label=f"{layers} layers")
+            ax.plot(
+                [r["k"] for r in group], [r["speedup_vs_revgnn"] for r in group], marker="o", label=f"{layers} layers"
+            )
         goal = Targets.for_device(results["settings"].get("device", "cpu")).min_speedup
         ax.axhline(goal, color="grey", linestyle="--", label=f"target {goal:g}x")
         ax.set_xlabel("k (top-k entries per group row)")

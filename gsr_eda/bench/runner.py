@@ -102,17 +102,18 @@ def run_config(
         spec_path = Path(tmp) / "spec.json"
         result_path = Path(tmp) / "result.json"
         spec_path.write_text(json.dumps({"graph": graph.__dict__, "config": config.to_dict()}))
-        child = run_child([sys.executable, "-m", "gsr_eda.bench.worker", str(spec_path), str(result_path)],
-                          limits.timeout_s, memory_limit)
+        child = run_child(
+            [sys.executable, "-m", "gsr_eda.bench.worker", str(spec_path), str(result_path)],
+            limits.timeout_s,
+            memory_limit,
+        )
         record["wall_s"] = child.wall_s
         if child.killed_for == "timeout":
             record["status"] = "timeout"
             record["message"] = f"killed after the {limits.timeout_s:g} s time limit"
         elif child.killed_for == "memory":
             record["status"] = "oom"
-            record["message"] = (
-                f"killed: resident memory passed the {memory_limit / 2**30:.1f} GiB memory limit"
-            )
+            record["message"] = f"killed: resident memory passed the {memory_limit / 2**30:.1f} GiB memory limit"
         elif result_path.exists():
             result = json.loads(result_path.read_text())
             record.update(status=result["status"], message=result["message"], figures=result["figures"])

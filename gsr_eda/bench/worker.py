@@ -275,9 +275,7 @@ def _labelled_core_kernels() -> Iterator[None]:
         yield
         return
     originals = {
-        name: function
-        for name, function in vars(kernels).items()
-        if name.endswith("_into") and callable(function)
+        name: function for name, function in vars(kernels).items() if name.endswith("_into") and callable(function)
     }
 
     def labelled(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -316,9 +314,7 @@ def _profile_step(step: Callable[..., None], on_cuda: bool) -> dict[str, Any]:
     kernels = [e for e in events if e.key not in phase_names]
     total_us = sum(self_us(e) for e in kernels) or 1.0
     top = sorted(kernels, key=self_us, reverse=True)[:PROFILE_TOP_KERNELS]
-    phases = {
-        e.key: float(e.cpu_time_total) / 1e6 for e in events if e.key in phase_names
-    }
+    phases = {e.key: float(e.cpu_time_total) / 1e6 for e in events if e.key in phase_names}
     return {
         "clock": "device" if on_cuda else "cpu",
         "total_self_s": total_us / 1e6,

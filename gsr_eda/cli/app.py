@@ -31,8 +31,14 @@ def emit_json(payload: Any) -> None:
     sys.stdout.flush()
 
 
-def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                  file: Any = None, line: str | None = None) -> None:
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
     """One ``gsr-eda: warning:`` line for input warnings; Python's usual format for the rest."""
     if issubclass(category, InputWarning):
         sys.stderr.write(f"gsr-eda: warning: {message}\n")

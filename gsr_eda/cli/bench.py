@@ -24,23 +24,28 @@ DEVICES = ("cpu", "cuda")
 @bench_app.command("kernels")
 def bench_kernels(
     graph: str = typer.Option(
-        "circuitnet-zero-riscy-a", "--graph", "-g",
+        "circuitnet-zero-riscy-a",
+        "--graph",
+        "-g",
         help="circuitnet-zero-riscy-a (the real netlist, 38,656 placed cells, built with the "
         "full-clique and the capped-clique-8 net models) or synthetic (a random circuit-like "
-        "graph with degree-1 rows and clock hubs, no data needed)."),
+        "graph with degree-1 rows and clock hubs, no data needed).",
+    ),
     device: str = typer.Option("cpu", "--device", "-d", help="cpu or cuda."),
     data_root: Optional[Path] = typer.Option(
-        None, "--data-root", file_okay=False,
-        help="Folder holding circuitnet/ (default: $GSR_EDA_DATA, else ../shared/data next "
-        "to the checkout)."),
+        None,
+        "--data-root",
+        file_okay=False,
+        help="Folder holding circuitnet/ (default: $GSR_EDA_DATA, else ../shared/data next to the checkout).",
+    ),
     hidden: int = typer.Option(256, "--hidden", min=2, help="Hidden channels of the model."),
     groups: int = typer.Option(2, "--groups", min=2, help="Reversible groups; d = hidden / groups."),
     k: int = typer.Option(8, "--k", min=1, help="Entries kept per row by the GS(k) operator."),
     repeats: int = typer.Option(5, "--repeats", min=1, help="Timed repetitions (median reported)."),
-    synthetic_nodes: int = typer.Option(
-        40000, "--synthetic-nodes", min=100, help="Nodes of the synthetic graph."),
+    synthetic_nodes: int = typer.Option(40000, "--synthetic-nodes", min=100, help="Nodes of the synthetic graph."),
     threads: Optional[int] = typer.Option(
-        None, "--threads", min=1, help="CPU threads for ours and torch alike (default: all)."),
+        None, "--threads", min=1, help="CPU threads for ours and torch alike (default: all)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
 ) -> None:
     """Time the GSR kernels against the PyTorch operations they replace, side by side.
@@ -54,13 +59,15 @@ def bench_kernels(
     if device not in DEVICES:
         raise InputError(f"--device: unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     if hidden % groups != 0 or not 1 <= k <= hidden // groups:
-        raise InputError(f"--hidden {hidden} must divide by --groups {groups} and --k {k} must "
-                         f"be in [1, {hidden // max(groups, 1)}]")
+        raise InputError(
+            f"--hidden {hidden} must divide by --groups {groups} and --k {k} must be in [1, {hidden // max(groups, 1)}]"
+        )
     from gsr_eda.bench.kernels import load_benchmark_graphs, run_kernel_benchmarks
 
     graphs = load_benchmark_graphs(graph, data_root, synthetic_nodes=synthetic_nodes)
-    results = run_kernel_benchmarks(graphs, device=device, dim=hidden // groups, k=k,
-                                    repeats=repeats, threads=threads, progress=not json_out)
+    results = run_kernel_benchmarks(
+        graphs, device=device, dim=hidden // groups, k=k, repeats=repeats, threads=threads, progress=not json_out
+    )
     if json_out:
         emit_json(results)
         return

@@ -83,7 +83,9 @@ def bench_train(
     steps: int = typer.Option(5, "--steps", min=1, help="Timed training steps per configuration (medians reported)."),
     warmup: int = typer.Option(2, "--warmup", min=0, help="Untimed warm-up steps before the timed ones."),
     epochs: int = typer.Option(
-        0, "--epochs", min=0,
+        0,
+        "--epochs",
+        min=0,
         help="Train each configuration for this many full-batch epochs in total (warm-up and timed steps "
         "count) and report the validation Pearson correlation; 0 skips it. Needs a labelled design.",
     ),
@@ -96,7 +98,8 @@ def bench_train(
         1800.0, "--timeout-s", min=1.0, help="Kill a configuration after this many seconds (recorded as timeout)."
     ),
     memory_limit_gb: Optional[float] = typer.Option(
-        None, "--memory-limit-gb",
+        None,
+        "--memory-limit-gb",
         help="Kill a configuration whose resident memory passes this many GiB (recorded as oom). "
         "Default: 90% of the memory available at the start.",
     ),
@@ -145,8 +148,14 @@ def bench_train(
         hidden=hidden,
         groups=groups,
         settings={
-            "steps": steps, "warmup": warmup, "epochs": epochs, "lr": lr, "device": device,
-            "threads": threads, "profile": profile, "seed": seed,
+            "steps": steps,
+            "warmup": warmup,
+            "epochs": epochs,
+            "lr": lr,
+            "device": device,
+            "threads": threads,
+            "profile": profile,
+            "seed": seed,
         },
     )
     limits = RunLimits(
@@ -212,7 +221,15 @@ def _print_summary(results: dict[str, Any]) -> None:
 
     console = Console()
     table = Table(title="gsr-eda bench train")
-    for column in ("configuration", "status", "step ms", "speedup vs revgnn", "peak MiB", "memory vs revgnn", "val Pearson"):
+    for column in (
+        "configuration",
+        "status",
+        "step ms",
+        "speedup vs revgnn",
+        "peak MiB",
+        "memory vs revgnn",
+        "val Pearson",
+    ):
         table.add_column(column, justify="left" if column in ("configuration", "status") else "right")
     for row in results["summary"]:
         table.add_row(

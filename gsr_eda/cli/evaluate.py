@@ -53,7 +53,9 @@ def evaluate(
         names = split_names(designs) or [n for n in gs.designs if gs.summary(n)["label"] is not None]
         unknown = [n for n in names if n not in gs]
         if unknown:
-            raise InputError(f"no design {', '.join(map(repr, unknown))} in the store (it has: {', '.join(gs.designs)})", store)
+            raise InputError(
+                f"no design {', '.join(map(repr, unknown))} in the store (it has: {', '.join(gs.designs)})", store
+            )
         if not names:
             raise InputError("no design in the store has labels to evaluate against", store)
         for n in names:
@@ -73,15 +75,20 @@ def evaluate(
                 roles[n] = "node split"
                 test_masks[n] = plan.mask(n, TEST)
             else:
-                for role, members in (("train", plan.train_designs), ("val", plan.val_designs), ("test", plan.test_designs)):
+                for role, members in (
+                    ("train", plan.train_designs),
+                    ("val", plan.val_designs),
+                    ("test", plan.test_designs),
+                ):
                     if n in members:
                         roles[n] = role
     from rich.progress import Progress
 
     with Progress(transient=True, disable=json_out) as progress:
         task = progress.add_task("evaluating", total=len(records))
-        result = evaluate_records(predictor, records, test_masks, on_design=lambda _n: progress.advance(task),
-                                  roles=roles)
+        result = evaluate_records(
+            predictor, records, test_masks, on_design=lambda _n: progress.advance(task), roles=roles
+        )
     result["checkpoint"] = str(ck_path)
     result["store"] = str(store)
     result["model"] = predictor.config
@@ -103,8 +110,20 @@ def _print_tables(result: dict, config: dict, store: Path, proxy_labels: bool) -
     if not console.is_terminal:  # logs and pipes: wide enough that no column is cut
         console = Console(width=140)
     table = Table(title=f"{config['name']} ({config['layers']} layers) on {store.name}")
-    for col in ("design", "role", "estimate", "on", "n", "Pearson", "Spearman", "Kendall", "hot P", "hot R",
-                "R^2", "MAE"):
+    for col in (
+        "design",
+        "role",
+        "estimate",
+        "on",
+        "n",
+        "Pearson",
+        "Spearman",
+        "Kendall",
+        "hot P",
+        "hot R",
+        "R^2",
+        "MAE",
+    ):
         table.add_column(col, justify="left" if col in ("design", "role", "estimate", "on") else "right")
 
     def add(name: str, role: str, estimate: str, entry: dict) -> None:
@@ -122,8 +141,10 @@ def _print_tables(result: dict, config: dict, store: Path, proxy_labels: bool) -
         add(f"pooled: {role}", role, config["name"], pooled)
     add("overall", "", config["name"], result["overall"])
     console.print(table)
-    console.print("[dim]role unseen/test/val: the model never trained on the design. Baselines (RUDY, pin RUDY, "
-                  "cell density; the proxy where labels are real) are scored on the same cells and gcells; their "
-                  "R^2 and MAE are not defined (other units). hot P / hot R: precision / recall of the top 10%.[/dim]")
+    console.print(
+        "[dim]role unseen/test/val: the model never trained on the design. Baselines (RUDY, pin RUDY, "
+        "cell density; the proxy where labels are real) are scored on the same cells and gcells; their "
+        "R^2 and MAE are not defined (other units). hot P / hot R: precision / recall of the top 10%.[/dim]"
+    )
     if proxy_labels:
         console.print("[dim]labels are proxy estimates (no router output), not routed congestion[/dim]")

@@ -71,8 +71,15 @@ def _print(payload: dict[str, Any], *, detailed: bool) -> None:
         return
     table = Table(show_edge=False, header_style="bold")
     for column, justify in [
-        ("design", "left"), ("nodes", "right"), ("edges", "right"), ("nets", "right"), ("net model", "left"),
-        ("features", "right"), ("label", "left"), ("grid", "right"), ("die (um)", "right"),
+        ("design", "left"),
+        ("nodes", "right"),
+        ("edges", "right"),
+        ("nets", "right"),
+        ("net model", "left"),
+        ("features", "right"),
+        ("label", "left"),
+        ("grid", "right"),
+        ("die (um)", "right"),
     ]:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for s in payload["designs"]:
@@ -81,8 +88,15 @@ def _print(payload: dict[str, Any], *, detailed: bool) -> None:
         model = s["net_model"] + (f" {s['net_cap']}" if s["net_model"] == "capped-clique" else "")
         x0, y0, x1, y1 = s["die_um"]
         table.add_row(
-            s["name"], f"{s['nodes']:,}", f"{s['edges']:,}", f"{s['nets']:,}", model, str(len(s["features"])),
-            label_text, "{} x {}".format(*s["grid_shape"]), f"{x1 - x0:.1f} x {y1 - y0:.1f}",
+            s["name"],
+            f"{s['nodes']:,}",
+            f"{s['edges']:,}",
+            f"{s['nets']:,}",
+            model,
+            str(len(s["features"])),
+            label_text,
+            "{} x {}".format(*s["grid_shape"]),
+            f"{x1 - x0:.1f} x {y1 - y0:.1f}",
         )
     console.print(table)
     if detailed:
@@ -93,8 +107,11 @@ def _print(payload: dict[str, Any], *, detailed: bool) -> None:
 def _print_detail(console, s: dict[str, Any]) -> None:
     meta = s["metadata"]
     units = meta.get("feature_units", {})
-    console.print(f"\n{s['name']}: {s['pins']:,} pins, {s['io_pins']:,} IO pins, "
-                  f"DBU/um {s['dbu_per_micron']:g}, stored split: {'yes' if s['has_split'] else 'no'}", highlight=False)
+    console.print(
+        f"\n{s['name']}: {s['pins']:,} pins, {s['io_pins']:,} IO pins, "
+        f"DBU/um {s['dbu_per_micron']:g}, stored split: {'yes' if s['has_split'] else 'no'}",
+        highlight=False,
+    )
     console.print("features: " + ", ".join(f"{n} [{units.get(n, '?')}]" for n in s["features"]), highlight=False)
     label = s["label"]
     if label is None:

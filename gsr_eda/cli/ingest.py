@@ -176,13 +176,19 @@ def _key_values(items: list[str]) -> dict[str, str]:
 @manual_page
 def ingest_circuitnet(
     root: Path = typer.Option(
-        ..., "--root", help="CircuitNet folder holding graph_information/ and instance_placement_gcell/.", file_okay=False
+        ...,
+        "--root",
+        help="CircuitNet folder holding graph_information/ and instance_placement_gcell/.",
+        file_okay=False,
     ),
     design: list[str] = typer.Option(
         ..., "--design", help="Netlist base name, e.g. zero-riscy-b-1-c2. Repeat, paired with --placement, for several."
     ),
     placement: list[Path] = typer.Option(
-        ..., "--placement", help="instance_placement_gcell .npy of the design (one per --design, same order).", dir_okay=False
+        ...,
+        "--placement",
+        help="instance_placement_gcell .npy of the design (one per --design, same order).",
+        dir_okay=False,
     ),
     labels: Optional[Path] = typer.Option(
         None,
@@ -229,7 +235,9 @@ def ingest_circuitnet(
     from gsr_eda.ingest.jobs import IngestJob
 
     if len(design) != len(placement):
-        raise InputError(f"give one --placement per --design (got {len(design)} --design, {len(placement)} --placement)")
+        raise InputError(
+            f"give one --placement per --design (got {len(design)} --design, {len(placement)} --placement)"
+        )
     job_list = [
         IngestJob(
             kind="circuitnet",
@@ -243,8 +251,8 @@ def ingest_circuitnet(
             label_reduce=label_reduce,
             net_model=net_model,
             net_cap=net_cap,
-        proxy_measure=proxy_measure,
-        proxy_decomposition=proxy_decomposition,
+            proxy_measure=proxy_measure,
+            proxy_decomposition=proxy_decomposition,
         )
         for base, p in zip(design, placement)
     ]
@@ -364,7 +372,9 @@ def _ingest(jobs: list[IngestJob], store: Path, *, overwrite: bool, workers: int
         return
     for entry in summary["designs"]:
         label = entry["label"]
-        label_text = "no label" if label is None else f"label {label['name']}" + (" (proxy)" if label["is_proxy"] else "")
+        label_text = (
+            "no label" if label is None else f"label {label['name']}" + (" (proxy)" if label["is_proxy"] else "")
+        )
         typer.echo(
             f"{entry['name']}: {entry['nodes']:,} nodes, {entry['edges']:,} edges ({entry['net_model']}"
             f"{' cap ' + str(entry['net_cap']) if entry['net_model'] == 'capped-clique' else ''}), "

@@ -25,29 +25,44 @@ def predict(
     checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="Checkpoint file, or a run folder (its best.pt)."),
     store: Optional[Path] = typer.Option(None, "--store", "-s", dir_okay=False, help="Graph store holding --design."),
     design: Optional[str] = typer.Option(None, "--design", help="Design name in --store."),
-    def_path: Optional[Path] = typer.Option(None, "--def", dir_okay=False, help="Placed DEF to predict (instead of --store)."),
+    def_path: Optional[Path] = typer.Option(
+        None, "--def", dir_okay=False, help="Placed DEF to predict (instead of --store)."
+    ),
     lef: Optional[list[Path]] = typer.Option(
         None, "--lef", dir_okay=False, help="LEF for --def; repeat for technology and cell LEFs (technology first)."
     ),
     include_io_pins: bool = typer.Option(
-        False, "--include-io-pins", help="With --def: add IO pins as nodes (use the setting the training designs were ingested with)."
+        False,
+        "--include-io-pins",
+        help="With --def: add IO pins as nodes (use the setting the training designs were ingested with).",
     ),
-    gcell_tracks: int = typer.Option(15, "--gcell-tracks", min=1, help="With --def: tracks per gcell side when the DEF has no GCELLGRID."),
+    gcell_tracks: int = typer.Option(
+        15, "--gcell-tracks", min=1, help="With --def: tracks per gcell side when the DEF has no GCELLGRID."
+    ),
     out: Optional[Path] = typer.Option(
-        None, "--out", "-o", dir_okay=False,
+        None,
+        "--out",
+        "-o",
+        dir_okay=False,
         help="Per-cell predictions (.csv name,prediction | .npy | .json); the per-gcell map goes next to it as OUT.gcell.EXT.",
     ),
-    heatmap: Optional[Path] = typer.Option(None, "--heatmap", dir_okay=False, help="Write a PNG heatmap (die, macros, predicted congestion)."),
+    heatmap: Optional[Path] = typer.Option(
+        None, "--heatmap", dir_okay=False, help="Write a PNG heatmap (die, macros, predicted congestion)."
+    ),
     hotspot_threshold: float = typer.Option(
-        0.9, "--hotspot-threshold",
+        0.9,
+        "--hotspot-threshold",
         help="A gcell whose predicted congestion (label units) exceeds this is a hotspot.",
     ),
     fail_above: Optional[float] = typer.Option(
-        None, "--fail-above",
+        None,
+        "--fail-above",
         help="Pipeline gate: exit with code 4 when the hotspot fraction (of covered gcells) exceeds this value.",
     ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda (cuda:N) or auto."),
-    json_out: bool = typer.Option(False, "--json", help="Print the summary (max, mean, hotspot fraction, files) as JSON."),
+    json_out: bool = typer.Option(
+        False, "--json", help="Print the summary (max, mean, hotspot fraction, files) as JSON."
+    ),
 ) -> None:
     """Predict routing congestion of a placed design with a trained model.
 
@@ -76,8 +91,12 @@ def predict(
         inputs = _from_store(predictor, store, design)
     else:
         inputs = _from_def(predictor, def_path, lef, include_io_pins, gcell_tracks)
-    check_feature_schema({"feature_names": predictor.feature_names}, inputs.feature_names,
-                         what=f"design {inputs.design.name!r}", path=ck_path)
+    check_feature_schema(
+        {"feature_names": predictor.feature_names},
+        inputs.feature_names,
+        what=f"design {inputs.design.name!r}",
+        path=ck_path,
+    )
     pred = predict_design(predictor, inputs.design, inputs.indptr, inputs.indices, inputs.features)
     summary = pred.summary(hotspot_threshold) | {"source": inputs.source, "checkpoint": str(ck_path)}
     summary["files"] = _write_outputs(pred, out, heatmap, hotspot_threshold)
@@ -104,8 +123,15 @@ class _Inputs:
     source: str
 
 
-def _check_options(store: Path | None, design: str | None, def_path: Path | None, lef: list[Path] | None,
-                   fail_above: float | None, out: Path | None, heatmap: Path | None) -> None:
+def _check_options(
+    store: Path | None,
+    design: str | None,
+    def_path: Path | None,
+    lef: list[Path] | None,
+    fail_above: float | None,
+    out: Path | None,
+    heatmap: Path | None,
+) -> None:
     """Usage errors, before the model loads."""
     from_store = store is not None or design is not None
     if from_store == (def_path is not None):
@@ -135,12 +161,14 @@ def _from_store(predictor: Predictor, store: Path, design: str) -> _Inputs:
     with GraphStore(store) as gs:
         record = gs.read(design)
     predictor.check_graph_options(record.net_model, record.net_cap, what=f"design {design!r}", path=store)
-    return _Inputs(record.design, record.indptr, record.indices, record.features, record.feature_names,
-                   source=f"{store}:{design}")
+    return _Inputs(
+        record.design, record.indptr, record.indices, record.features, record.feature_names, source=f"{store}:{design}"
+    )
 
 
-def _from_def(predictor: Predictor, def_path: Path, lef: list[Path], include_io_pins: bool,
-              gcell_tracks: int) -> _Inputs:
+def _from_def(
+    predictor: Predictor, def_path: Path, lef: list[Path], include_io_pins: bool, gcell_tracks: int
+) -> _Inputs:
     """A placed DEF read by the ingest reader, its graph built with the checkpoint's net model."""
     from gsr_eda.graph import build_adjacency, node_features
     from gsr_eda.ingest import read_def_design
@@ -151,8 +179,9 @@ def _from_def(predictor: Predictor, def_path: Path, lef: list[Path], include_io_
     return _Inputs(placed, indptr, indices, feats.values, list(feats.names), source=str(def_path))
 
 
-def _write_outputs(pred: DesignPrediction, out: Path | None, heatmap: Path | None,
-                   hotspot_threshold: float) -> dict[str, str]:
+def _write_outputs(
+    pred: DesignPrediction, out: Path | None, heatmap: Path | None, hotspot_threshold: float
+) -> dict[str, str]:
     """Write the asked-for files; returns what was written, by kind."""
     from gsr_eda.predict import plot_heatmap, write_prediction
 

@@ -17,23 +17,28 @@ def serve(
     checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="Trained checkpoint (.pt file or run folder)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. Loopback unless --allow-remote."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="TCP port; 0 picks a free one (printed at startup)."),
-    allow_remote: bool = typer.Option(
-        False, "--allow-remote", help="Allow a non-loopback --host. Requires --token."
-    ),
+    allow_remote: bool = typer.Option(False, "--allow-remote", help="Allow a non-loopback --host. Requires --token."),
     token: Optional[str] = typer.Option(
-        None, "--token", envvar="GSR_EDA_TOKEN",
-        help="Shared secret every request must carry as \"token\" (also read from $GSR_EDA_TOKEN).",
+        None,
+        "--token",
+        envvar="GSR_EDA_TOKEN",
+        help='Shared secret every request must carry as "token" (also read from $GSR_EDA_TOKEN).',
     ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto."),
     out_dir: Optional[Path] = typer.Option(
-        None, "--out-dir", help="Where 'estimate' writes results when a request names no 'out' (default: a temp folder)."
+        None,
+        "--out-dir",
+        help="Where 'estimate' writes results when a request names no 'out' (default: a temp folder).",
     ),
     threshold: float = typer.Option(
-        0.9, "--threshold",
+        0.9,
+        "--threshold",
         help="Default hotspot threshold of 'estimate' in the checkpoint's label units (as predict's --hotspot-threshold).",
     ),
     root: Optional[Path] = typer.Option(
-        None, "--root", file_okay=False,
+        None,
+        "--root",
+        file_okay=False,
         help="Confine every path a client names (DEF, LEFs, positions, out) to this folder; relative ones start there.",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log loads and errors (with file text) on stderr."),

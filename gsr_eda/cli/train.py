@@ -26,8 +26,11 @@ def check_new_run_folder(out: Path, force: bool) -> None:
 
     held = [name for name in (BEST_NAME, LAST_NAME) if (out / name).exists()]
     if held and not force:
-        raise InputError(f"already holds a training run ({', '.join(held)}): continue it with --resume {out}, "
-                         "start a new one with --force, or choose another --out", out)
+        raise InputError(
+            f"already holds a training run ({', '.join(held)}): continue it with --resume {out}, "
+            "start a new one with --force, or choose another --out",
+            out,
+        )
     existing = next(p for p in (out, *out.absolute().parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         problem = "is not a folder" if not existing.is_dir() else "is not writable (read-only mount or permissions)"
@@ -39,9 +42,13 @@ def train(
     store: Optional[Path] = typer.Option(
         None, "--store", "-s", dir_okay=False, help="Graph store (.h5) with labelled designs. Required unless --resume."
     ),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", file_okay=False, help="Run folder to create (checkpoints, logs, curves)."),
+    out: Optional[Path] = typer.Option(
+        None, "--out", "-o", file_okay=False, help="Run folder to create (checkpoints, logs, curves)."
+    ),
     resume: Optional[Path] = typer.Option(
-        None, "--resume", file_okay=False,
+        None,
+        "--resume",
+        file_okay=False,
         help="Continue the interrupted (or finished) run in this folder from its last.pt, exactly where it "
         "stopped. Model and training options come from the checkpoint; only --epochs, --device and "
         "--store (if the store moved) apply.",
@@ -50,17 +57,20 @@ def train(
         None, "--designs", "-d", help="Designs to use (comma-separated or repeated). Default: every labelled design."
     ),
     val_designs: Optional[list[str]] = typer.Option(
-        None, "--val-designs",
+        None,
+        "--val-designs",
         help="Designs held out for validation: early stopping and best.pt are chosen on them, and they never "
         "train (comma-separated or repeated). Naming held-out designs splits by design; every other design trains.",
     ),
     test_designs: Optional[list[str]] = typer.Option(
-        None, "--test-designs",
+        None,
+        "--test-designs",
         help="Designs held out for the final test: never trained on nor used for model selection, scored once "
         "with best.pt (summary.json). Without --val-designs, validation designs are drawn from the rest with --seed.",
     ),
     ignore_features: str = typer.Option(
-        "x_norm,y_norm", "--ignore-features",
+        "x_norm,y_norm",
+        "--ignore-features",
         help="Stored features the model does not read (comma-separated; 'none' reads them all). By default the "
         "absolute die position: it is a shortcut that holds on the training dies only, and leaving it out "
         "raised the held-out Pearson on CircuitNet zero-riscy-a from 0.38 to 0.52 (docs/training.md).",
@@ -69,21 +79,30 @@ def train(
     layers: int = typer.Option(16, "--layers", "-L", help="Message-passing layers (depth)."),
     hidden: int = typer.Option(128, "--hidden", help="Hidden channels."),
     groups: int = typer.Option(2, "--groups", help="Channel groups of the reversible models (gsr, revgnn)."),
-    k: int = typer.Option(8, "--k", help="GS operator: entries kept per row and group (gsr only). "
-                          "Larger transfers better to unseen designs (about a quarter of "
-                          "hidden/groups; docs/training.md), smaller trains faster."),
+    k: int = typer.Option(
+        8,
+        "--k",
+        help="GS operator: entries kept per row and group (gsr only). "
+        "Larger transfers better to unseen designs (about a quarter of "
+        "hidden/groups; docs/training.md), smaller trains faster.",
+    ),
     dropout: float = typer.Option(0.0, "--dropout", help="Dropout probability."),
     epochs: int = typer.Option(50, "--epochs", "-e", help="Maximum epochs (one optimiser step per training design)."),
     lr: float = typer.Option(1e-3, "--lr", help="Peak AdamW learning rate (cosine decay to lr * --min-lr-ratio)."),
     min_lr_ratio: float = typer.Option(0.01, "--min-lr-ratio", help="Final learning rate as a fraction of --lr."),
     weight_decay: float = typer.Option(1e-4, "--weight-decay", help="AdamW weight decay."),
     grad_clip: float = typer.Option(1.0, "--grad-clip", help="Clip the global gradient norm to this value."),
-    patience: int = typer.Option(10, "--patience", help="Early stop after this many epochs without validation improvement."),
+    patience: int = typer.Option(
+        10, "--patience", help="Early stop after this many epochs without validation improvement."
+    ),
     monitor: str = typer.Option(
-        "pearson", "--monitor", help="Validation metric for early stopping and best.pt: pearson, spearman, kendall, r2 or loss."
+        "pearson",
+        "--monitor",
+        help="Validation metric for early stopping and best.pt: pearson, spearman, kendall, r2 or loss.",
     ),
     split: str = typer.Option(
-        "auto", "--split",
+        "auto",
+        "--split",
         help="auto: by design with 3+ labelled designs, else by node (stored masks, or seeded); design; node.",
     ),
     val_fraction: float = typer.Option(0.15, "--val-fraction", help="Share of designs (or nodes) for validation."),
@@ -91,10 +110,15 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Seed of the split, initial weights, design order and dropout."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda (cuda:N) or auto."),
     threads: Optional[int] = typer.Option(
-        None, "--threads", min=1, help="CPU threads for torch (the same count is needed to reproduce a run bit for bit)."
+        None,
+        "--threads",
+        min=1,
+        help="CPU threads for torch (the same count is needed to reproduce a run bit for bit).",
     ),
     force: bool = typer.Option(
-        False, "--force", help="Start a new run in an --out folder that already holds one (its best.pt and last.pt are replaced)."
+        False,
+        "--force",
+        help="Start a new run in an --out folder that already holds one (its best.pt and last.pt are replaced).",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON on stdout (no progress bar)."),
 ) -> None:
@@ -136,12 +160,29 @@ def train(
         check_new_run_folder(out, force)
     cfg = TrainConfig(
         store=str(store.resolve()) if store is not None else "",  # "": taken from the checkpoint
-        designs=split_names(designs), val_designs=split_names(val_designs), test_designs=split_names(test_designs),
+        designs=split_names(designs),
+        val_designs=split_names(val_designs),
+        test_designs=split_names(test_designs),
         ignore_features=[] if ignore_features.strip().lower() == "none" else split_names([ignore_features]) or [],
-        model=model, hidden=hidden, layers=layers, groups=groups, k=k,
-        dropout=dropout, epochs=epochs, lr=lr, min_lr_ratio=min_lr_ratio, weight_decay=weight_decay,
-        grad_clip=grad_clip, patience=patience, monitor=monitor, seed=seed, split=split,
-        val_fraction=val_fraction, test_fraction=test_fraction, device=device, num_threads=torch.get_num_threads(),
+        model=model,
+        hidden=hidden,
+        layers=layers,
+        groups=groups,
+        k=k,
+        dropout=dropout,
+        epochs=epochs,
+        lr=lr,
+        min_lr_ratio=min_lr_ratio,
+        weight_decay=weight_decay,
+        grad_clip=grad_clip,
+        patience=patience,
+        monitor=monitor,
+        seed=seed,
+        split=split,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        device=device,
+        num_threads=torch.get_num_threads(),
     )
     log = (lambda msg: typer.echo(msg, err=True)) if json_out else typer.echo
     result = run_training(cfg, out, resume=resume is not None, log=log, show_progress=not json_out)

@@ -35,9 +35,7 @@ class GcellGrid:
     def shape(self) -> tuple[int, int]:
         return (len(self.x_edges) - 1, len(self.y_edges) - 1)
 
-    def span(
-        self, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray
-    ) -> np.ndarray:
+    def span(self, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
         """Inclusive gcell index span ``(N, 4) int32 [gx0, gy0, gx1, gy1]`` of boxes, clipped to the grid.
 
         A box edge lying exactly on a gcell boundary does not spill into the next gcell.
@@ -209,8 +207,9 @@ def box_sum_map(boxes: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -
     nx, ny = shape
     gx0, gy0, gx1, gy1 = (np.asarray(boxes[:, i], dtype=np.intp) for i in range(4))
     stride = ny + 1
-    flat = np.concatenate([gx0 * stride + gy0, (gx1 + 1) * stride + gy0, gx0 * stride + gy1 + 1,
-                           (gx1 + 1) * stride + gy1 + 1])
+    flat = np.concatenate(
+        [gx0 * stride + gy0, (gx1 + 1) * stride + gy0, gx0 * stride + gy1 + 1, (gx1 + 1) * stride + gy1 + 1]
+    )
     weights = np.concatenate([values, -values, -values, values])
     diff = np.bincount(flat, weights=weights, minlength=(nx + 1) * stride).reshape(nx + 1, stride)
     return diff.cumsum(0).cumsum(1)[:nx, :ny]

@@ -64,8 +64,9 @@ def overlap_weights(edges_from: np.ndarray, edges_to: np.ndarray) -> np.ndarray:
     return np.clip(hi - lo, 0.0, None)
 
 
-def resample_mean(values: np.ndarray, x_from: np.ndarray, y_from: np.ndarray,
-                  x_to: np.ndarray, y_to: np.ndarray) -> np.ndarray:
+def resample_mean(
+    values: np.ndarray, x_from: np.ndarray, y_from: np.ndarray, x_to: np.ndarray, y_to: np.ndarray
+) -> np.ndarray:
     """Area-weighted mean of a map on grid ``(x_from, y_from)`` over the bins of ``(x_to, y_to)``.
 
     Parts of a bin outside the source grid count as 0 utilisation-free area: the mean is over

@@ -103,9 +103,7 @@ class ResultLayout:
         xs = [f"{v:.6g}" for v in self.grid.x_edges.tolist()]
         ys = [f"{v:.6g}" for v in self.grid.y_edges.tolist()]
         nx, ny = len(xs) - 1, len(ys) - 1
-        rows = (
-            f"{gx},{gy},{xs[gx]},{ys[gy]},{xs[gx + 1]},{ys[gy + 1]},%.6g\n" for gx in range(nx) for gy in range(ny)
-        )
+        rows = (f"{gx},{gy},{xs[gx]},{ys[gy]},{xs[gx + 1]},{ys[gy + 1]},%.6g\n" for gx in range(nx) for gy in range(ny))
         return "gx,gy,x0,y0,x1,y1,congestion\n" + "".join(rows)
 
 

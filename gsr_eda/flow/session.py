@@ -131,9 +131,7 @@ class CongestionSession:
     # ----------------------------------------------------------------------------- creation
 
     @classmethod
-    def from_design(
-        cls, design: PlacedDesign, checkpoint: str | Path, *, device: str = "cpu"
-    ) -> CongestionSession:
+    def from_design(cls, design: PlacedDesign, checkpoint: str | Path, *, device: str = "cpu") -> CongestionSession:
         """A session on an in-memory design with the model of ``checkpoint``."""
         predictor = _load_predictor(checkpoint, device)
         return cls(design, predictor, source={"checkpoint": str(checkpoint)})
@@ -299,7 +297,9 @@ class CongestionSession:
 
     # ----------------------------------------------------------------------------- estimate
 
-    def estimate(self, positions: Any = None, y: Any = None, *, units: str = "um", reuse: bool = False) -> CongestionEstimate:
+    def estimate(
+        self, positions: Any = None, y: Any = None, *, units: str = "um", reuse: bool = False
+    ) -> CongestionEstimate:
         """Run the model on new positions (or the current ones) and return per-cell and per-gcell congestion.
 
         Args:
@@ -334,7 +334,9 @@ class CongestionSession:
             scores = np.asarray(self.predictor.predict(features, self._graph), dtype=np.float32).reshape(-1)
             if not np.all(np.isfinite(scores)):
                 bad = int(np.count_nonzero(~np.isfinite(scores)))
-                raise InputError(f"the model gave non-finite scores for {bad} of {len(scores)} cells at these positions")
+                raise InputError(
+                    f"the model gave non-finite scores for {bad} of {len(scores)} cells at these positions"
+                )
             gmap, covered = gcell_map_of_cells(self.design, scores, self.predictor.label_reduce, spans)
             result = CongestionEstimate(
                 cell_scores=scores,

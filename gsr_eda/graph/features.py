@@ -43,10 +43,28 @@ FEATURES: dict[str, tuple[str, str]] = {
     "pin_rudy_mean": ("gcell pitches", "mean over the node's gcells of pin RUDY"),
 }
 
-STATIC_FEATURES = ("width", "height", "area", "pin_count", "is_fixed", "is_macro", "is_io",
-                   "net_count", "net_degree_mean", "net_degree_max")
-POSITION_FEATURES = ("x_norm", "y_norm", "density_max", "density_mean", "rudy_max", "rudy_mean",
-                     "pin_rudy_max", "pin_rudy_mean")
+STATIC_FEATURES = (
+    "width",
+    "height",
+    "area",
+    "pin_count",
+    "is_fixed",
+    "is_macro",
+    "is_io",
+    "net_count",
+    "net_degree_mean",
+    "net_degree_max",
+)
+POSITION_FEATURES = (
+    "x_norm",
+    "y_norm",
+    "density_max",
+    "density_mean",
+    "rudy_max",
+    "rudy_mean",
+    "pin_rudy_max",
+    "pin_rudy_mean",
+)
 
 
 @dataclass

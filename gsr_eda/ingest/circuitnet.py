@@ -48,7 +48,9 @@ def _resolve_placement(root: Path, placement: str | Path) -> Path:
         under_root = root / "instance_placement_gcell" / name
         if under_root.is_file():
             return under_root
-    raise InputError("placement file not found (give a path or a sample name under instance_placement_gcell/)", candidate)
+    raise InputError(
+        "placement file not found (give a path or a sample name under instance_placement_gcell/)", candidate
+    )
 
 
 def _pin_rows(pin_attr: np.ndarray, num_nets: int, num_nodes: int, path: Path) -> tuple[np.ndarray, np.ndarray, str]:
@@ -57,7 +59,9 @@ def _pin_rows(pin_attr: np.ndarray, num_nets: int, num_nodes: int, path: Path) -
         raise InputError(f"pin_attr must have shape (3, P), got {pin_attr.shape}", path)
 
     def row_max(row: np.ndarray) -> int:
-        flat = [max(v) if isinstance(v, (list, tuple)) else v for v in row if not isinstance(v, (list, tuple)) or len(v)]
+        flat = [
+            max(v) if isinstance(v, (list, tuple)) else v for v in row if not isinstance(v, (list, tuple)) or len(v)
+        ]
         return int(max(flat)) if flat else -1
 
     max1, max2 = row_max(pin_attr[1]), row_max(pin_attr[2])

@@ -107,7 +107,10 @@ def _die(c_def, dbu: float, path: Path) -> tuple[float, float, float, float]:
 
 def _tracks(c_def, dbu: float) -> list[TrackPattern]:
     patterns = []
-    for axis, array, count in (("X", c_def.c_tracks_x, c_def.c_num_tracks_x), ("Y", c_def.c_tracks_y, c_def.c_num_tracks_y)):
+    for axis, array, count in (
+        ("X", c_def.c_tracks_x, c_def.c_num_tracks_x),
+        ("Y", c_def.c_tracks_y, c_def.c_num_tracks_y),
+    ):
         for k in range(count):
             t = array[k]
             patterns.append(TrackPattern(_decode(t.c_layer), axis, t.c_offset / dbu, int(t.c_num), t.c_step / dbu))
@@ -149,8 +152,14 @@ def _grid_and_capacity(
         if spacing is not None:
             x_spacing[layer] = spacing
 
-    x_lines = [g.c_offset / dbu + g.c_step / dbu * np.arange(g.c_num) for g in c_def.c_g_cell_grid_x[: c_def.c_num_g_cell_grid_x]]
-    y_lines = [g.c_offset / dbu + g.c_step / dbu * np.arange(g.c_num) for g in c_def.c_g_cell_grid_y[: c_def.c_num_g_cell_grid_y]]
+    x_lines = [
+        g.c_offset / dbu + g.c_step / dbu * np.arange(g.c_num)
+        for g in c_def.c_g_cell_grid_x[: c_def.c_num_g_cell_grid_x]
+    ]
+    y_lines = [
+        g.c_offset / dbu + g.c_step / dbu * np.arange(g.c_num)
+        for g in c_def.c_g_cell_grid_y[: c_def.c_num_g_cell_grid_y]
+    ]
     if x_lines and y_lines:
         grid = grid_from_lines(die, x_lines, y_lines)
     elif x_spacing:
@@ -257,8 +266,14 @@ def read_def_design(
     """
     path = Path(def_path)
     if is_gzip(path):
-        return _read_gzip_def_design(path, lef_paths, name=name, include_io_pins=include_io_pins,
-                                     keep_unconnected=keep_unconnected, gcell_tracks=gcell_tracks)
+        return _read_gzip_def_design(
+            path,
+            lef_paths,
+            name=name,
+            include_io_pins=include_io_pins,
+            keep_unconnected=keep_unconnected,
+            gcell_tracks=gcell_tracks,
+        )
     lef_paths = [Path(p) for p in lef_paths]
     if not lef_paths:
         raise InputError("no LEF given: pass the technology LEF and the cell LEF(s) with the DEF", path)
@@ -397,10 +412,14 @@ def _read_components(c_def, dbu: float, library: LefLibrary, path: Path) -> _Com
     if len(index_of) != len(comps):
         raise InputError("COMPONENTS has duplicate instance names", path)
     return _Components(
-        names, masters, [c.c_status for c in comps], orient,
+        names,
+        masters,
+        [c.c_status for c in comps],
+        orient,
         np.array([c.c_x for c in comps], dtype=np.float64) / dbu,
         np.array([c.c_y for c in comps], dtype=np.float64) / dbu,
-        macros, index_of,
+        macros,
+        index_of,
     )
 
 
@@ -455,8 +474,9 @@ def _read_net_pins(c_def, comps: _Components, io: _IoPins, path: Path) -> _NetPi
             pin_owner.append(owner)
             pin_net.append(j)
             pin_names.append(pin_name)
-    return _NetPins(net_names, np.array(pin_owner, dtype=np.int64), np.array(pin_net, dtype=np.int64),
-                    pin_names, wildcards)
+    return _NetPins(
+        net_names, np.array(pin_owner, dtype=np.int64), np.array(pin_net, dtype=np.int64), pin_names, wildcards
+    )
 
 
 def _kept_components(comps: _Components, pins: _NetPins, keep_unconnected: bool, path: Path) -> np.ndarray:
@@ -524,8 +544,9 @@ def _nodes(comps: _Components, io: _IoPins, keep: np.ndarray, keep_io: bool, pat
         x=np.concatenate([comps.x[kept], io_xy[:, 0]]),
         y=np.concatenate([comps.y[kept], io_xy[:, 1]]),
         is_fixed=np.concatenate([status_fixed[kept], np.ones(n_io, dtype=bool)]),
-        is_macro=np.concatenate([np.array([comps.macros[k].is_block for k in kept], dtype=bool),
-                                 np.zeros(n_io, dtype=bool)]),
+        is_macro=np.concatenate(
+            [np.array([comps.macros[k].is_block for k in kept], dtype=bool), np.zeros(n_io, dtype=bool)]
+        ),
         is_io=np.concatenate([np.zeros(len(kept), dtype=bool), np.ones(n_io, dtype=bool)]),
     )
 

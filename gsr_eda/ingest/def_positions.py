@@ -22,6 +22,7 @@ Orientations are returned too: a flip or rotation moves pin offsets (and a 90-de
 swaps width and height), which needs the LEF, so the caller falls back to a full read when an
 orientation changed.
 """
+
 from __future__ import annotations
 
 import re

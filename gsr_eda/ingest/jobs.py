@@ -86,7 +86,9 @@ class IngestJob:
         if self.net_cap < 2:
             raise InputError(f"--net-cap must be at least 2, got {self.net_cap}")
         if self.label_reduce not in LABEL_REDUCTIONS:
-            raise InputError(f"unknown label reduction {self.label_reduce!r}; choose one of {', '.join(LABEL_REDUCTIONS)}")
+            raise InputError(
+                f"unknown label reduction {self.label_reduce!r}; choose one of {', '.join(LABEL_REDUCTIONS)}"
+            )
         if self.kind == "def":
             if self.def_path is None or not self.lef_paths:
                 raise InputError("a DEF design needs a DEF file and at least one LEF file")
@@ -237,10 +239,14 @@ def _options(job: IngestJob) -> dict[str, Any]:
     keep = ["net_model", "net_cap", "label_reduce"]
     if job.labels is None:
         keep += ["proxy_measure", "proxy_decomposition"]
-    keep += ["include_io_pins", "keep_unconnected", "gcell_tracks", "label_kind", "label_options"] if job.kind == "def" else [
-        "gcell_size_um",
-        "label_which",
-    ]
+    keep += (
+        ["include_io_pins", "keep_unconnected", "gcell_tracks", "label_kind", "label_options"]
+        if job.kind == "def"
+        else [
+            "gcell_size_um",
+            "label_which",
+        ]
+    )
     opts = asdict(job)
     return {k: opts[k] for k in keep}
 

@@ -68,8 +68,11 @@ def read_labels(kind: str, path: str | Path, *, design: PlacedDesign, **options:
     accepted = set(inspect.signature(reader).parameters) - set(arguments) - {"path", "root"}
     unknown = sorted(set(options) - accepted)
     if unknown:
-        raise InputError(f"label kind {kind!r} has no option {', '.join(map(repr, unknown))} "
-                         f"(options: {', '.join(sorted(accepted)) or 'none'})", path)
+        raise InputError(
+            f"label kind {kind!r} has no option {', '.join(map(repr, unknown))} "
+            f"(options: {', '.join(sorted(accepted)) or 'none'})",
+            path,
+        )
     return reader(path, **arguments, **options)
 
 

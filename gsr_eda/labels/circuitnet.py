@@ -42,8 +42,12 @@ def read_circuitnet_congestion(
     stage, measure = CIRCUITNET_LABELS[which]
     root = Path(root)
     sample = sample.removesuffix(".npy")
-    paths = [root / f"congestion_{stage}_{direction}_{measure}" / f"{sample}.npy" for direction in ("horizontal", "vertical")]
-    total = sum(checked_map(load_numeric_array(p), grid, p, f"CircuitNet {which} map").astype(np.float64) for p in paths)
+    paths = [
+        root / f"congestion_{stage}_{direction}_{measure}" / f"{sample}.npy" for direction in ("horizontal", "vertical")
+    ]
+    total = sum(
+        checked_map(load_numeric_array(p), grid, p, f"CircuitNet {which} map").astype(np.float64) for p in paths
+    )
     if normalise:
         lo, hi = float(total.min()), float(total.max())
         total = (total - lo) / (hi - lo) if hi > lo else np.zeros_like(total)

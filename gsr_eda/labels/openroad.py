@@ -49,8 +49,12 @@ def _gcells_of_boxes(grid: GcellGrid, boxes: np.ndarray, tolerance: float, path:
             "is this output from another design, or the wrong DEF units?",
             path,
         )
-    return grid.span(x0 + tolerance, y0 + tolerance, np.maximum(x1 - tolerance, x0 + tolerance),
-                     np.maximum(y1 - tolerance, y0 + tolerance)).astype(np.int64)
+    return grid.span(
+        x0 + tolerance,
+        y0 + tolerance,
+        np.maximum(x1 - tolerance, x0 + tolerance),
+        np.maximum(y1 - tolerance, y0 + tolerance),
+    ).astype(np.int64)
 
 
 def read_openroad_congestion_report(path: str | Path, grid: GcellGrid, dbu_per_micron: float) -> GcellLabel:
@@ -79,15 +83,21 @@ def read_openroad_congestion_report(path: str | Path, grid: GcellGrid, dbu_per_m
         elif line.startswith("comment:"):
             match = _COMMENT.search(line)
             if match is None or direction is None:
-                raise InputError(f"line {number}: expected 'comment: capacity:C usage:U congestion:D' "
-                                 f"after a 'violation type' line, got {line!r}", path)
+                raise InputError(
+                    f"line {number}: expected 'comment: capacity:C usage:U congestion:D' "
+                    f"after a 'violation type' line, got {line!r}",
+                    path,
+                )
             capacity, usage = int(match.group(1)), int(match.group(2))
             ratio = (usage - capacity) / max(capacity, 1)
         elif line.startswith("bbox"):
             match = _BBOX.search(line)
             if match is None or ratio is None or direction is None:
-                raise InputError(f"line {number}: expected 'bbox = (x0, y0) - (x1, y1)' closing a violation "
-                                 f"with a comment line, got {line!r}", path)
+                raise InputError(
+                    f"line {number}: expected 'bbox = (x0, y0) - (x1, y1)' closing a violation "
+                    f"with a comment line, got {line!r}",
+                    path,
+                )
             records.append((direction, ratio, *(float(v) for v in match.groups())))
             direction, ratio = None, None
         else:
@@ -101,7 +111,7 @@ def read_openroad_congestion_report(path: str | Path, grid: GcellGrid, dbu_per_m
         for d in (0, 1):
             sel = table[:, 0] == d
             for (gx0, gy0, gx1, gy1), value in zip(spans[sel], table[sel, 1]):
-                block = per_direction[d, gx0:gx1 + 1, gy0:gy1 + 1]
+                block = per_direction[d, gx0 : gx1 + 1, gy0 : gy1 + 1]
                 np.maximum(block, value, out=block)
     return GcellLabel(
         values=checked_map(per_direction.sum(0), grid, path, "congestion map"),
@@ -143,8 +153,9 @@ def route_guide_usage(path: str | Path, grid: GcellGrid, dbu_per_micron: float) 
             try:
                 box = tuple(int(v) / dbu_per_micron for v in fields[:4])
             except ValueError:
-                raise InputError(f"line {number}: guide coordinates must be integer DBU, got {raw.strip()!r}",
-                                 path) from None
+                raise InputError(
+                    f"line {number}: guide coordinates must be integer DBU, got {raw.strip()!r}", path
+                ) from None
             nets.append(net_index)
             boxes.append(box)
             layers.append(fields[4])
@@ -209,8 +220,11 @@ def read_openroad_route_guides(
     """
     path = Path(path)
     if capacity is None:
-        raise InputError("route-guide utilisation needs the design's routing track capacity: "
-                         "read the design with its technology LEF", path)
+        raise InputError(
+            "route-guide utilisation needs the design's routing track capacity: "
+            "read the design with its technology LEF",
+            path,
+        )
     usage = route_guide_usage(path, grid, dbu_per_micron)
     demand = {d: np.zeros(grid.shape) for d in _DIRECTIONS}
     for layer, counts in usage.items():
@@ -221,8 +235,7 @@ def read_openroad_route_guides(
             try:
                 direction = default_layer_direction(layer)
             except ValueError:
-                raise InputError(f"cannot tell the direction of layer {layer!r}: give layer_directions",
-                                 path) from None
+                raise InputError(f"cannot tell the direction of layer {layer!r}: give layer_directions", path) from None
         if direction not in _DIRECTIONS:
             raise InputError(f"layer {layer!r}: direction must be horizontal or vertical, got {direction!r}", path)
         demand[direction] += counts

@@ -107,11 +107,15 @@ def _straight_demand(a_along, b_along, a_across, b_across, n_along, n_across) ->
     across = np.concatenate([a_across[moves], b_across[moves]])
     lo2, hi2 = np.concatenate([lo, lo]), np.concatenate([hi, hi])
     half = np.full(len(across), 0.5)
-    diff = np.bincount(
-        np.concatenate([lo2 * n_across + across, (hi2 + 1) * n_across + across]),
-        weights=np.concatenate([half, -half]),
-        minlength=(n_along + 1) * n_across,
-    ).reshape(n_along + 1, n_across).astype(np.float64)
+    diff = (
+        np.bincount(
+            np.concatenate([lo2 * n_across + across, (hi2 + 1) * n_across + across]),
+            weights=np.concatenate([half, -half]),
+            minlength=(n_along + 1) * n_across,
+        )
+        .reshape(n_along + 1, n_across)
+        .astype(np.float64)
+    )
     return diff.cumsum(0)[:n_along]
 
 

@@ -49,9 +49,7 @@ class RevGNNBody(nn.Module):
             raise ValueError(f"revgnn needs groups >= 2 dividing hidden={hidden}, got groups={groups}")
         self.groups = groups
         self.dropout = dropout
-        self.layers = nn.ModuleList(
-            GroupAddRev(_RevBlock(hidden // groups), num_groups=groups) for _ in range(layers)
-        )
+        self.layers = nn.ModuleList(GroupAddRev(_RevBlock(hidden // groups), num_groups=groups) for _ in range(layers))
 
     def forward(self, h: Tensor, adj) -> Tensor:
         for layer in self.layers:

@@ -24,8 +24,9 @@ from gsr_eda.ops.dtypes import index_dtype_for
 LAYER_NORM_EPS = 1e-5
 
 
-def dropout_mask(n: int, k: int, p: float, seed: int, device: torch.device, dtype: torch.dtype,
-                 out: torch.Tensor | None = None) -> torch.Tensor:
+def dropout_mask(
+    n: int, k: int, p: float, seed: int, device: torch.device, dtype: torch.dtype, out: torch.Tensor | None = None
+) -> torch.Tensor:
     """The inverted-dropout mask of one (step, layer, group): ``1/(1-p)`` kept, ``0`` dropped.
 
     Drawn from a generator seeded with ``seed`` alone, so the backward regenerates exactly the
@@ -53,8 +54,7 @@ class BlockWorkspace:
     ``d x d``) are not allocated and :meth:`backward` raises.
     """
 
-    def __init__(self, adj: CSRAdjacency, dim: int, k: int, dtype: torch.dtype, *,
-                 backward: bool = True) -> None:
+    def __init__(self, adj: CSRAdjacency, dim: int, k: int, dtype: torch.dtype, *, backward: bool = True) -> None:
         n, device = adj.num_nodes, adj.device
         self.adj, self.dim, self.k = adj, dim, k
         self.order = association_order(n, adj.nnz, k, dim, dim)
@@ -62,14 +62,14 @@ class BlockWorkspace:
         new = self._new
         self.mean = new(n)
         self.rstd = new(n)
-        self.hidden = new(n, dim)         # S @ W or A @ S, depending on the association order
+        self.hidden = new(n, dim)  # S @ W or A @ S, depending on the association order
         self.values = new(n, k)
         self.indices = torch.empty(n, k, dtype=index_dtype_for(dim), device=device)
         self.has_backward = backward
         if backward:
             self.grad_hidden = new(n, dim)
             self.negated_weight = new(dim, dim)  # -W and -b: X = Y - F(y) accumulates
-            self.negated_bias = new(dim)         # A (S (-W)) - b into Y
+            self.negated_bias = new(dim)  # A (S (-W)) - b into Y
             self.grad_values = new(n, k)
         self._group_sum: torch.Tensor | None = None
         self._grad_sum: torch.Tensor | None = None
@@ -98,10 +98,21 @@ class BlockWorkspace:
             self._mask = self._new(self.adj.num_nodes, self.k)
         return self._mask
 
-    def forward(self, y: torch.Tensor, ln_weight: torch.Tensor, ln_bias: torch.Tensor,
-                weight: torch.Tensor, bias: torch.Tensor, out: torch.Tensor, accumulate: bool,
-                dropout: float, seed: int, indices: torch.Tensor | None = None,
-                given_indices: bool = False, subtract: bool = False) -> None:
+    def forward(
+        self,
+        y: torch.Tensor,
+        ln_weight: torch.Tensor,
+        ln_bias: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor,
+        out: torch.Tensor,
+        accumulate: bool,
+        dropout: float,
+        seed: int,
+        indices: torch.Tensor | None = None,
+        given_indices: bool = False,
+        subtract: bool = False,
+    ) -> None:
         """``out (+)= F(y)``, or with ``subtract`` ``out -= F(y)`` (the reversible
         reconstruction, in place: no ``N x d`` temporary for ``F(y)``).
 
@@ -113,12 +124,20 @@ class BlockWorkspace:
         adj, k = self.adj, self.k
         if indices is None:
             indices = self.indices
-        kernels.layernorm_topk_into(y, ln_weight, ln_bias, LAYER_NORM_EPS, self.values,
-                                    indices, self.mean, self.rstd, given_indices=given_indices)
+        kernels.layernorm_topk_into(
+            y,
+            ln_weight,
+            ln_bias,
+            LAYER_NORM_EPS,
+            self.values,
+            indices,
+            self.mean,
+            self.rstd,
+            given_indices=given_indices,
+        )
         self._input, self._active_indices = y, indices
         if dropout > 0.0:
-            dropout_mask(adj.num_nodes, k, dropout, seed, adj.device, self.values.dtype,
-                         out=self.mask)
+            dropout_mask(adj.num_nodes, k, dropout, seed, adj.device, self.values.dtype, out=self.mask)
             self.values.mul_(self.mask)
         if subtract:
             # Y - F(y) = Y + A (S (-W)) + (-b): negating the d x d weight and the bias is
@@ -137,11 +156,21 @@ class BlockWorkspace:
             else:
                 torch.addmm(bias, self.hidden, weight, out=out)
 
-    def backward(self, grad: torch.Tensor, ln_weight: torch.Tensor, weight: torch.Tensor,
-                 dropout: float, grad_ln_weight: torch.Tensor, grad_ln_bias: torch.Tensor,
-                 grad_weight: torch.Tensor, grad_bias: torch.Tensor, grad_input: torch.Tensor,
-                 accumulate_input: bool, grad_bias_ready: bool = False,
-                 grad_input_sum: torch.Tensor | None = None) -> None:
+    def backward(
+        self,
+        grad: torch.Tensor,
+        ln_weight: torch.Tensor,
+        weight: torch.Tensor,
+        dropout: float,
+        grad_ln_weight: torch.Tensor,
+        grad_ln_bias: torch.Tensor,
+        grad_weight: torch.Tensor,
+        grad_bias: torch.Tensor,
+        grad_input: torch.Tensor,
+        accumulate_input: bool,
+        grad_bias_ready: bool = False,
+        grad_input_sum: torch.Tensor | None = None,
+    ) -> None:
         """VJP of the last :meth:`forward` for output gradient ``grad``.
 
         Writes the parameter gradients into their (per layer and group) slices and adds (or,
@@ -159,13 +188,30 @@ class BlockWorkspace:
         if not grad_bias_ready:
             torch.sum(grad, dim=0, out=grad_bias)
         # The forward left A @ S in `hidden` when it aggregated first (d = e: one N x d scratch).
-        linear_aggregate_backward(adj, grad, self.values, indices, weight, self.order,
-                                  self.grad_values, grad_weight, self.grad_hidden,
-                                  aggregated=self.hidden)
+        linear_aggregate_backward(
+            adj,
+            grad,
+            self.values,
+            indices,
+            weight,
+            self.order,
+            self.grad_values,
+            grad_weight,
+            self.grad_hidden,
+            aggregated=self.hidden,
+        )
         if dropout > 0.0:
             self.grad_values.mul_(self.mask)
-        kernels.layernorm_topk_backward_into(self._input, ln_weight, self.mean, self.rstd,
-                                             indices, self.grad_values, grad_input,
-                                             grad_ln_weight, grad_ln_bias,
-                                             accumulate=accumulate_input,
-                                             grad_y_sum=grad_input_sum)
+        kernels.layernorm_topk_backward_into(
+            self._input,
+            ln_weight,
+            self.mean,
+            self.rstd,
+            indices,
+            self.grad_values,
+            grad_input,
+            grad_ln_weight,
+            grad_ln_bias,
+            accumulate=accumulate_input,
+            grad_y_sum=grad_input_sum,
+        )

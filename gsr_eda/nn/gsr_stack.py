@@ -38,8 +38,16 @@ def layer_group_seed(step_seed: int, layer: int, group: int, groups: int) -> int
 
 class _GSRStackFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: Tensor, adj: CSRAdjacency, config: dict, ln_weight: Tensor,
-                ln_bias: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        adj: CSRAdjacency,
+        config: dict,
+        ln_weight: Tensor,
+        ln_bias: Tensor,
+        weight: Tensor,
+        bias: Tensor,
+    ) -> Tensor:
         layers, groups, dim, k = config["layers"], config["groups"], config["dim"], config["k"]
         dropout, seed = config["dropout"], config["seed"]
         n = x.shape[0]
@@ -47,17 +55,25 @@ class _GSRStackFunction(torch.autograd.Function):
         state = x.detach().reshape(n, groups, dim).transpose(0, 1).contiguous()
         backward = config["needs_backward"]
         workspace = BlockWorkspace(adj, dim, k, x.dtype, backward=backward)
-        saved = (torch.empty(layers, groups, n, k, dtype=index_dtype_for(dim), device=x.device)
-                 if backward and config["save_indices"] else None)
+        saved = (
+            torch.empty(layers, groups, n, k, dtype=index_dtype_for(dim), device=x.device)
+            if backward and config["save_indices"]
+            else None
+        )
         params = _LayerGroupParams(ln_weight, ln_bias, weight, bias)
         group_states = state.unbind(0)
         for layer in range(layers):
             for group in range(groups):
                 y_prev = _group_input(state, group_states, group, workspace)
-                workspace.forward(y_prev, *params.of(layer, group), group_states[group],
-                                  accumulate=True, dropout=dropout,
-                                  seed=layer_group_seed(seed, layer, group, groups),
-                                  indices=None if saved is None else saved[layer, group])
+                workspace.forward(
+                    y_prev,
+                    *params.of(layer, group),
+                    group_states[group],
+                    accumulate=True,
+                    dropout=dropout,
+                    seed=layer_group_seed(seed, layer, group, groups),
+                    indices=None if saved is None else saved[layer, group],
+                )
         output = state.transpose(0, 1).reshape(n, groups * dim)
         ctx.adj, ctx.config, ctx.workspace, ctx.saved_indices = adj, config, workspace, saved
         # The output is the only activation kept: every layer's input is rebuilt from it.
@@ -90,11 +106,20 @@ class _GSRStackFunction(torch.autograd.Function):
                 y_prev = _group_input(state, group_states, group, workspace)
                 saved = None if ctx.saved_indices is None else ctx.saved_indices[layer, group]
                 gamma, beta, w, b = params.of(layer, group)
-                workspace.forward(y_prev, gamma, beta, w, b, group_states[group],
-                                  accumulate=True, dropout=dropout,
-                                  seed=layer_group_seed(seed, layer, group, groups),
-                                  indices=saved, given_indices=saved is not None,
-                                  subtract=True)
+                workspace.forward(
+                    y_prev,
+                    gamma,
+                    beta,
+                    w,
+                    b,
+                    group_states[group],
+                    accumulate=True,
+                    dropout=dropout,
+                    seed=layer_group_seed(seed, layer, group, groups),
+                    indices=saved,
+                    given_indices=saved is not None,
+                    subtract=True,
+                )
                 grad_gamma, grad_beta, grad_w, grad_b = grads.of(layer, group)
                 if group > 0 or groups == 2:
                     # dY_{g-1} += J_F^T dY_g (dX_g = dY_g needs no work). With two groups the
@@ -106,16 +131,36 @@ class _GSRStackFunction(torch.autograd.Function):
                     grad_input_sum = None  # the following block's dB slice, if there is one
                     if following[0] >= 0:
                         _, _, _, grad_input_sum = grads.of(*following)
-                    workspace.backward(group_grads[group], gamma, w, dropout, grad_gamma,
-                                       grad_beta, grad_w, grad_b, grad_input,
-                                       accumulate_input=True, grad_bias_ready=grad_bias_ready,
-                                       grad_input_sum=grad_input_sum)
+                    workspace.backward(
+                        group_grads[group],
+                        gamma,
+                        w,
+                        dropout,
+                        grad_gamma,
+                        grad_beta,
+                        grad_w,
+                        grad_b,
+                        grad_input,
+                        accumulate_input=True,
+                        grad_bias_ready=grad_bias_ready,
+                        grad_input_sum=grad_input_sum,
+                    )
                     grad_bias_ready = grad_input_sum is not None
                 else:
                     # Y_0' = sum of X_2..X_C: its gradient goes to every one of them.
-                    workspace.backward(group_grads[0], gamma, w, dropout, grad_gamma, grad_beta,
-                                       grad_w, grad_b, workspace.grad_sum, accumulate_input=False,
-                                       grad_bias_ready=grad_bias_ready)
+                    workspace.backward(
+                        group_grads[0],
+                        gamma,
+                        w,
+                        dropout,
+                        grad_gamma,
+                        grad_beta,
+                        grad_w,
+                        grad_b,
+                        workspace.grad_sum,
+                        accumulate_input=False,
+                        grad_bias_ready=grad_bias_ready,
+                    )
                     grad_state[1:].add_(workspace.grad_sum)
                     grad_bias_ready = False
         grad_x = grad_state.transpose(0, 1).reshape(n, groups * dim)
@@ -136,8 +181,7 @@ class _LayerGroupParams:
         return tuple(views[i] for views in self.views)
 
 
-def _group_input(state: Tensor, group_states: tuple[Tensor, ...], group: int,
-                 workspace: BlockWorkspace) -> Tensor:
+def _group_input(state: Tensor, group_states: tuple[Tensor, ...], group: int, workspace: BlockWorkspace) -> Tensor:
     """Input of group ``group``'s block: ``Y_{g-1}``, or ``sum(X_2..X_C)`` for the first group
     (``group_states`` are the views ``state.unbind(0)``)."""
     if group > 0:
@@ -165,14 +209,20 @@ class GSRStack(torch.nn.Module):
     ``ln_weight``, ``ln_bias``, ``bias`` of shape ``(L, C, d)`` and ``weight`` ``(L, C, d, d)``.
     """
 
-    def __init__(self, channels: int, num_layers: int, groups: int = 2, k: int = 8,
-                 dropout: float = 0.0, save_indices: bool = True) -> None:
+    def __init__(
+        self,
+        channels: int,
+        num_layers: int,
+        groups: int = 2,
+        k: int = 8,
+        dropout: float = 0.0,
+        save_indices: bool = True,
+    ) -> None:
         super().__init__()
         if groups < 2:
             raise ValueError(f"groups must be >= 2 for a reversible stack, got {groups}")
         if channels < 1 or channels % groups != 0:
-            raise ValueError(f"channels ({channels}) must be a positive multiple of groups "
-                             f"({groups})")
+            raise ValueError(f"channels ({channels}) must be a positive multiple of groups ({groups})")
         dim = channels // groups
         if not 1 <= k <= dim:
             raise ValueError(f"k must be in [1, channels / groups = {dim}], got {k}")
@@ -210,8 +260,10 @@ class GSRStack(torch.nn.Module):
         if x.shape[0] != adj.num_nodes:
             raise ValueError(f"x has {x.shape[0]} rows but the graph has {adj.num_nodes} nodes")
         if x.device != adj.device or x.device != self.weight.device:
-            raise ValueError(f"x ({x.device}), the graph ({adj.device}) and the parameters "
-                             f"({self.weight.device}) must be on the same device")
+            raise ValueError(
+                f"x ({x.device}), the graph ({adj.device}) and the parameters "
+                f"({self.weight.device}) must be on the same device"
+            )
         if x.dtype != self.weight.dtype:
             raise TypeError(f"x has dtype {x.dtype} but the parameters are {self.weight.dtype}")
         dropout = self.dropout if self.training else 0.0
@@ -220,13 +272,22 @@ class GSRStack(torch.nn.Module):
         # Inference (no autograd, or nothing to differentiate) keeps no indices and allocates
         # no gradient buffers.
         needs_backward = torch.is_grad_enabled() and (
-            x.requires_grad or any(p.requires_grad for p in self.parameters()))
-        config = {"layers": self.num_layers, "groups": self.groups, "dim": self.group_dim,
-                  "k": self.k, "dropout": dropout, "seed": int(seed),
-                  "save_indices": self.save_indices, "needs_backward": needs_backward}
-        return _GSRStackFunction.apply(x, adj, config, self.ln_weight, self.ln_bias,
-                                       self.weight, self.bias)
+            x.requires_grad or any(p.requires_grad for p in self.parameters())
+        )
+        config = {
+            "layers": self.num_layers,
+            "groups": self.groups,
+            "dim": self.group_dim,
+            "k": self.k,
+            "dropout": dropout,
+            "seed": int(seed),
+            "save_indices": self.save_indices,
+            "needs_backward": needs_backward,
+        }
+        return _GSRStackFunction.apply(x, adj, config, self.ln_weight, self.ln_bias, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"channels={self.channels}, num_layers={self.num_layers}, groups={self.groups}, "
-                f"k={self.k}, dropout={self.dropout}, save_indices={self.save_indices}")
+        return (
+            f"channels={self.channels}, num_layers={self.num_layers}, groups={self.groups}, "
+            f"k={self.k}, dropout={self.dropout}, save_indices={self.save_indices}"
+        )

@@ -17,9 +17,18 @@ from gsr_eda.ops.adjacency import CSRAdjacency
 from gsr_eda.ops.dtypes import index_dtype_for
 
 
-def gsr_block_reference(y: Tensor, adj: CSRAdjacency, ln_weight: Tensor, ln_bias: Tensor,
-                        weight: Tensor, bias: Tensor, k: int, dropout: float, seed: int,
-                        residual: Tensor) -> Tensor:
+def gsr_block_reference(
+    y: Tensor,
+    adj: CSRAdjacency,
+    ln_weight: Tensor,
+    ln_bias: Tensor,
+    weight: Tensor,
+    bias: Tensor,
+    k: int,
+    dropout: float,
+    seed: int,
+    residual: Tensor,
+) -> Tensor:
     """``residual + F(y)`` with autograd through LayerNorm, top-k (a gather) and aggregation.
 
     The kept values are the fused kernel's, bit for bit (a straight-through sum), so that this
@@ -29,8 +38,16 @@ def gsr_block_reference(y: Tensor, adj: CSRAdjacency, ln_weight: Tensor, ln_bias
     n, dim = y.shape
     fused_values = y.new_empty(n, k)
     indices = torch.empty(n, k, dtype=index_dtype_for(dim), device=y.device)
-    kernels.layernorm_topk_into(y.detach(), ln_weight.detach(), ln_bias.detach(), LAYER_NORM_EPS,
-                                fused_values, indices, y.new_empty(n), y.new_empty(n))
+    kernels.layernorm_topk_into(
+        y.detach(),
+        ln_weight.detach(),
+        ln_bias.detach(),
+        LAYER_NORM_EPS,
+        fused_values,
+        indices,
+        y.new_empty(n),
+        y.new_empty(n),
+    )
     mean = y.mean(dim=1, keepdim=True)
     centred = y - mean
     rstd = (centred * centred).mean(dim=1, keepdim=True).add(LAYER_NORM_EPS).rsqrt()
@@ -52,9 +69,17 @@ def gsr_stack_reference(stack: GSRStack, x: Tensor, adj: CSRAdjacency, *, seed: 
         ys = []
         for group in range(groups):
             y_prev = gsr_block_reference(
-                y_prev.contiguous(), adj, stack.ln_weight[layer, group],
-                stack.ln_bias[layer, group], stack.weight[layer, group], stack.bias[layer, group],
-                k, dropout, layer_group_seed(seed, layer, group, groups), xs[group])
+                y_prev.contiguous(),
+                adj,
+                stack.ln_weight[layer, group],
+                stack.ln_bias[layer, group],
+                stack.weight[layer, group],
+                stack.bias[layer, group],
+                k,
+                dropout,
+                layer_group_seed(seed, layer, group, groups),
+                xs[group],
+            )
             ys.append(y_prev)
         x = torch.cat(ys, dim=1)
     return x

@@ -53,8 +53,7 @@ def balanced_partition(indptr: np.ndarray, part_cost: int, split_rows: bool) -> 
         if re - rb == 1 and ne - nb > part_cost:
             starts = np.arange(nb, ne, part_cost, dtype=np.int64)
             ends = np.minimum(starts + part_cost, ne)
-            pieces.append(np.stack([np.full_like(starts, rb), np.full_like(starts, re), starts,
-                                    ends], axis=1))
+            pieces.append(np.stack([np.full_like(starts, rb), np.full_like(starts, re), starts, ends], axis=1))
         else:
             pieces.append(part[None, :])
     return np.concatenate(pieces).astype(np.int64)
@@ -77,9 +76,17 @@ class CSRAdjacency:
     nnz: int
     device: torch.device
 
-    def __init__(self, indptr: torch.Tensor, indices: torch.Tensor, weight: torch.Tensor,
-                 t_indptr: torch.Tensor, t_indices: torch.Tensor, t_weight: torch.Tensor,
-                 num_nodes: int, normalization: str) -> None:
+    def __init__(
+        self,
+        indptr: torch.Tensor,
+        indices: torch.Tensor,
+        weight: torch.Tensor,
+        t_indptr: torch.Tensor,
+        t_indices: torch.Tensor,
+        t_weight: torch.Tensor,
+        num_nodes: int,
+        normalization: str,
+    ) -> None:
         self.num_nodes = int(num_nodes)
         self.nnz = int(indices.shape[0])
         self.normalization = normalization
@@ -87,22 +94,29 @@ class CSRAdjacency:
         self.dtype = weight.dtype
         self._indptr, self._indices, self._weight = indptr, indices, weight
         self._t_indptr, self._t_indices, self._t_weight = t_indptr, t_indices, t_weight
-        part_cost, split = ((_CUDA_PART_COST, True) if self.device.type == "cuda"
-                            else (_CPU_PART_COST, False))
-        self._parts = torch.from_numpy(
-            balanced_partition(indptr.cpu().numpy(), part_cost, split)).to(self.device)
-        self._t_parts = torch.from_numpy(
-            balanced_partition(t_indptr.cpu().numpy(), part_cost, split)).to(self.device)
+        part_cost, split = (_CUDA_PART_COST, True) if self.device.type == "cuda" else (_CPU_PART_COST, False)
+        self._parts = torch.from_numpy(balanced_partition(indptr.cpu().numpy(), part_cost, split)).to(self.device)
+        self._t_parts = torch.from_numpy(balanced_partition(t_indptr.cpu().numpy(), part_cost, split)).to(self.device)
         self._weights_by_dtype: dict[tuple[torch.dtype, bool], torch.Tensor] = {
-            (weight.dtype, False): weight, (weight.dtype, True): t_weight}
+            (weight.dtype, False): weight,
+            (weight.dtype, True): t_weight,
+        }
         self._edge_index: torch.Tensor | None = None
         self._torch_sparse: torch.Tensor | None = None
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod
-    def from_csr(cls, indptr: Any, indices: Any, num_nodes: int, *, normalization: str = "mean",
-                 add_self_loops: bool = False, device: str | torch.device = "cpu",
-                 dtype: torch.dtype = torch.float32) -> CSRAdjacency:
+    def from_csr(
+        cls,
+        indptr: Any,
+        indices: Any,
+        num_nodes: int,
+        *,
+        normalization: str = "mean",
+        add_self_loops: bool = False,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> CSRAdjacency:
         """Prepare a graph given as CSR structure (numpy arrays, tensors or lists).
 
         ``indptr`` has ``num_nodes + 1`` non-decreasing entries starting at 0; ``indices`` holds
@@ -119,16 +133,18 @@ class CSRAdjacency:
         indptr_np = _as_int_array("indptr", indptr)
         indices_np = _as_int_array("indices", indices)
         if indptr_np.shape != (num_nodes + 1,):
-            raise ValueError(f"indptr must have num_nodes + 1 = {num_nodes + 1} entries, "
-                             f"got shape {indptr_np.shape}")
+            raise ValueError(f"indptr must have num_nodes + 1 = {num_nodes + 1} entries, got shape {indptr_np.shape}")
         if indptr_np[0] != 0 or indptr_np[-1] != indices_np.shape[0]:
-            raise ValueError(f"indptr must start at 0 and end at len(indices) = "
-                             f"{indices_np.shape[0]}, got {indptr_np[0]} .. {indptr_np[-1]}")
+            raise ValueError(
+                f"indptr must start at 0 and end at len(indices) = "
+                f"{indices_np.shape[0]}, got {indptr_np[0]} .. {indptr_np[-1]}"
+            )
         if np.any(np.diff(indptr_np) < 0):
             raise ValueError("indptr must be non-decreasing")
         if indices_np.size and (indices_np.min() < 0 or indices_np.max() >= num_nodes):
-            raise ValueError(f"indices must lie in [0, {num_nodes}), got range "
-                             f"[{indices_np.min()}, {indices_np.max()}]")
+            raise ValueError(
+                f"indices must lie in [0, {num_nodes}), got range [{indices_np.min()}, {indices_np.max()}]"
+            )
         if num_nodes >= 2**31 or indices_np.shape[0] >= 2**62:
             raise ValueError("graphs with 2^31 or more nodes are not supported")
 
@@ -160,9 +176,16 @@ class CSRAdjacency:
 
         dev = torch.device(device)
         as_t = lambda a, dt: torch.from_numpy(np.ascontiguousarray(a)).to(dt).to(dev)  # noqa: E731
-        return cls(as_t(indptr_np, torch.int64), as_t(indices_np, torch.int32),
-                   as_t(weight, dtype), as_t(t_indptr, torch.int64),
-                   as_t(t_indices, torch.int32), as_t(t_weight, dtype), num_nodes, normalization)
+        return cls(
+            as_t(indptr_np, torch.int64),
+            as_t(indices_np, torch.int32),
+            as_t(weight, dtype),
+            as_t(t_indptr, torch.int64),
+            as_t(t_indices, torch.int32),
+            as_t(t_weight, dtype),
+            num_nodes,
+            normalization,
+        )
 
     # ---- conversions ----------------------------------------------------------------------
     def to(self, device: str | torch.device) -> CSRAdjacency:
@@ -170,16 +193,21 @@ class CSRAdjacency:
         device = torch.device(device)
         if device == self.device:
             return self
-        return CSRAdjacency(self._indptr.to(device), self._indices.to(device),
-                            self._weight.to(device), self._t_indptr.to(device),
-                            self._t_indices.to(device), self._t_weight.to(device),
-                            self.num_nodes, self.normalization)
+        return CSRAdjacency(
+            self._indptr.to(device),
+            self._indices.to(device),
+            self._weight.to(device),
+            self._t_indptr.to(device),
+            self._t_indices.to(device),
+            self._t_weight.to(device),
+            self.num_nodes,
+            self.normalization,
+        )
 
     def edge_index(self) -> torch.Tensor:
         """``(2, nnz)`` int64 ``[source, destination]`` in PyG's convention (cached)."""
         if self._edge_index is None:
-            rows = torch.repeat_interleave(
-                torch.arange(self.num_nodes, device=self.device), self._indptr.diff())
+            rows = torch.repeat_interleave(torch.arange(self.num_nodes, device=self.device), self._indptr.diff())
             self._edge_index = torch.stack([self._indices.long(), rows])
         return self._edge_index
 
@@ -194,8 +222,12 @@ class CSRAdjacency:
             with warnings.catch_warnings():  # "sparse CSR support is in beta": noise for users
                 warnings.simplefilter("ignore", UserWarning)
                 self._torch_sparse = torch.sparse_csr_tensor(
-                    self._indptr, self._indices.long(), self._weight,
-                    size=(self.num_nodes, self.num_nodes), check_invariants=False)
+                    self._indptr,
+                    self._indices.long(),
+                    self._weight,
+                    size=(self.num_nodes, self.num_nodes),
+                    check_invariants=False,
+                )
         return self._torch_sparse
 
     def csr(self, transpose: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -204,8 +236,9 @@ class CSRAdjacency:
             return self._t_indptr, self._t_indices, self._t_weight
         return self._indptr, self._indices, self._weight
 
-    def _kernel_arrays(self, dtype: torch.dtype, transpose: bool
-                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _kernel_arrays(
+        self, dtype: torch.dtype, transpose: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         key = (dtype, transpose)
         weight = self._weights_by_dtype.get(key)
         if weight is None:
@@ -216,8 +249,10 @@ class CSRAdjacency:
         return self._indptr, self._indices, weight, self._parts
 
     def __repr__(self) -> str:
-        return (f"CSRAdjacency(num_nodes={self.num_nodes}, nnz={self.nnz}, "
-                f"normalization={self.normalization!r}, device={self.device}, dtype={self.dtype})")
+        return (
+            f"CSRAdjacency(num_nodes={self.num_nodes}, nnz={self.nnz}, "
+            f"normalization={self.normalization!r}, device={self.device}, dtype={self.dtype})"
+        )
 
 
 def _as_int_array(name: str, value: Any) -> np.ndarray:

@@ -33,28 +33,39 @@ AGGREGATE_FIRST = "(A@S)@W"
 # EPYC), zero-riscy-a capped-clique-8, d = 128, k = 8 (benchmarks/bench_layer_breakdown.py; see
 # docs/perf-history.md). Ratios, not absolute values, decide the order.
 _COST_NS = {
-    "dense_gather": 0.20,     # csr_spmm (A @ H, A^T @ G): per (nonzero, column), random rows
-    "cbsr_scatter": 1.2,      # cbsr_spmm: one scattered add per (nonzero, kept entry)
-    "sampled_gather": 2.7,    # sampled_spmm: one scattered read per (nonzero, kept entry)
-    "cbsr_linear": 0.10,      # S @ W, rowdot, S^T dH: per (row, kept entry, column)
-    "gemm": 0.025,            # dense GEMM multiply-add
+    "dense_gather": 0.20,  # csr_spmm (A @ H, A^T @ G): per (nonzero, column), random rows
+    "cbsr_scatter": 1.2,  # cbsr_spmm: one scattered add per (nonzero, kept entry)
+    "sampled_gather": 2.7,  # sampled_spmm: one scattered read per (nonzero, kept entry)
+    "cbsr_linear": 0.10,  # S @ W, rowdot, S^T dH: per (row, kept entry, column)
+    "gemm": 0.025,  # dense GEMM multiply-add
 }
 
 
 def association_order(num_nodes: int, nnz: int, k: int, dim: int, out_dim: int) -> str:
     """The cheaper way to evaluate ``A @ S(V, I) @ W`` and its backward (module docstring)."""
     cost = _COST_NS
-    gather_first = (3 * num_nodes * k * out_dim * cost["cbsr_linear"]    # S@W, rowdot, S^T dH
-                    + 2 * nnz * out_dim * cost["dense_gather"])          # A @ H, A^T @ G
-    aggregate_first = (nnz * k * (cost["cbsr_scatter"] + cost["sampled_gather"])
-                       + 3 * num_nodes * dim * out_dim * cost["gemm"])  # (AS)W, (AS)^T G, G W^T
+    gather_first = (
+        3 * num_nodes * k * out_dim * cost["cbsr_linear"]  # S@W, rowdot, S^T dH
+        + 2 * nnz * out_dim * cost["dense_gather"]
+    )  # A @ H, A^T @ G
+    aggregate_first = (
+        nnz * k * (cost["cbsr_scatter"] + cost["sampled_gather"]) + 3 * num_nodes * dim * out_dim * cost["gemm"]
+    )  # (AS)W, (AS)^T G, G W^T
     return GATHER_FIRST if gather_first <= aggregate_first else AGGREGATE_FIRST
 
 
-def linear_aggregate_backward(adj: CSRAdjacency, grad: torch.Tensor, values: torch.Tensor,
-                              indices: torch.Tensor, weight: torch.Tensor, order: str,
-                              grad_values: torch.Tensor | None, grad_weight: torch.Tensor | None,
-                              workspace: torch.Tensor, aggregated: torch.Tensor | None = None) -> None:
+def linear_aggregate_backward(
+    adj: CSRAdjacency,
+    grad: torch.Tensor,
+    values: torch.Tensor,
+    indices: torch.Tensor,
+    weight: torch.Tensor,
+    order: str,
+    grad_values: torch.Tensor | None,
+    grad_weight: torch.Tensor | None,
+    workspace: torch.Tensor,
+    aggregated: torch.Tensor | None = None,
+) -> None:
     r"""The VJP of :math:`Z = A\,S(V, I)\,W` for :math:`G = \partial L / \partial Z`, in ``order``:
 
     .. math::
@@ -68,8 +79,7 @@ def linear_aggregate_backward(adj: CSRAdjacency, grad: torch.Tensor, values: tor
     """
     if order == GATHER_FIRST:
         if grad_values is not None and grad_weight is not None:
-            kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, grad_values,
-                                              grad_weight, workspace)
+            kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, grad_values, grad_weight, workspace)
             return
         kernels.csr_spmm_into(adj, grad, workspace, transpose=True)
         if grad_values is not None:
@@ -86,8 +96,15 @@ def linear_aggregate_backward(adj: CSRAdjacency, grad: torch.Tensor, values: tor
 
 class _CBSRAggregate(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, adj: CSRAdjacency, values: torch.Tensor, indices: torch.Tensor,
-                dim: int, weight: torch.Tensor | None, out: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        ctx: Any,
+        adj: CSRAdjacency,
+        values: torch.Tensor,
+        indices: torch.Tensor,
+        dim: int,
+        weight: torch.Tensor | None,
+        out: torch.Tensor | None,
+    ) -> torch.Tensor:
         n, k = values.shape
         if weight is None:
             result = out if out is not None else values.new_empty(n, dim)
@@ -137,15 +154,21 @@ class _CBSRAggregate(torch.autograd.Function):
                 aggregated = values.new_empty(n, ctx.dim)
                 kernels.cbsr_spmm_into(adj, values, indices, ctx.dim, aggregated)
             workspace = values.new_empty(n, weight.shape[1] if ctx.order == GATHER_FIRST else ctx.dim)
-            linear_aggregate_backward(adj, grad, values, indices, weight, ctx.order, grad_values,
-                                      grad_weight, workspace, aggregated)
+            linear_aggregate_backward(
+                adj, grad, values, indices, weight, ctx.order, grad_values, grad_weight, workspace, aggregated
+            )
         grad_out = grad if ctx.has_out else None
         return None, grad_values, None, None, grad_weight, grad_out
 
 
-def cbsr_aggregate(adj: CSRAdjacency, values: torch.Tensor, indices: torch.Tensor, dim: int,
-                   weight: torch.Tensor | None = None,
-                   out: torch.Tensor | None = None) -> torch.Tensor:
+def cbsr_aggregate(
+    adj: CSRAdjacency,
+    values: torch.Tensor,
+    indices: torch.Tensor,
+    dim: int,
+    weight: torch.Tensor | None = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Sparse message passing on CBSR features: ``A @ S(values, indices) [@ weight]``.
 
     ``values`` (``N x k`` float) and ``indices`` (``N x k``, uint8/int16/int32, entries in
@@ -160,11 +183,9 @@ def cbsr_aggregate(adj: CSRAdjacency, values: torch.Tensor, indices: torch.Tenso
     if not isinstance(dim, int) or dim < 1:
         raise ValueError(f"dim must be a positive int, got {dim!r}")
     if values.dim() != 2 or indices.shape != values.shape:
-        raise ValueError(f"values and indices must both be N x k, got {tuple(values.shape)} "
-                         f"and {tuple(indices.shape)}")
+        raise ValueError(f"values and indices must both be N x k, got {tuple(values.shape)} and {tuple(indices.shape)}")
     if values.shape[0] != adj.num_nodes:
-        raise ValueError(f"values has {values.shape[0]} rows but the graph has "
-                         f"{adj.num_nodes} nodes")
+        raise ValueError(f"values has {values.shape[0]} rows but the graph has {adj.num_nodes} nodes")
     if values.device != adj.device:
         raise ValueError(f"values are on {values.device} but the graph is on {adj.device}")
     if indices.numel() and int(indices.max()) >= dim:
@@ -179,8 +200,10 @@ def cbsr_aggregate(adj: CSRAdjacency, values: torch.Tensor, indices: torch.Tenso
     if out is not None:
         out_dim = dim if weight is None else weight.shape[1]
         if out.shape != (adj.num_nodes, out_dim) or out.dtype != values.dtype:
-            raise ValueError(f"out must be a {values.dtype} tensor of shape "
-                             f"({adj.num_nodes}, {out_dim}), got {out.dtype} {tuple(out.shape)}")
+            raise ValueError(
+                f"out must be a {values.dtype} tensor of shape "
+                f"({adj.num_nodes}, {out_dim}), got {out.dtype} {tuple(out.shape)}"
+            )
         if not out.is_contiguous():
             raise ValueError("out must be contiguous: results are accumulated into it in place")
     values = values.contiguous()

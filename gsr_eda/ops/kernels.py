@@ -37,15 +37,16 @@ def _stream_args(device: torch.device) -> tuple[int, ...]:
     if device.type == "cuda":
         # Kernels launch on the calling thread's current device: it must own the tensors.
         if device.index is not None and device.index != torch.cuda.current_device():
-            raise ValueError(f"tensors are on {device} but the current CUDA device is "
-                             f"{torch.cuda.current_device()}; wrap the call in "
-                             f"torch.cuda.device({device.index})")
+            raise ValueError(
+                f"tensors are on {device} but the current CUDA device is "
+                f"{torch.cuda.current_device()}; wrap the call in "
+                f"torch.cuda.device({device.index})"
+            )
         return (torch.cuda.current_stream(device).cuda_stream,)
     return ()
 
 
-def _check(name: str, tensor: torch.Tensor, shape: tuple[int, ...], dtypes: Any,
-           device: torch.device) -> None:
+def _check(name: str, tensor: torch.Tensor, shape: tuple[int, ...], dtypes: Any, device: torch.device) -> None:
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
     if tensor.device != device:
@@ -68,8 +69,7 @@ def _check_float(name: str, tensor: torch.Tensor, device: torch.device) -> None:
 
 def _csr_args(adj: CSRAdjacency, dtype: torch.dtype, transpose: bool) -> tuple[int, ...]:
     indptr, indices, weights, parts = adj._kernel_arrays(dtype, transpose)
-    return (indptr.data_ptr(), indices.data_ptr(), weights.data_ptr(), parts.data_ptr(),
-            parts.shape[0], adj.num_nodes)
+    return (indptr.data_ptr(), indices.data_ptr(), weights.data_ptr(), parts.data_ptr(), parts.shape[0], adj.num_nodes)
 
 
 def _vi_checks(values: torch.Tensor, indices: torch.Tensor, n: int, device: torch.device) -> int:
@@ -97,27 +97,55 @@ def row_topk_into(P: torch.Tensor, k: int, values: torch.Tensor, indices: torch.
     _check("indices", indices, (n, k), index_dtype_for(d), device)
     if n == 0:
         return
-    _backend(device).row_topk(P.data_ptr(), n, d, k, FLOAT_CODES[P.dtype], values.data_ptr(),
-                              indices.data_ptr(), INDEX_CODES[indices.dtype], *_stream_args(device))
+    _backend(device).row_topk(
+        P.data_ptr(),
+        n,
+        d,
+        k,
+        FLOAT_CODES[P.dtype],
+        values.data_ptr(),
+        indices.data_ptr(),
+        INDEX_CODES[indices.dtype],
+        *_stream_args(device),
+    )
 
 
-def cbsr_spmm_into(adj: CSRAdjacency, values: torch.Tensor, indices: torch.Tensor, dim: int,
-                   out: torch.Tensor, accumulate: bool = False) -> None:
+def cbsr_spmm_into(
+    adj: CSRAdjacency,
+    values: torch.Tensor,
+    indices: torch.Tensor,
+    dim: int,
+    out: torch.Tensor,
+    accumulate: bool = False,
+) -> None:
     """``out (+)= A @ S(values, indices)`` with ``S`` of width ``dim``."""
     device, n = adj.device, adj.num_nodes
     k = _vi_checks(values, indices, n, device)
     _check("out", out, (n, dim), values.dtype, device)
     if n == 0:
         return
-    _backend(device).cbsr_spmm(*_csr_args(adj, values.dtype, False), values.data_ptr(),
-                               indices.data_ptr(), k, dim, out.data_ptr(), bool(accumulate),
-                               FLOAT_CODES[values.dtype], INDEX_CODES[indices.dtype],
-                               *_stream_args(device))
+    _backend(device).cbsr_spmm(
+        *_csr_args(adj, values.dtype, False),
+        values.data_ptr(),
+        indices.data_ptr(),
+        k,
+        dim,
+        out.data_ptr(),
+        bool(accumulate),
+        FLOAT_CODES[values.dtype],
+        INDEX_CODES[indices.dtype],
+        *_stream_args(device),
+    )
 
 
-def csr_spmm_into(adj: CSRAdjacency, dense: torch.Tensor, out: torch.Tensor,
-                  accumulate: bool = False, transpose: bool = False,
-                  bias: torch.Tensor | None = None) -> None:
+def csr_spmm_into(
+    adj: CSRAdjacency,
+    dense: torch.Tensor,
+    out: torch.Tensor,
+    accumulate: bool = False,
+    transpose: bool = False,
+    bias: torch.Tensor | None = None,
+) -> None:
     """``out (+)= A @ dense (+ bias)`` (or ``A^T @ dense`` with ``transpose``, using the stored
     transpose). ``bias`` (``d``) is added to every row in the same pass over ``out``."""
     device, n = adj.device, adj.num_nodes
@@ -131,13 +159,19 @@ def csr_spmm_into(adj: CSRAdjacency, dense: torch.Tensor, out: torch.Tensor,
         _check("bias", bias, (d,), dense.dtype, device)
     if n == 0:
         return
-    _backend(device).csr_spmm(*_csr_args(adj, dense.dtype, transpose), dense.data_ptr(), d,
-                              0 if bias is None else bias.data_ptr(), out.data_ptr(),
-                              bool(accumulate), FLOAT_CODES[dense.dtype], *_stream_args(device))
+    _backend(device).csr_spmm(
+        *_csr_args(adj, dense.dtype, transpose),
+        dense.data_ptr(),
+        d,
+        0 if bias is None else bias.data_ptr(),
+        out.data_ptr(),
+        bool(accumulate),
+        FLOAT_CODES[dense.dtype],
+        *_stream_args(device),
+    )
 
 
-def cbsr_linear_into(values: torch.Tensor, indices: torch.Tensor, weight: torch.Tensor,
-                     out: torch.Tensor) -> None:
+def cbsr_linear_into(values: torch.Tensor, indices: torch.Tensor, weight: torch.Tensor, out: torch.Tensor) -> None:
     """``out = S(values, indices) @ weight`` in ``N * k * d_out`` work."""
     device, n = values.device, values.shape[0]
     k = _vi_checks(values, indices, n, device)
@@ -148,13 +182,22 @@ def cbsr_linear_into(values: torch.Tensor, indices: torch.Tensor, weight: torch.
     _check("out", out, (n, d_out), values.dtype, device)
     if n == 0:
         return
-    _backend(device).cbsr_linear(values.data_ptr(), indices.data_ptr(), n, k, weight.data_ptr(),
-                                 d_in, d_out, out.data_ptr(), FLOAT_CODES[values.dtype],
-                                 INDEX_CODES[indices.dtype], *_stream_args(device))
+    _backend(device).cbsr_linear(
+        values.data_ptr(),
+        indices.data_ptr(),
+        n,
+        k,
+        weight.data_ptr(),
+        d_in,
+        d_out,
+        out.data_ptr(),
+        FLOAT_CODES[values.dtype],
+        INDEX_CODES[indices.dtype],
+        *_stream_args(device),
+    )
 
 
-def sampled_spmm_into(adj: CSRAdjacency, grad: torch.Tensor, indices: torch.Tensor,
-                      out: torch.Tensor) -> None:
+def sampled_spmm_into(adj: CSRAdjacency, grad: torch.Tensor, indices: torch.Tensor, out: torch.Tensor) -> None:
     """``out[j, t] = (A^T @ grad)[j, indices[j, t]]``, pulled over the stored transpose."""
     device, n = adj.device, adj.num_nodes
     if grad.dim() != 2 or indices.dim() != 2:
@@ -166,13 +209,20 @@ def sampled_spmm_into(adj: CSRAdjacency, grad: torch.Tensor, indices: torch.Tens
     _check("out", out, (n, k), grad.dtype, device)
     if n == 0:
         return
-    _backend(device).sampled_spmm(*_csr_args(adj, grad.dtype, True), grad.data_ptr(), d,
-                                  indices.data_ptr(), k, out.data_ptr(), FLOAT_CODES[grad.dtype],
-                                  INDEX_CODES[indices.dtype], *_stream_args(device))
+    _backend(device).sampled_spmm(
+        *_csr_args(adj, grad.dtype, True),
+        grad.data_ptr(),
+        d,
+        indices.data_ptr(),
+        k,
+        out.data_ptr(),
+        FLOAT_CODES[grad.dtype],
+        INDEX_CODES[indices.dtype],
+        *_stream_args(device),
+    )
 
 
-def cbsr_rowdot_into(grad_h: torch.Tensor, weight: torch.Tensor, indices: torch.Tensor,
-                     out: torch.Tensor) -> None:
+def cbsr_rowdot_into(grad_h: torch.Tensor, weight: torch.Tensor, indices: torch.Tensor, out: torch.Tensor) -> None:
     """``out[j, t] = grad_h[j] . weight[indices[j, t]]`` (gradient of ``S @ W`` w.r.t. ``V``)."""
     device = grad_h.device
     if grad_h.dim() != 2 or weight.dim() != 2 or indices.dim() != 2:
@@ -186,13 +236,24 @@ def cbsr_rowdot_into(grad_h: torch.Tensor, weight: torch.Tensor, indices: torch.
     _check("out", out, (n, k), grad_h.dtype, device)
     if n == 0:
         return
-    _backend(device).cbsr_rowdot(grad_h.data_ptr(), weight.data_ptr(), indices.data_ptr(), n, k,
-                                 d_in, d_out, out.data_ptr(), FLOAT_CODES[grad_h.dtype],
-                                 INDEX_CODES[indices.dtype], *_stream_args(device))
+    _backend(device).cbsr_rowdot(
+        grad_h.data_ptr(),
+        weight.data_ptr(),
+        indices.data_ptr(),
+        n,
+        k,
+        d_in,
+        d_out,
+        out.data_ptr(),
+        FLOAT_CODES[grad_h.dtype],
+        INDEX_CODES[indices.dtype],
+        *_stream_args(device),
+    )
 
 
-def cbsr_weight_grad_into(values: torch.Tensor, indices: torch.Tensor, grad_h: torch.Tensor,
-                          out: torch.Tensor, accumulate: bool = False) -> None:
+def cbsr_weight_grad_into(
+    values: torch.Tensor, indices: torch.Tensor, grad_h: torch.Tensor, out: torch.Tensor, accumulate: bool = False
+) -> None:
     """``out (+)= S(values, indices)^T @ grad_h`` in ``N * k * d_out`` work."""
     device, n = values.device, values.shape[0]
     k = _vi_checks(values, indices, n, device)
@@ -205,16 +266,33 @@ def cbsr_weight_grad_into(values: torch.Tensor, indices: torch.Tensor, grad_h: t
         if not accumulate:
             out.zero_()
         return
-    _backend(device).cbsr_weight_grad(values.data_ptr(), indices.data_ptr(), grad_h.data_ptr(), n,
-                                      k, d_in, d_out, out.data_ptr(), bool(accumulate),
-                                      FLOAT_CODES[values.dtype], INDEX_CODES[indices.dtype],
-                                      *_stream_args(device))
+    _backend(device).cbsr_weight_grad(
+        values.data_ptr(),
+        indices.data_ptr(),
+        grad_h.data_ptr(),
+        n,
+        k,
+        d_in,
+        d_out,
+        out.data_ptr(),
+        bool(accumulate),
+        FLOAT_CODES[values.dtype],
+        INDEX_CODES[indices.dtype],
+        *_stream_args(device),
+    )
 
 
-def cbsr_linear_backward_into(adj: CSRAdjacency, grad: torch.Tensor, values: torch.Tensor,
-                              indices: torch.Tensor, weight: torch.Tensor,
-                              grad_values: torch.Tensor, grad_weight: torch.Tensor,
-                              workspace: torch.Tensor, accumulate: bool = False) -> None:
+def cbsr_linear_backward_into(
+    adj: CSRAdjacency,
+    grad: torch.Tensor,
+    values: torch.Tensor,
+    indices: torch.Tensor,
+    weight: torch.Tensor,
+    grad_values: torch.Tensor,
+    grad_weight: torch.Tensor,
+    workspace: torch.Tensor,
+    accumulate: bool = False,
+) -> None:
     """Backward of ``A @ (S(values, indices) @ weight)`` for the output gradient ``grad``.
 
     With ``dH = A^T grad``: ``grad_values[j, t] = dH[j] . weight[indices[j, t]]`` and
@@ -238,15 +316,35 @@ def cbsr_linear_backward_into(adj: CSRAdjacency, grad: torch.Tensor, values: tor
             grad_weight.zero_()
         return
     _backend(device).cbsr_linear_backward(
-        *_csr_args(adj, values.dtype, True), grad.data_ptr(), d_out, values.data_ptr(),
-        indices.data_ptr(), k, weight.data_ptr(), d_in, grad_values.data_ptr(),
-        grad_weight.data_ptr(), bool(accumulate), workspace.data_ptr(),
-        FLOAT_CODES[values.dtype], INDEX_CODES[indices.dtype], *_stream_args(device))
+        *_csr_args(adj, values.dtype, True),
+        grad.data_ptr(),
+        d_out,
+        values.data_ptr(),
+        indices.data_ptr(),
+        k,
+        weight.data_ptr(),
+        d_in,
+        grad_values.data_ptr(),
+        grad_weight.data_ptr(),
+        bool(accumulate),
+        workspace.data_ptr(),
+        FLOAT_CODES[values.dtype],
+        INDEX_CODES[indices.dtype],
+        *_stream_args(device),
+    )
 
 
-def layernorm_topk_into(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float,
-                        values: torch.Tensor, indices: torch.Tensor, mean: torch.Tensor,
-                        rstd: torch.Tensor, given_indices: bool = False) -> None:
+def layernorm_topk_into(
+    y: torch.Tensor,
+    gamma: torch.Tensor,
+    beta: torch.Tensor,
+    eps: float,
+    values: torch.Tensor,
+    indices: torch.Tensor,
+    mean: torch.Tensor,
+    rstd: torch.Tensor,
+    given_indices: bool = False,
+) -> None:
     """Fused LayerNorm + GS(k): top-k of ``h = (y - mean) * rstd * gamma + beta`` per row.
 
     Writes ``values``/``indices`` (``N x k``) and the row statistics ``mean``/``rstd`` (``N``)
@@ -265,26 +363,49 @@ def layernorm_topk_into(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor
         raise ValueError(f"k must be in [1, {d}] for rows of width {d}, got {k}")
     _check("y", y, (n, d), tuple(FLOAT_CODES), device)
     _check_float("y", y, device)
-    for name, tensor, shape in (("gamma", gamma, (d,)), ("beta", beta, (d,)),
-                                ("values", values, (n, k)), ("mean", mean, (n,)),
-                                ("rstd", rstd, (n,))):
+    for name, tensor, shape in (
+        ("gamma", gamma, (d,)),
+        ("beta", beta, (d,)),
+        ("values", values, (n, k)),
+        ("mean", mean, (n,)),
+        ("rstd", rstd, (n,)),
+    ):
         _check(name, tensor, shape, y.dtype, device)
     _check("indices", indices, (n, k), index_dtype_for(d), device)
     if n == 0:
         return
-    _backend(device).layernorm_topk(y.data_ptr(), n, d, k, gamma.data_ptr(), beta.data_ptr(),
-                                    float(eps), values.data_ptr(), indices.data_ptr(),
-                                    mean.data_ptr(), rstd.data_ptr(), bool(given_indices),
-                                    FLOAT_CODES[y.dtype], INDEX_CODES[indices.dtype],
-                                    *_stream_args(device))
+    _backend(device).layernorm_topk(
+        y.data_ptr(),
+        n,
+        d,
+        k,
+        gamma.data_ptr(),
+        beta.data_ptr(),
+        float(eps),
+        values.data_ptr(),
+        indices.data_ptr(),
+        mean.data_ptr(),
+        rstd.data_ptr(),
+        bool(given_indices),
+        FLOAT_CODES[y.dtype],
+        INDEX_CODES[indices.dtype],
+        *_stream_args(device),
+    )
 
 
-def layernorm_topk_backward_into(y: torch.Tensor, gamma: torch.Tensor, mean: torch.Tensor,
-                                 rstd: torch.Tensor, indices: torch.Tensor,
-                                 grad_values: torch.Tensor, grad_y: torch.Tensor,
-                                 grad_gamma: torch.Tensor, grad_beta: torch.Tensor,
-                                 accumulate: bool = False,
-                                 grad_y_sum: torch.Tensor | None = None) -> None:
+def layernorm_topk_backward_into(
+    y: torch.Tensor,
+    gamma: torch.Tensor,
+    mean: torch.Tensor,
+    rstd: torch.Tensor,
+    indices: torch.Tensor,
+    grad_values: torch.Tensor,
+    grad_y: torch.Tensor,
+    grad_gamma: torch.Tensor,
+    grad_beta: torch.Tensor,
+    accumulate: bool = False,
+    grad_y_sum: torch.Tensor | None = None,
+) -> None:
     """Backward of :func:`layernorm_topk_into`: ``grad_y (+)=``, ``grad_gamma``/``grad_beta`` ``=``.
 
     With ``grad_y_sum`` (``d``), also ``grad_y_sum = grad_y.sum(0)`` of the updated ``grad_y``,
@@ -297,9 +418,15 @@ def layernorm_topk_backward_into(y: torch.Tensor, gamma: torch.Tensor, mean: tor
     k = grad_values.shape[1]
     _check("y", y, (n, d), tuple(FLOAT_CODES), device)
     _check_float("y", y, device)
-    for name, tensor, shape in (("gamma", gamma, (d,)), ("mean", mean, (n,)), ("rstd", rstd, (n,)),
-                                ("grad_values", grad_values, (n, k)), ("grad_y", grad_y, (n, d)),
-                                ("grad_gamma", grad_gamma, (d,)), ("grad_beta", grad_beta, (d,))):
+    for name, tensor, shape in (
+        ("gamma", gamma, (d,)),
+        ("mean", mean, (n,)),
+        ("rstd", rstd, (n,)),
+        ("grad_values", grad_values, (n, k)),
+        ("grad_y", grad_y, (n, d)),
+        ("grad_gamma", grad_gamma, (d,)),
+        ("grad_beta", grad_beta, (d,)),
+    ):
         _check(name, tensor, shape, y.dtype, device)
     if grad_y_sum is not None:
         _check("grad_y_sum", grad_y_sum, (d,), y.dtype, device)
@@ -310,8 +437,21 @@ def layernorm_topk_backward_into(y: torch.Tensor, gamma: torch.Tensor, mean: tor
                 tensor.zero_()
         return
     _backend(device).layernorm_topk_backward(
-        y.data_ptr(), n, d, k, gamma.data_ptr(), mean.data_ptr(), rstd.data_ptr(),
-        indices.data_ptr(), grad_values.data_ptr(), grad_y.data_ptr(), bool(accumulate),
-        grad_gamma.data_ptr(), grad_beta.data_ptr(),
-        0 if grad_y_sum is None else grad_y_sum.data_ptr(), FLOAT_CODES[y.dtype],
-        INDEX_CODES[indices.dtype], *_stream_args(device))
+        y.data_ptr(),
+        n,
+        d,
+        k,
+        gamma.data_ptr(),
+        mean.data_ptr(),
+        rstd.data_ptr(),
+        indices.data_ptr(),
+        grad_values.data_ptr(),
+        grad_y.data_ptr(),
+        bool(accumulate),
+        grad_gamma.data_ptr(),
+        grad_beta.data_ptr(),
+        0 if grad_y_sum is None else grad_y_sum.data_ptr(),
+        FLOAT_CODES[y.dtype],
+        INDEX_CODES[indices.dtype],
+        *_stream_args(device),
+    )

@@ -32,9 +32,14 @@ def spmm_reference(adj: CSRAdjacency, dense: torch.Tensor) -> torch.Tensor:
     return dense.new_zeros(adj.num_nodes, dense.shape[1]).index_add(0, target, messages)
 
 
-def cbsr_aggregate_reference(adj: CSRAdjacency, values: torch.Tensor, indices: torch.Tensor,
-                             dim: int, weight: torch.Tensor | None = None,
-                             out: torch.Tensor | None = None) -> torch.Tensor:
+def cbsr_aggregate_reference(
+    adj: CSRAdjacency,
+    values: torch.Tensor,
+    indices: torch.Tensor,
+    dim: int,
+    weight: torch.Tensor | None = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``out + A @ S(V, I) [@ W]`` with dense intermediates."""
     result = spmm_reference(adj, scatter_cbsr(values, indices, dim))
     if weight is not None:
@@ -42,8 +47,9 @@ def cbsr_aggregate_reference(adj: CSRAdjacency, values: torch.Tensor, indices: t
     return result if out is None else out + result
 
 
-def layernorm_topk_reference(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
-                             eps: float, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+def layernorm_topk_reference(
+    y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The top-``k`` of ``LayerNorm(y) * gamma + beta`` per row, with autograd through the kept
     values: the entries :func:`row_topk_reference` keeps, listed in column order (the fused
     kernel's layout: which entries are kept does not depend on how they are listed)."""

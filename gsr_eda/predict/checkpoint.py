@@ -40,8 +40,7 @@ LAST_NAME = "last.pt"
 _REQUIRED = ("model", "graph", "label", "feature_names", "standardizer", "model_state")
 
 
-def save_checkpoint(path: str | Path, payload: dict[str, Any],
-                    also_to: Iterable[str | Path] = ()) -> None:
+def save_checkpoint(path: str | Path, payload: dict[str, Any], also_to: Iterable[str | Path] = ()) -> None:
     """Write ``payload`` atomically: a temp file in the same folder, fsync, then ``os.replace``.
 
     A crash mid-write leaves the previous checkpoint intact (never a truncated file). The same
@@ -134,8 +133,13 @@ def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path):
     cfg = dict(ckpt["model"])
     try:
         model = build_model(
-            cfg["name"], int(cfg["in_channels"]), hidden=int(cfg["hidden"]), layers=int(cfg["layers"]),
-            groups=int(cfg["groups"]), k=int(cfg["k"]), dropout=float(cfg["dropout"]),
+            cfg["name"],
+            int(cfg["in_channels"]),
+            hidden=int(cfg["hidden"]),
+            layers=int(cfg["layers"]),
+            groups=int(cfg["groups"]),
+            k=int(cfg["k"]),
+            dropout=float(cfg["dropout"]),
         )
         model.load_state_dict(ckpt["model_state"])
     except (KeyError, ValueError, RuntimeError) as err:

@@ -44,8 +44,9 @@ class DesignPrediction:
         }
 
 
-def predict_design(predictor, design: PlacedDesign, indptr: np.ndarray, indices: np.ndarray,
-                   features: np.ndarray) -> DesignPrediction:
+def predict_design(
+    predictor, design: PlacedDesign, indptr: np.ndarray, indices: np.ndarray, features: np.ndarray
+) -> DesignPrediction:
     """Predict one design's cells with a :class:`gsr_eda.predict.Predictor`, and map them onto gcells."""
     adj = predictor.prepare_graph(indptr, indices, design.num_nodes)
     cells = predictor.predict(features, adj)

@@ -10,8 +10,9 @@ from gsr_eda.atomic import atomic_open
 from gsr_eda.predict.core import DesignPrediction
 
 
-def plot_heatmap(pred: DesignPrediction, path: str | Path, *, hotspot_threshold: float | None = None,
-                 title: str | None = None) -> None:
+def plot_heatmap(
+    pred: DesignPrediction, path: str | Path, *, hotspot_threshold: float | None = None, title: str | None = None
+) -> None:
     """Draw the gcell map in microns (x right, y up), uncovered gcells blank, macros outlined.
 
     With ``hotspot_threshold``, gcells above it are contoured so hotspots stand out.
@@ -37,11 +38,19 @@ def plot_heatmap(pred: DesignPrediction, path: str | Path, *, hotspot_threshold:
     if hotspot_threshold is not None and np.any(pred.gcell_map[pred.covered] > hotspot_threshold):
         cx = 0.5 * (xe[:-1] + xe[1:])
         cy = 0.5 * (ye[:-1] + ye[1:])
-        ax.contour(cx, cy, (pred.gcell_map * pred.covered).T, levels=[hotspot_threshold], colors="cyan",
-                   linewidths=0.8)
+        ax.contour(cx, cy, (pred.gcell_map * pred.covered).T, levels=[hotspot_threshold], colors="cyan", linewidths=0.8)
     for i in np.flatnonzero(design.is_macro):
-        ax.add_patch(Rectangle((design.x[i], design.y[i]), design.width[i], design.height[i], fill=False,
-                               edgecolor="deepskyblue", linewidth=1.2, hatch="//"))
+        ax.add_patch(
+            Rectangle(
+                (design.x[i], design.y[i]),
+                design.width[i],
+                design.height[i],
+                fill=False,
+                edgecolor="deepskyblue",
+                linewidth=1.2,
+                hatch="//",
+            )
+        )
     ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="white", linewidth=1.5))
     ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="black", linewidth=0.6))
     margin = 0.02 * max(x1 - x0, y1 - y0)
@@ -51,8 +60,9 @@ def plot_heatmap(pred: DesignPrediction, path: str | Path, *, hotspot_threshold:
     ax.set_xlabel("x (um)")
     ax.set_ylabel("y (um)")
     n_macros = int(np.count_nonzero(design.is_macro))
-    ax.set_title(title or f"{design.name}: predicted congestion"
-                 + (f" ({n_macros} macros outlined)" if n_macros else ""))
+    ax.set_title(
+        title or f"{design.name}: predicted congestion" + (f" ({n_macros} macros outlined)" if n_macros else "")
+    )
     with atomic_open(path, "wb") as handle:
         fig.savefig(handle, dpi=120, format="png")
     plt.close(fig)

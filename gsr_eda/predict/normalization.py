@@ -62,8 +62,13 @@ class Standardizer:
         std[std < 1e-12] = 1.0
         t_mean = sy / m
         t_std = float(np.sqrt(max(syy / m - t_mean**2, 0.0)))
-        return cls(mean, std, float(t_mean), t_std if t_std > 1e-12 else 1.0,
-                   None if columns is None else np.asarray(columns, dtype=np.int64))
+        return cls(
+            mean,
+            std,
+            float(t_mean),
+            t_std if t_std > 1e-12 else 1.0,
+            None if columns is None else np.asarray(columns, dtype=np.int64),
+        )
 
     @classmethod
     def fit(cls, features: Iterable[np.ndarray], targets: Iterable[np.ndarray]) -> Standardizer:

@@ -59,6 +59,7 @@ def write_prediction(pred: DesignPrediction, out: str | Path) -> tuple[Path, Pat
         _atomic(out, True, lambda fh: np.save(fh, pred.cells.astype(np.float32)))
         _atomic(grid_path, True, lambda fh: np.save(fh, pred.gcell_map.astype(np.float32)))
     elif ext == ".csv":
+
         def cells_csv(fh):
             w = csv.writer(fh)
             w.writerow(["name", "prediction"])
@@ -70,17 +71,33 @@ def write_prediction(pred: DesignPrediction, out: str | Path) -> tuple[Path, Pat
             nx, ny = pred.gcell_map.shape
             for gx in range(nx):
                 for gy in range(ny):
-                    w.writerow([gx, gy, f"{xe[gx]:.4f}", f"{ye[gy]:.4f}", f"{xe[gx + 1]:.4f}", f"{ye[gy + 1]:.4f}",
-                                f"{pred.gcell_map[gx, gy]:.6g}", int(pred.covered[gx, gy])])
+                    w.writerow(
+                        [
+                            gx,
+                            gy,
+                            f"{xe[gx]:.4f}",
+                            f"{ye[gy]:.4f}",
+                            f"{xe[gx + 1]:.4f}",
+                            f"{ye[gy + 1]:.4f}",
+                            f"{pred.gcell_map[gx, gy]:.6g}",
+                            int(pred.covered[gx, gy]),
+                        ]
+                    )
 
         _atomic(out, False, cells_csv)
         _atomic(grid_path, False, grid_csv)
     else:
-        cells_doc = {"design": design.name, "label_reduce": pred.label_reduce,
-                     "cells": dict(zip(names, (round(float(v), 7) for v in pred.cells)))}
+        cells_doc = {
+            "design": design.name,
+            "label_reduce": pred.label_reduce,
+            "cells": dict(zip(names, (round(float(v), 7) for v in pred.cells))),
+        }
         grid_doc = {
-            "design": design.name, "label_reduce": pred.label_reduce, "shape": list(pred.gcell_map.shape),
-            "x_edges": [float(v) for v in xe], "y_edges": [float(v) for v in ye],
+            "design": design.name,
+            "label_reduce": pred.label_reduce,
+            "shape": list(pred.gcell_map.shape),
+            "x_edges": [float(v) for v in xe],
+            "y_edges": [float(v) for v in ye],
             "values": np.round(pred.gcell_map.astype(np.float64), 7).tolist(),
             "covered": pred.covered.astype(int).tolist(),
         }

@@ -38,7 +38,9 @@ class GraphStore:
         try:
             self._file = h5py.File(self.path, "r", locking=False)
         except OSError as err:
-            raise InputError(f"not a readable HDF5 file (corrupt, truncated or another format): {_h5_reason(err)}", self.path) from None
+            raise InputError(
+                f"not a readable HDF5 file (corrupt, truncated or another format): {_h5_reason(err)}", self.path
+            ) from None
         try:
             self._check_root()
         except BaseException:

@@ -214,12 +214,16 @@ def _write_atomically(
         # is the cause to report, whatever HDF5 raised.
         cause = raw.error if raw is not None and raw.error is not None else err
         if isinstance(cause, OSError):
-            raise InputError(f"cannot write the store: {os_error_reason(cause)}; the store is unchanged", path) from None
+            raise InputError(
+                f"cannot write the store: {os_error_reason(cause)}; the store is unchanged", path
+            ) from None
         raise
     try:
         _fsync(path.parent)
     except OSError as err:
-        raise InputError(f"the store was replaced, but its directory could not be synced: {os_error_reason(err)}", path) from None
+        raise InputError(
+            f"the store was replaced, but its directory could not be synced: {os_error_reason(err)}", path
+        ) from None
 
 
 def _fill_store(

@@ -126,8 +126,10 @@ def generate_design(num_cells: int, seed: int = 0, name: str | None = None) -> S
         name=name or f"synth_{num_cells}_s{seed}",
         die=plan.die,
         cell_types=inst.cell_types,
-        rows=[(plan.core_y0 + r * ROW_HEIGHT, plan.core_x0, plan.n_sites, "N" if r % 2 == 0 else "FS")
-              for r in range(plan.n_rows)],
+        rows=[
+            (plan.core_y0 + r * ROW_HEIGHT, plan.core_x0, plan.n_sites, "N" if r % 2 == 0 else "FS")
+            for r in range(plan.n_rows)
+        ],
         inst_names=inst.names,
         inst_type=inst.kinds,
         inst_x=inst.x,
@@ -200,8 +202,9 @@ def _draw_cells(rng: np.random.Generator, num_cells: int) -> _Cells:
     std_types = [c for c, _ in STANDARD_CELLS]
     probs = np.array([p for _, p in STANDARD_CELLS])
     n_hf = max(2, num_cells // 5000)
-    kind = np.concatenate([rng.choice(len(std_types), size=num_cells, p=probs / probs.sum()),
-                           np.full(n_hf, len(std_types))])
+    kind = np.concatenate(
+        [rng.choice(len(std_types), size=num_cells, p=probs / probs.sum()), np.full(n_hf, len(std_types))]
+    )
     types: list[CellType] = std_types + [HIGH_FANOUT_BUFFER]
     widths = np.array([types[k].sites for k in kind], dtype=np.int64)
     return _Cells(num_cells, std_types, types, kind, widths, n_hf)
@@ -250,9 +253,7 @@ def _site_density(plan: _Floorplan, hotspot: tuple[float, float, float]) -> np.n
     hx, hy, sigma = hotspot
     site_x = plan.core_x0 + (np.arange(plan.n_sites) + 0.5) * SITE_WIDTH
     row_y = plan.core_y0 + (np.arange(plan.n_rows) + 0.5) * ROW_HEIGHT
-    density = 1.0 + HOTSPOT_GAIN * np.exp(
-        -((site_x[None, :] - hx) ** 2 + (row_y[:, None] - hy) ** 2) / (2 * sigma**2)
-    )
+    density = 1.0 + HOTSPOT_GAIN * np.exp(-((site_x[None, :] - hx) ** 2 + (row_y[:, None] - hy) ** 2) / (2 * sigma**2))
     density[plan.blocked] = 0.0
     return density
 
@@ -289,8 +290,9 @@ def _segment_quotas(segments: list[tuple[int, int, int]], density: np.ndarray, w
     return quota
 
 
-def _assign_segments(rng: np.random.Generator, widths: np.ndarray, segments: list[tuple[int, int, int]],
-                     quota: np.ndarray) -> list[list[int]]:
+def _assign_segments(
+    rng: np.random.Generator, widths: np.ndarray, segments: list[tuple[int, int, int]], quota: np.ndarray
+) -> list[list[int]]:
     """The cells of each segment: in random order by cumulative width against the quotas, then
     any overflow carried forward (and back) until every segment fits."""
     seg_len = np.array([b - a for _, a, b in segments], dtype=np.float64)
@@ -316,8 +318,13 @@ def _assign_segments(rng: np.random.Generator, widths: np.ndarray, segments: lis
     return members
 
 
-def _place_in_segments(rng: np.random.Generator, widths: np.ndarray, segments: list[tuple[int, int, int]],
-                       members: list[list[int]], density: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _place_in_segments(
+    rng: np.random.Generator,
+    widths: np.ndarray,
+    segments: list[tuple[int, int, int]],
+    members: list[list[int]],
+    density: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(site, row)`` of every cell: a target site drawn from the segment's density, then packed
     without overlap (:func:`_pack`)."""
     site_of = np.zeros(len(widths), dtype=np.int64)
@@ -382,8 +389,9 @@ def _instances(plan: _Floorplan, cells: _Cells, site_of: np.ndarray, row_of: np.
     inst_y = np.array(ys)
     centre_x = inst_x + np.array([cell_types[k].width for k in inst_type]) / 2
     centre_y = inst_y + np.array([cell_types[k].height for k in inst_type]) / 2
-    return _Instances(cell_types, names, inst_type, inst_x, inst_y, orients, np.array(fixed), first_cell,
-                      centre_x, centre_y)
+    return _Instances(
+        cell_types, names, inst_type, inst_x, inst_y, orients, np.array(fixed), first_cell, centre_x, centre_y
+    )
 
 
 def _io_pins(num_cells: int, die: tuple[float, float, float, float]) -> _IoPins:
@@ -398,9 +406,11 @@ def _io_pins(num_cells: int, die: tuple[float, float, float, float]) -> _IoPins:
     io_xy = np.round(io_xy / 0.005) * 0.005
     io_is_input = np.zeros(n_io, dtype=bool)
     io_is_input[: (n_io + 1) // 2] = True
-    io_names = ["clk"] + [f"in\\[{i}\\]" for i in range(1, (n_io + 1) // 2)] + [
-        f"out\\[{i}\\]" for i in range(n_io - (n_io + 1) // 2)
-    ]
+    io_names = (
+        ["clk"]
+        + [f"in\\[{i}\\]" for i in range(1, (n_io + 1) // 2)]
+        + [f"out\\[{i}\\]" for i in range(n_io - (n_io + 1) // 2)]
+    )
     return _IoPins(io_names, io_xy, io_is_input)
 
 
@@ -431,8 +441,9 @@ class _SinkPool:
         return sinks
 
 
-def _netlist(rng: np.random.Generator, inst: _Instances, io: _IoPins, cells: _Cells,
-             hotspot: tuple[float, float, float]) -> tuple[list[SyntheticNet], list[int]]:
+def _netlist(
+    rng: np.random.Generator, inst: _Instances, io: _IoPins, cells: _Cells, hotspot: tuple[float, float, float]
+) -> tuple[list[SyntheticNet], list[int]]:
     """The nets (high-fan-out, ordinary, IO, clock) and the flip-flops on the clock net."""
     from scipy.spatial import cKDTree  # here: 0.8 s of import that `gsr-eda synth --help` need not pay
 
@@ -453,8 +464,15 @@ def _netlist(rng: np.random.Generator, inst: _Instances, io: _IoPins, cells: _Ce
     return nets, flops
 
 
-def _local_nets(rng: np.random.Generator, inst: _Instances, io: _IoPins, pool: _SinkPool, tree: Any,
-                hotspot: tuple[float, float, float], first_net: int) -> list[SyntheticNet]:
+def _local_nets(
+    rng: np.random.Generator,
+    inst: _Instances,
+    io: _IoPins,
+    pool: _SinkPool,
+    tree: Any,
+    hotspot: tuple[float, float, float],
+    first_net: int,
+) -> list[SyntheticNet]:
     """One net per driver output (cells, macros) and input IO pin, its sinks among the nearest
     free pins (lightly shuffled); drivers in the hotspot get 1.5x the fan-out."""
     hx, hy, sigma = hotspot
@@ -490,8 +508,9 @@ def _local_nets(rng: np.random.Generator, inst: _Instances, io: _IoPins, pool: _
     return nets
 
 
-def _attach_to_nearest_driver(nets: list[SyntheticNet], inst: _Instances, io: _IoPins, tree: Any,
-                              n_hf: int, first_buffer: int) -> None:
+def _attach_to_nearest_driver(
+    nets: list[SyntheticNet], inst: _Instances, io: _IoPins, tree: Any, n_hf: int, first_buffer: int
+) -> None:
     """Output IO pins and the high-fan-out buffers' inputs join the net of the nearest instance
     that drives one."""
     n_inst = len(inst.kinds)

@@ -29,8 +29,13 @@ def plot_learning_curves(history: list[dict[str, float]], path: str | Path, *, m
     ax_loss.legend()
     for key in ("pearson", "spearman", "kendall", "r2"):
         values = [row[f"val_{key}"] for row in history]
-        ax_corr.plot(epochs, [math.nan if v is None else v for v in values], marker="o", label=key,
-                     linewidth=2.5 if key == monitor else 1.2)
+        ax_corr.plot(
+            epochs,
+            [math.nan if v is None else v for v in values],
+            marker="o",
+            label=key,
+            linewidth=2.5 if key == monitor else 1.2,
+        )
     ax_corr.set_xlabel("epoch")
     ax_corr.set_title("validation metrics")
     ax_corr.axhline(0.0, color="0.7", linewidth=0.8)

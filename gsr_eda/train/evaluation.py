@@ -52,8 +52,13 @@ class _Pools:
         return {"cells": self.cells.metrics(), "gcells": self.gcells.metrics()}
 
 
-def evaluate_records(predictor, records, test_masks: dict[str, np.ndarray] | None = None,
-                     on_design=None, roles: dict[str, str] | None = None) -> dict:
+def evaluate_records(
+    predictor,
+    records,
+    test_masks: dict[str, np.ndarray] | None = None,
+    on_design=None,
+    roles: dict[str, str] | None = None,
+) -> dict:
     """Metrics per design, per role and overall, with the baselines beside the model.
 
     Returns ``{"designs": {name: entry}, "roles": {role: {"cells", "gcells"}}, "overall": ...}``;
@@ -77,8 +82,12 @@ def evaluate_records(predictor, records, test_masks: dict[str, np.ndarray] | Non
             "label": record.label_name,
             "label_is_proxy": record.label_is_proxy,
             "baselines": score_baselines(
-                record.design, record.cell_labels, record.gcell_labels, pred.covered,
-                reduce=predictor.label_reduce, label_is_proxy=record.label_is_proxy,
+                record.design,
+                record.cell_labels,
+                record.gcell_labels,
+                pred.covered,
+                reduce=predictor.label_reduce,
+                label_is_proxy=record.label_is_proxy,
             ),
         }
         pools.cells.add(pred.cells, record.cell_labels)

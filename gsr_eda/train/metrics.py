@@ -41,9 +41,11 @@ def regression_metrics(pred: np.ndarray, target: np.ndarray) -> dict[str, float]
         raise ValueError(f"predictions ({pred.size}) and targets ({target.size}) differ in length")
     out: dict[str, float] = {"n": int(pred.size)}
     if pred.size < 2:
-        return out | {name: math.nan for name in METRIC_NAMES[:-1]} | {
-            "mae": float(np.abs(pred - target).mean()) if pred.size else math.nan
-        }
+        return (
+            out
+            | {name: math.nan for name in METRIC_NAMES[:-1]}
+            | {"mae": float(np.abs(pred - target).mean()) if pred.size else math.nan}
+        )
     constant = np.ptp(pred) == 0 or np.ptp(target) == 0
     if constant:
         out.update(pearson=math.nan, spearman=math.nan, kendall=math.nan)

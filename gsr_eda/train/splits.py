@@ -72,9 +72,8 @@ class SplitPlan:
             return f"split by design ({origin}): " + "; ".join(parts)
         counts = {s: sum(int((m == s).sum()) for m in self.node_masks.values()) for s in (TRAIN, VAL, TEST)}
         origin = "masks stored in the graph store" if self.source == "stored" else f"seeded masks (seed {self.seed})"
-        return (
-            f"split by node over {len(self.node_masks)} design(s) with {origin}: "
-            + ", ".join(f"{SPLIT_NAMES[s]} {counts[s]:,} nodes" for s in (TRAIN, VAL, TEST))
+        return f"split by node over {len(self.node_masks)} design(s) with {origin}: " + ", ".join(
+            f"{SPLIT_NAMES[s]} {counts[s]:,} nodes" for s in (TRAIN, VAL, TEST)
         )
 
     def to_state(self) -> dict:
@@ -151,7 +150,9 @@ def plan_split(
         n_test = max(1, int(round(test_fraction * len(names))))
         n_val = max(1, int(round(val_fraction * len(names))))
         return SplitPlan(
-            "design", "seeded", seed,
+            "design",
+            "seeded",
+            seed,
             train_designs=sorted(order[n_test + n_val :]),
             val_designs=sorted(order[n_test : n_test + n_val]),
             test_designs=sorted(order[:n_test]),
@@ -181,8 +182,10 @@ def named_split(
     """
     unknown = sorted(set(val_designs) - set(names)) + sorted(set(test_designs) - set(names))
     if unknown:
-        raise ValueError(f"held-out design(s) {', '.join(map(repr, unknown))} are not among the labelled "
-                         f"designs ({', '.join(names)})")
+        raise ValueError(
+            f"held-out design(s) {', '.join(map(repr, unknown))} are not among the labelled "
+            f"designs ({', '.join(names)})"
+        )
     both = sorted(set(val_designs) & set(test_designs))
     if both:
         raise ValueError(f"design(s) {', '.join(map(repr, both))} are named for both validation and test")
@@ -190,11 +193,14 @@ def named_split(
     if not val_designs:
         n_val = max(1, int(round(val_fraction * len(names))))
         if len(rest) <= n_val:
-            raise ValueError("name --val-designs too: after the test designs too few are left to draw a "
-                             "validation design and still train")
+            raise ValueError(
+                "name --val-designs too: after the test designs too few are left to draw a "
+                "validation design and still train"
+            )
         order = [rest[i] for i in np.random.default_rng(seed).permutation(len(rest))]
         val_designs, rest = order[:n_val], sorted(order[n_val:])
     if not rest:
         raise ValueError("the held-out designs leave no design to train on")
-    return SplitPlan("design", "named", seed, train_designs=rest, val_designs=sorted(val_designs),
-                     test_designs=sorted(test_designs))
+    return SplitPlan(
+        "design", "named", seed, train_designs=rest, val_designs=sorted(val_designs), test_designs=sorted(test_designs)
+    )

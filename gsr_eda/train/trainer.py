@@ -34,16 +34,24 @@ from gsr_eda.atomic import atomic_open, write_text_atomically
 from gsr_eda.errors import InputError
 from gsr_eda.jsonable import json_safe
 from gsr_eda.predict.checkpoint import BEST_NAME, LAST_NAME, load_checkpoint, resolve_device, save_checkpoint
+from gsr_eda.predict.normalization import Standardizer
 from gsr_eda.train.distributed import init_distributed, shutdown_distributed
 from gsr_eda.train.metrics import regression_metrics
-from gsr_eda.predict.normalization import Standardizer
 from gsr_eda.train.splits import MIN_DESIGNS_FOR_DESIGN_SPLIT, TEST, TRAIN, VAL, SplitPlan, plan_split
 
 DEFAULT_IGNORED_FEATURES = ("x_norm", "y_norm")
 #: Validation metrics that can drive early stopping and ``best.pt``; all but ``loss`` are maximised.
 MONITORS = ("pearson", "spearman", "kendall", "r2", "loss")
 EPOCH_COLUMNS = (
-    "epoch", "lr", "train_loss", "val_loss", "val_pearson", "val_spearman", "val_kendall", "val_r2", "val_mae",
+    "epoch",
+    "lr",
+    "train_loss",
+    "val_loss",
+    "val_pearson",
+    "val_spearman",
+    "val_kendall",
+    "val_r2",
+    "val_mae",
     "seconds",
 )
 
@@ -107,8 +115,10 @@ class TrainConfig:
         try:
             build_model(self.model, 1, hidden=self.hidden, layers=1, groups=self.groups, k=self.k, dropout=self.dropout)
         except ValueError as err:
-            raise InputError(f"--model {self.model} with --hidden {self.hidden} --groups {self.groups} "
-                             f"--k {self.k} --dropout {self.dropout}: {err}") from None
+            raise InputError(
+                f"--model {self.model} with --hidden {self.hidden} --groups {self.groups} "
+                f"--k {self.k} --dropout {self.dropout}: {err}"
+            ) from None
 
 
 @dataclass
@@ -204,8 +214,11 @@ class _Data:
         """Indices of the stored feature columns the model reads: all but ``cfg.ignore_features``."""
         unknown = sorted(set(self.cfg.ignore_features) - set(self.feature_names))
         if unknown:
-            raise InputError(f"--ignore-features names {', '.join(unknown)}, which the store does not have "
-                             f"(it has {', '.join(self.feature_names)})", self.store_path)
+            raise InputError(
+                f"--ignore-features names {', '.join(unknown)}, which the store does not have "
+                f"(it has {', '.join(self.feature_names)})",
+                self.store_path,
+            )
         columns = [i for i, name in enumerate(self.feature_names) if name not in self.cfg.ignore_features]
         if not columns:
             raise InputError("--ignore-features leaves no feature for the model to read", self.store_path)
@@ -227,8 +240,12 @@ class _Data:
         try:
             plan = plan_split(
                 {n: (self.summaries[n]["nodes"], stored[n]) for n in self.names},
-                seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction, mode=mode,
-                val_designs=cfg.val_designs, test_designs=cfg.test_designs,
+                seed=cfg.seed,
+                val_fraction=cfg.val_fraction,
+                test_fraction=cfg.test_fraction,
+                mode=mode,
+                val_designs=cfg.val_designs,
+                test_designs=cfg.test_designs,
             )
             # A correlation needs two validation nodes; without them no epoch is ever "best".
             plan.check_node_counts(min_val_nodes=1 if cfg.monitor == "loss" else 2)
@@ -261,8 +278,12 @@ def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device) 
         record.indptr, record.indices, record.num_nodes, normalization=ADJACENCY_NORMALIZATION, device=device
     )
     return Graph(
-        record.name, std.features(record.features, device), std.target(record.cell_labels, device),
-        np.asarray(record.cell_labels, dtype=np.float32), adj, masks,
+        record.name,
+        std.features(record.features, device),
+        std.target(record.cell_labels, device),
+        np.asarray(record.cell_labels, dtype=np.float32),
+        adj,
+        masks,
     )
 
 
@@ -290,8 +311,13 @@ def evaluate_graphs(model: torch.nn.Module, graphs: list[Graph], split: int, std
 
 def _model_config(cfg: TrainConfig, in_channels: int) -> dict[str, Any]:
     return {
-        "name": cfg.model, "in_channels": in_channels, "hidden": cfg.hidden, "layers": cfg.layers,
-        "groups": cfg.groups, "k": cfg.k, "dropout": cfg.dropout,
+        "name": cfg.model,
+        "in_channels": in_channels,
+        "hidden": cfg.hidden,
+        "layers": cfg.layers,
+        "groups": cfg.groups,
+        "k": cfg.k,
+        "dropout": cfg.dropout,
     }
 
 
@@ -384,7 +410,12 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
 
     torch.manual_seed(cfg.seed)
     model = build_model(
-        cfg.model, in_channels, hidden=cfg.hidden, layers=cfg.layers, groups=cfg.groups, k=cfg.k,
+        cfg.model,
+        in_channels,
+        hidden=cfg.hidden,
+        layers=cfg.layers,
+        groups=cfg.groups,
+        k=cfg.k,
         dropout=cfg.dropout,
     ).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -421,9 +452,15 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
         return base | {
             "model_state": model.state_dict(),
             "train": {
-                "config": asdict(cfg), "epoch": epoch, "history": history, "split": plan.to_state(),
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "best_epoch": best_epoch, "best_score": best_score, "wait": wait,
+                "config": asdict(cfg),
+                "epoch": epoch,
+                "history": history,
+                "split": plan.to_state(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "best_epoch": best_epoch,
+                "best_score": best_score,
+                "wait": wait,
             },
         }
 
@@ -461,7 +498,10 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
             train_loss = ctx.all_reduce_sum([loss_sum], device)[0] / (steps * ctx.world_size)
             val = evaluate_graphs(model, val_graphs, VAL, std)
             row = {
-                "epoch": epoch + 1, "lr": lr, "train_loss": train_loss, "val_loss": val["loss"],
+                "epoch": epoch + 1,
+                "lr": lr,
+                "train_loss": train_loss,
+                "val_loss": val["loss"],
                 **{f"val_{k}": val[k] for k in ("pearson", "spearman", "kendall", "r2", "mae")},
                 "seconds": time.perf_counter() - started,
             }
@@ -478,7 +518,8 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
                 _write_logs(out_dir, history)
             ctx.barrier()
             progress.update(
-                task, advance=1,
+                task,
+                advance=1,
                 status=f"loss {train_loss:.4f} val {cfg.monitor} {val[cfg.monitor]:.4f} (best epoch {best_epoch})",
             )
             if not show_progress or not ctx.is_main:
@@ -500,7 +541,9 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
     return TrainResult(out_dir, history, best_epoch, best_score, stopped_early, plan, test_metrics)
 
 
-def _finish(out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, log, world_size) -> dict[str, float] | None:
+def _finish(
+    out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, log, world_size
+) -> dict[str, float] | None:
     """Learning curves, test metrics of the best model, ``summary.json``."""
     from gsr_eda.predict.checkpoint import model_from_checkpoint
     from gsr_eda.train.curves import plot_learning_curves
@@ -520,14 +563,25 @@ def _finish(out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, 
             f"kendall {test_metrics['kendall']}, r2 {test_metrics['r2']}, mae {test_metrics['mae']}"
         )
     summary = {
-        "config": asdict(cfg), "split": plan.describe(), "split_mode": plan.mode,
-        "train_designs": plan.train_designs, "val_designs": plan.val_designs, "test_designs": plan.test_designs,
-        "epochs_run": len(history), "best_epoch": best_epoch, "world_size": world_size,
+        "config": asdict(cfg),
+        "split": plan.describe(),
+        "split_mode": plan.mode,
+        "train_designs": plan.train_designs,
+        "val_designs": plan.val_designs,
+        "test_designs": plan.test_designs,
+        "epochs_run": len(history),
+        "best_epoch": best_epoch,
+        "world_size": world_size,
         "best_val": json_safe(history[best_epoch - 1]) if best_epoch > 0 else None,
-        "test": test_metrics, "label": data.label, "feature_names": data.feature_names,
+        "test": test_metrics,
+        "label": data.label,
+        "feature_names": data.feature_names,
         "files": {
-            "best": str(best_path), "last": str(out_dir / LAST_NAME), "metrics_csv": str(out_dir / "metrics.csv"),
-            "metrics_json": str(out_dir / "metrics.json"), "curves": str(out_dir / "curves.png"),
+            "best": str(best_path),
+            "last": str(out_dir / LAST_NAME),
+            "metrics_csv": str(out_dir / "metrics.csv"),
+            "metrics_json": str(out_dir / "metrics.json"),
+            "curves": str(out_dir / "curves.png"),
         },
     }
     write_text_atomically(out_dir / "summary.json", json.dumps(json_safe(summary), indent=2) + "\n")
@@ -541,10 +595,12 @@ def _progress(enabled: bool):
     # In a narrow or non-terminal console (80 columns) the status line is the one to shorten:
     # the epoch count and the elapsed time keep their width.
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
         MofNCompleteColumn(table_column=Column(min_width=7, no_wrap=True, justify="right")),
         TextColumn("epochs"),
         TimeElapsedColumn(table_column=Column(min_width=7, no_wrap=True)),
         TextColumn("{task.fields[status]}", table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
-        disable=not enabled, transient=False,
+        disable=not enabled,
+        transient=False,
     )

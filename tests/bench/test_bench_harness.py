@@ -44,8 +44,14 @@ def test_grid_is_depth_major_and_k_applies_to_gsr_only():
     grid = GridSpec(["gsr", "revgnn", "gcn"], [64, 16], [16, 4], hidden=128, settings={"steps": 3})
     labels = [config.label for config in grid.configs()]
     assert labels == [
-        "gsr L16 k4", "gsr L16 k16", "revgnn L16", "gcn L16",
-        "gsr L64 k4", "gsr L64 k16", "revgnn L64", "gcn L64",
+        "gsr L16 k4",
+        "gsr L16 k16",
+        "revgnn L16",
+        "gcn L16",
+        "gsr L64 k4",
+        "gsr L64 k16",
+        "revgnn L64",
+        "gcn L64",
     ]
     assert all(config.steps == 3 and config.hidden == 128 for config in grid.configs())
     config = grid.configs()[0]
@@ -63,11 +69,15 @@ def test_peak_rss_meter_sees_a_transient_allocation():
 
 def test_two_configuration_grid_writes_json_markdown_and_png(tiny_models_importable, tmp_path):
     grid = GridSpec(
-        ["gsr", "revgnn"], [2], [4], hidden=16,
+        ["gsr", "revgnn"],
+        [2],
+        [4],
+        hidden=16,
         settings=dict(steps=2, warmup=1, epochs=4, threads=1, profile=True, **TINY_BUILDERS),
     )
-    results = run_train_benchmark(SMALL_GRAPH, grid, RunLimits(timeout_s=240), tmp_path / "out",
-                                  argv=["gsr-eda", "bench", "train", "--test"])
+    results = run_train_benchmark(
+        SMALL_GRAPH, grid, RunLimits(timeout_s=240), tmp_path / "out", argv=["gsr-eda", "bench", "train", "--test"]
+    )
 
     document = json.loads((tmp_path / "out" / "results.json").read_text())
     assert document["schema"] == "gsr-eda-bench-train/1"
@@ -138,16 +148,32 @@ def test_hopeless_non_reversible_run_is_not_started():
 
 def _record(model, layers, step_s, peak, k=None, status="ok"):
     config = BenchConfig(model=model, layers=layers, k=k).to_dict()
-    figures = {"step_s": step_s, "peak_rss_bytes": peak, "forward_s": step_s / 2,
-               "backward_s": step_s / 2, "optimizer_s": 0.0} if status == "ok" else {}
-    return {"label": BenchConfig.from_dict(config).label, "config": config, "status": status,
-            "message": "" if status == "ok" else "killed", "figures": figures}
+    figures = (
+        {
+            "step_s": step_s,
+            "peak_rss_bytes": peak,
+            "forward_s": step_s / 2,
+            "backward_s": step_s / 2,
+            "optimizer_s": 0.0,
+        }
+        if status == "ok"
+        else {}
+    )
+    return {
+        "label": BenchConfig.from_dict(config).label,
+        "config": config,
+        "status": status,
+        "message": "" if status == "ok" else "killed",
+        "figures": figures,
+    }
 
 
 def test_speedups_reductions_and_target_verdicts():
     records = [
-        _record("gsr", 16, 0.5, 100e6, k=8), _record("revgnn", 16, 6.0, 1000e6),
-        _record("gsr", 64, 1.5, 110e6, k=8), _record("revgnn", 64, 33.0, 4000e6),
+        _record("gsr", 16, 0.5, 100e6, k=8),
+        _record("revgnn", 16, 6.0, 1000e6),
+        _record("gsr", 64, 1.5, 110e6, k=8),
+        _record("revgnn", 64, 33.0, 4000e6),
         _record("gcn", 64, 9.0, 0, status="oom"),
     ]
     rows = compare(records)

@@ -10,14 +10,28 @@ from typer.testing import CliRunner
 from gsr_eda.bench.kernels import synthetic_circuit_graph
 from gsr_eda.cli import app
 
-KERNELS = {"row_topk", "cbsr_aggregate", "sampled_backward", "cbsr_aggregate_weighted",
-           "weighted_backward"}
+KERNELS = {"row_topk", "cbsr_aggregate", "sampled_backward", "cbsr_aggregate_weighted", "weighted_backward"}
 
 
 def test_json_reports_every_kernel_against_torch() -> None:
-    result = CliRunner().invoke(app, ["bench", "kernels", "--graph", "synthetic",
-                                      "--synthetic-nodes", "2000", "--hidden", "32",
-                                      "--k", "4", "--repeats", "1", "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "kernels",
+            "--graph",
+            "synthetic",
+            "--synthetic-nodes",
+            "2000",
+            "--hidden",
+            "32",
+            "--k",
+            "4",
+            "--repeats",
+            "1",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["device"] == "cpu" and doc["memory_bandwidth_gbs"] > 0
@@ -36,11 +50,14 @@ def test_synthetic_graph_has_hubs_and_degree_one_rows() -> None:
     assert degree.max() >= 4000 and (degree == 1).sum() > 100
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--graph", "mars"], "unknown graph"),
-    (["--device", "tpu"], "unknown device"),
-    (["--hidden", "30", "--groups", "4"], "must divide"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--graph", "mars"], "unknown graph"),
+        (["--device", "tpu"], "unknown device"),
+        (["--hidden", "30", "--groups", "4"], "must divide"),
+    ],
+)
 def test_bad_options(args: list[str], message: str) -> None:
     from gsr_eda.errors import InputError
 

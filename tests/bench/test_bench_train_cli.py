@@ -46,9 +46,34 @@ def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
 def test_json_output_of_a_real_two_model_run(tiny_store, tmp_path, capsys):
     out = tmp_path / "bench"
     code, stdout, stderr = run_cli(
-        ["bench", "train", "--store", str(tiny_store), "--design", "tiny", "--models", "gsr,gcn",
-         "--layers", "2", "--hidden", "16", "--k", "4", "--steps", "1", "--warmup", "1",
-         "--epochs", "3", "--threads", "1", "--profile", "--out", str(out), "--json"],
+        [
+            "bench",
+            "train",
+            "--store",
+            str(tiny_store),
+            "--design",
+            "tiny",
+            "--models",
+            "gsr,gcn",
+            "--layers",
+            "2",
+            "--hidden",
+            "16",
+            "--k",
+            "4",
+            "--steps",
+            "1",
+            "--warmup",
+            "1",
+            "--epochs",
+            "3",
+            "--threads",
+            "1",
+            "--profile",
+            "--out",
+            str(out),
+            "--json",
+        ],
         capsys,
     )
     assert code == 0, stderr

@@ -23,7 +23,9 @@ class SparseMean:
         values = np.repeat(1.0 / degree, np.diff(indptr)).astype(np.float32)
         self.num_nodes = num_nodes
         self.matrix = torch.sparse_csr_tensor(
-            torch.from_numpy(indptr), torch.from_numpy(indices), torch.from_numpy(values),
+            torch.from_numpy(indptr),
+            torch.from_numpy(indices),
+            torch.from_numpy(values),
             size=(num_nodes, num_nodes),
         ).to(device)
 

@@ -28,10 +28,13 @@ def store(tmp_path) -> Path:
     labelled.name = "labelled"
     plain = random_design(25, 20, seed=6)
     plain.name = "plain"
-    write_designs(path, [
-        build_record(labelled, label=proxy_congestion(labelled), metadata={"sources": {"def": "a.def"}}),
-        build_record(plain, net_model="clique"),
-    ])
+    write_designs(
+        path,
+        [
+            build_record(labelled, label=proxy_congestion(labelled), metadata={"sources": {"def": "a.def"}}),
+            build_record(plain, net_model="clique"),
+        ],
+    )
     return path
 
 

@@ -24,12 +24,26 @@ def run_cli(*args: object) -> subprocess.CompletedProcess:
 
 def asap7_args(shared_data: Path) -> list[object]:
     d = shared_data / "openroad" / "asap7"
-    return ["--def", d / "aes_place.def", "--lef", d / "asap7_tech_1x_201209.lef", "--lef", d / "asap7sc7p5t_28_R_1x_220121a.lef"]
+    return [
+        "--def",
+        d / "aes_place.def",
+        "--lef",
+        d / "asap7_tech_1x_201209.lef",
+        "--lef",
+        d / "asap7sc7p5t_28_R_1x_220121a.lef",
+    ]
 
 
 def sky130_args(shared_data: Path) -> list[object]:
     d = shared_data / "openroad" / "sky130hd"
-    return ["--def", d / "insert_decap_gcd.def", "--lef", d / "sky130hd.tlef", "--lef", d / "sky130_fd_sc_hd_merged.lef"]
+    return [
+        "--def",
+        d / "insert_decap_gcd.def",
+        "--lef",
+        d / "sky130hd.tlef",
+        "--lef",
+        d / "sky130_fd_sc_hd_merged.lef",
+    ]
 
 
 def test_ingest_aes_place_then_info(shared_data, tmp_path):
@@ -65,8 +79,19 @@ def test_ingest_circuitnet_reports_dropped_nodes(shared_data, tmp_path):
     placement = root / "instance_placement_gcell" / "9276-zero-riscy-b-1-c2-u0.85-m1-p1-f1.npy"
     store = tmp_path / "cn.h5"
     result = run_cli(
-        "ingest", "circuitnet", "--root", root, "--design", "zero-riscy-b-1-c2", "--placement", placement,
-        "--store", store, "--net-model", "clique", "--json",
+        "ingest",
+        "circuitnet",
+        "--root",
+        root,
+        "--design",
+        "zero-riscy-b-1-c2",
+        "--placement",
+        placement,
+        "--store",
+        store,
+        "--net-model",
+        "clique",
+        "--json",
     )
     assert result.returncode == 0, result.stderr
     (entry,) = json.loads(result.stdout)["designs"]
@@ -86,9 +111,13 @@ def test_existing_design_needs_overwrite(shared_data, tmp_path):
     before = store.read_bytes()
     again = run_cli("ingest", "design", *sky130_args(shared_data), "--store", store, "--net-model", "star")
     assert again.returncode == 3
-    assert again.stderr.strip().splitlines() == [f"gsr-eda: error: {store}: design(s) already in the store: gcd (use --overwrite to replace)"]
+    assert again.stderr.strip().splitlines() == [
+        f"gsr-eda: error: {store}: design(s) already in the store: gcd (use --overwrite to replace)"
+    ]
     assert store.read_bytes() == before
-    replaced = run_cli("ingest", "design", *sky130_args(shared_data), "--store", store, "--net-model", "star", "--overwrite")
+    replaced = run_cli(
+        "ingest", "design", *sky130_args(shared_data), "--store", store, "--net-model", "star", "--overwrite"
+    )
     assert replaced.returncode == 0, replaced.stderr
     with GraphStore(store) as graph_store:
         assert graph_store.designs == ["gcd"] and graph_store.read("gcd").net_model == "star"
@@ -98,8 +127,19 @@ def test_proxy_label_options_choose_the_stored_label(shared_data, tmp_path):
     store = tmp_path / "g.h5"
     default = run_cli("ingest", "design", *sky130_args(shared_data), "--store", store, "--name", "util")
     assert default.returncode == 0, default.stderr
-    star = run_cli("ingest", "design", *sky130_args(shared_data), "--store", store, "--name", "over",
-                   "--proxy-measure", "overflow", "--proxy-decomposition", "star")
+    star = run_cli(
+        "ingest",
+        "design",
+        *sky130_args(shared_data),
+        "--store",
+        store,
+        "--name",
+        "over",
+        "--proxy-measure",
+        "overflow",
+        "--proxy-decomposition",
+        "star",
+    )
     assert star.returncode == 0, star.stderr
     with GraphStore(store) as graph_store:
         util, over = graph_store.read("util"), graph_store.read("over")
@@ -121,7 +161,10 @@ def sky130_store(shared_data, tmp_path_factory) -> Path:
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda args, tmp: [tmp / "missing.lef" if str(a).endswith("merged.lef") else a for a in args], "missing.lef: LEF file not found"),
+        (
+            lambda args, tmp: [tmp / "missing.lef" if str(a).endswith("merged.lef") else a for a in args],
+            "missing.lef: LEF file not found",
+        ),
         (lambda args, tmp: args + ["--labels", tmp / "labels.npy"], "--labels needs --label-kind"),
         (lambda args, tmp: args + ["--net-model", "hyperedge"], "unknown net model 'hyperedge'"),
         (lambda args, tmp: args + ["--proxy-measure", "rudy"], "proxy label: measure must be one of"),
@@ -154,7 +197,13 @@ def test_manifest_in_parallel_and_all_or_nothing(shared_data, tmp_path):
     lefs = [str(sky / "sky130hd.tlef"), str(sky / "sky130_fd_sc_hd_merged.lef")]
     entries = [
         {"kind": "def", "def": str(sky / "insert_decap_gcd.def"), "lef": lefs, "name": "gcd_star", "net_model": "star"},
-        {"kind": "def", "def": str(sky / "insert_decap_gcd.def"), "lef": lefs, "name": "gcd_clique", "net_model": "clique"},
+        {
+            "kind": "def",
+            "def": str(sky / "insert_decap_gcd.def"),
+            "lef": lefs,
+            "name": "gcd_clique",
+            "net_model": "clique",
+        },
     ]
     manifest = tmp_path / "designs.json"
     manifest.write_text(json.dumps({"designs": entries}))
@@ -199,14 +248,32 @@ def write_stand_in_lef(def_path: Path, out: Path) -> Path:
     lines = ["VERSION 5.8 ;", "UNITS", "  DATABASE MICRONS 2000 ;", "END UNITS"]
     for i, pitch in enumerate([0.14, 0.19, 0.14, 0.28, 0.28, 0.28, 0.8, 0.8, 1.6, 1.6], 1):
         direction = "HORIZONTAL" if i % 2 else "VERTICAL"
-        lines += [f"LAYER metal{i}", "  TYPE ROUTING ;", f"  DIRECTION {direction} ;", f"  PITCH {pitch} ;",
-                  "  WIDTH 0.07 ;", f"END metal{i}"]
+        lines += [
+            f"LAYER metal{i}",
+            "  TYPE ROUTING ;",
+            f"  DIRECTION {direction} ;",
+            f"  PITCH {pitch} ;",
+            "  WIDTH 0.07 ;",
+            f"END metal{i}",
+        ]
     lines += [f"SITE {site}", "  CLASS CORE ;", "  SIZE 0.19 BY 1.4 ;", f"END {site}"]
     for name in sorted(set(master.values())):
-        lines += [f"MACRO {name}", "  CLASS CORE ;", "  ORIGIN 0 0 ;", f"  SIZE {0.19 * (2 + len(pins[name])):.2f} BY 1.4 ;"]
+        lines += [
+            f"MACRO {name}",
+            "  CLASS CORE ;",
+            "  ORIGIN 0 0 ;",
+            f"  SIZE {0.19 * (2 + len(pins[name])):.2f} BY 1.4 ;",
+        ]
         for pin in sorted(pins[name]):
-            lines += [f"  PIN {pin}", "    DIRECTION INOUT ;", "    PORT", "      LAYER metal1 ;",
-                      "        RECT 0.05 0.05 0.1 0.1 ;", "    END", f"  END {pin}"]
+            lines += [
+                f"  PIN {pin}",
+                "    DIRECTION INOUT ;",
+                "    PORT",
+                "      LAYER metal1 ;",
+                "        RECT 0.05 0.05 0.1 0.1 ;",
+                "    END",
+                f"  END {pin}",
+            ]
         lines.append(f"END {name}")
     out.write_text("\n".join(lines + ["END LIBRARY", ""]))
     return out
@@ -216,9 +283,27 @@ def test_ingest_openroad_router_labels(shared_data, tmp_path):
     grt = shared_data / "openroad" / "grt_reports"
     lef = write_stand_in_lef(grt / "gcd.def", tmp_path / "nangate45_stand_in.lef")
     store = tmp_path / "grt.h5"
-    for name, labels, kind in [("report", "congestion7.rptok", "openroad-report"), ("guides", "gcd.guideok", "openroad-guides")]:
-        result = run_cli("ingest", "design", "--def", grt / "gcd.def", "--lef", lef, "--store", store, "--name", name,
-                         "--labels", grt / labels, "--label-kind", kind, "--json")
+    for name, labels, kind in [
+        ("report", "congestion7.rptok", "openroad-report"),
+        ("guides", "gcd.guideok", "openroad-guides"),
+    ]:
+        result = run_cli(
+            "ingest",
+            "design",
+            "--def",
+            grt / "gcd.def",
+            "--lef",
+            lef,
+            "--store",
+            store,
+            "--name",
+            name,
+            "--labels",
+            grt / labels,
+            "--label-kind",
+            kind,
+            "--json",
+        )
         assert result.returncode == 0, result.stderr
         (entry,) = json.loads(result.stdout)["designs"]
         assert entry["label"]["is_proxy"] is False and entry["label"]["source"].endswith(labels)
@@ -232,7 +317,10 @@ def test_ingest_openroad_router_labels(shared_data, tmp_path):
     hot = np.count_nonzero(report.gcell_labels)
     assert hot == len(boxes) and np.count_nonzero(report.cell_labels) > 0
     # Guides give a dense usage map: most gcells that hold cells are used by some net.
-    assert np.count_nonzero(guides.gcell_labels) > hot and np.count_nonzero(guides.cell_labels) > len(guides.cell_labels) // 2
+    assert (
+        np.count_nonzero(guides.gcell_labels) > hot
+        and np.count_nonzero(guides.cell_labels) > len(guides.cell_labels) // 2
+    )
 
 
 def test_unplaced_io_pin_is_reported_and_stored(shared_data, tmp_path):

@@ -36,7 +36,16 @@ def store(tmp_path_factory) -> Path:
     for seed in (1, 2):
         for argv in (
             ["synth", "--cells", "150", "--seed", seed, "--name", f"d{seed}", "--out", root],
-            ["ingest", "design", "--def", root / f"d{seed}.def", "--lef", root / f"d{seed}.lef", "--store", root / "s.h5"],
+            [
+                "ingest",
+                "design",
+                "--def",
+                root / f"d{seed}.def",
+                "--lef",
+                root / f"d{seed}.lef",
+                "--store",
+                root / "s.h5",
+            ],
         ):
             mp.setattr(sys, "argv", ["gsr-eda", *map(str, argv)])
             try:
@@ -87,8 +96,22 @@ def test_train_resume_evaluate_predict_and_gate(store, tmp_path, capsys, monkeyp
 
     # From DEF (the same ingest code, no labels), with a heatmap and the gate tripped on purpose.
     def_path = store.parent / "d2.def"
-    gate_args = ["predict", "-c", run, "--def", def_path, "--lef", store.parent / "d2.lef", "--json",
-                 "--heatmap", tmp_path / "map.png", "--hotspot-threshold", "-1e9", "--fail-above", "0.5"]
+    gate_args = [
+        "predict",
+        "-c",
+        run,
+        "--def",
+        def_path,
+        "--lef",
+        store.parent / "d2.lef",
+        "--json",
+        "--heatmap",
+        tmp_path / "map.png",
+        "--hotspot-threshold",
+        "-1e9",
+        "--fail-above",
+        "0.5",
+    ]
     code, out, err = run_cli(gate_args, capsys, monkeypatch)
     assert code == EXIT_GATE, err
     summary = json.loads(out)
@@ -122,15 +145,21 @@ def test_checkpoint_with_other_features_is_refused(store, tmp_path, capsys, monk
 
     std = Standardizer.fit([np.zeros((2, 2)) + [[0, 1], [1, 0]]], [np.arange(2.0)])
     path = tmp_path / "other.pt"
-    save_checkpoint(path, {
-        "model": {"name": "sage", "in_channels": 2, "hidden": 4, "layers": 1, "groups": 2, "k": 2, "dropout": 0.0},
-        "graph": {"net_model": "capped-clique", "net_cap": 8, "normalization": "mean"},
-        "label": {"name": "x", "reduce": "max", "is_proxy": True},
-        "feature_names": ["width", "colour"],
-        "standardizer": std.to_state(),
-        "model_state": build_model("sage", 2, hidden=4, layers=1).state_dict(),
-    })
-    for argv in (["evaluate", "-c", path, "--store", store], ["predict", "-c", path, "--store", store, "--design", "d1"]):
+    save_checkpoint(
+        path,
+        {
+            "model": {"name": "sage", "in_channels": 2, "hidden": 4, "layers": 1, "groups": 2, "k": 2, "dropout": 0.0},
+            "graph": {"net_model": "capped-clique", "net_cap": 8, "normalization": "mean"},
+            "label": {"name": "x", "reduce": "max", "is_proxy": True},
+            "feature_names": ["width", "colour"],
+            "standardizer": std.to_state(),
+            "model_state": build_model("sage", 2, hidden=4, layers=1).state_dict(),
+        },
+    )
+    for argv in (
+        ["evaluate", "-c", path, "--store", store],
+        ["predict", "-c", path, "--store", store, "--design", "d1"],
+    ):
         code, _, err = run_cli(argv, capsys, monkeypatch)
         assert code == EXIT_BAD_INPUT, err
         assert "checkpoint does not fit design 'd1'" in err and "missing colour" in err
@@ -139,8 +168,27 @@ def test_checkpoint_with_other_features_is_refused(store, tmp_path, capsys, monk
 
 def test_held_out_design_is_reported_apart_next_to_the_baselines(store, tmp_path, capsys, monkeypatch):
     run = tmp_path / "held_out"
-    code, out, err = run_cli(["train", "--store", store, "--out", run, "--val-designs", "d2", "--epochs", "2",
-                              "--model", "gcn", "--layers", "2", "--hidden", "8"], capsys, monkeypatch)
+    code, out, err = run_cli(
+        [
+            "train",
+            "--store",
+            store,
+            "--out",
+            run,
+            "--val-designs",
+            "d2",
+            "--epochs",
+            "2",
+            "--model",
+            "gcn",
+            "--layers",
+            "2",
+            "--hidden",
+            "8",
+        ],
+        capsys,
+        monkeypatch,
+    )
     assert code == 0, err
     assert "held-out designs named by the user" in out and "train 1 (d1); val 1 (d2)" in out
     ckpt = torch_load(run / "best.pt")

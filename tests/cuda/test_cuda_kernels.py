@@ -12,9 +12,10 @@ from gsr_eda.ops import CSRAdjacency, cbsr_aggregate, kernels, row_topk
 
 pytestmark = [
     pytest.mark.cuda,
-    pytest.mark.skipif(not (_core.has_cuda() and torch.cuda.is_available()
-                            and _core.cuda_device_count() > 0),
-                       reason="needs an NVIDIA GPU, a CUDA build of torch and the CUDA kernels"),
+    pytest.mark.skipif(
+        not (_core.has_cuda() and torch.cuda.is_available() and _core.cuda_device_count() > 0),
+        reason="needs an NVIDIA GPU, a CUDA build of torch and the CUDA kernels",
+    ),
 ]
 
 
@@ -94,11 +95,20 @@ def test_fused_linear_backward() -> None:
     grad, weight = torch.randn(20000, 128), torch.randn(128, 128)
     dv, dw = torch.empty(20000, 8), torch.randn(128, 128)
     gdv, gdw = torch.empty(20000, 8, device="cuda"), dw.cuda()
-    kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, dv, dw,
-                                      torch.empty(20000, 128), accumulate=True)
-    kernels.cbsr_linear_backward_into(gadj, grad.cuda(), values.cuda(), indices.cuda(),
-                                      weight.cuda(), gdv, gdw,
-                                      torch.empty(20000, 128, device="cuda"), accumulate=True)
+    kernels.cbsr_linear_backward_into(
+        adj, grad, values, indices, weight, dv, dw, torch.empty(20000, 128), accumulate=True
+    )
+    kernels.cbsr_linear_backward_into(
+        gadj,
+        grad.cuda(),
+        values.cuda(),
+        indices.cuda(),
+        weight.cuda(),
+        gdv,
+        gdw,
+        torch.empty(20000, 128, device="cuda"),
+        accumulate=True,
+    )
     torch.testing.assert_close(gdv.cpu(), dv, rtol=1e-4, atol=1e-3)
     torch.testing.assert_close(gdw.cpu(), dw, rtol=1e-4, atol=1e-2)
 
@@ -147,9 +157,18 @@ def layernorm_topk_backward(y: torch.Tensor, gamma: torch.Tensor, forward: tuple
     (n, d), k = y.shape, indices.shape[1]
     grad_y, grad_y_sum = torch.empty(n, d, device=dev), torch.empty(d, device=dev)
     grad_gamma, grad_beta = torch.empty(d, device=dev), torch.empty(d, device=dev)
-    kernels.layernorm_topk_backward_into(y.to(dev), gamma.to(dev), mean, rstd, indices,
-                                         torch.ones(n, k, device=dev), grad_y, grad_gamma, grad_beta,
-                                         grad_y_sum=grad_y_sum)
+    kernels.layernorm_topk_backward_into(
+        y.to(dev),
+        gamma.to(dev),
+        mean,
+        rstd,
+        indices,
+        torch.ones(n, k, device=dev),
+        grad_y,
+        grad_gamma,
+        grad_beta,
+        grad_y_sum=grad_y_sum,
+    )
     return tuple(t.cpu() for t in (grad_y, grad_gamma, grad_beta, grad_y_sum))
 
 
@@ -165,8 +184,7 @@ def test_layernorm_topk() -> None:
     same = (gpu[1] == cpu[1]).all(dim=1)
     assert (~same).sum() <= n * 1e-4
     torch.testing.assert_close(gpu[0][same], cpu[0][same], rtol=1e-4, atol=1e-3)
-    torch.testing.assert_close(gpu[0][~same].sort(dim=1).values, cpu[0][~same].sort(dim=1).values,
-                               rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(gpu[0][~same].sort(dim=1).values, cpu[0][~same].sort(dim=1).values, rtol=1e-4, atol=1e-3)
     # The backward from one forward's choice on both devices, so every entry compares.
     cpu_grads = layernorm_topk_backward(y, gamma, cpu, "cpu")
     gpu_grads = layernorm_topk_backward(y, gamma, cpu, "cuda")

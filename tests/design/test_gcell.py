@@ -17,8 +17,12 @@ def test_uniform_grid_absorbs_the_remainder_in_the_last_gcell():
 
 def test_spans_are_inclusive_and_do_not_spill_over_boundaries():
     grid = GcellGrid.uniform(0.0, 0.0, 10.0, 10.0, 1.0, 1.0)
-    spans = grid.span(np.array([1.0, 1.5, -3.0, 9.5, 4.0]), np.array([2.0, 2.5, -1.0, 9.5, 4.0]),
-                      np.array([3.0, 1.7, 0.5, 12.0, 4.0]), np.array([3.0, 3.5, 0.2, 11.0, 4.0]))
+    spans = grid.span(
+        np.array([1.0, 1.5, -3.0, 9.5, 4.0]),
+        np.array([2.0, 2.5, -1.0, 9.5, 4.0]),
+        np.array([3.0, 1.7, 0.5, 12.0, 4.0]),
+        np.array([3.0, 3.5, 0.2, 11.0, 4.0]),
+    )
     assert spans.dtype == np.int32
     assert spans.tolist() == [
         [1, 2, 2, 2],  # box [1, 3] x [2, 3]: the edges on boundaries 3 stay out of gcell 3
@@ -39,7 +43,7 @@ def test_cells_from_gcell_map_matches_brute_force(reduce):
     spans = np.stack([gx0, gy0, gx1, gy1], axis=1).astype(np.int32)
     got = cells_from_gcell_map(gmap, spans, reduce)
     op = np.max if reduce == "max" else np.mean
-    expected = [op(gmap[a:c + 1, b:d + 1]) for a, b, c, d in spans]
+    expected = [op(gmap[a : c + 1, b : d + 1]) for a, b, c, d in spans]
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
@@ -49,8 +53,9 @@ def test_gcell_map_from_cells_matches_brute_force(reduce):
     rng = np.random.default_rng(1)
     values = rng.normal(size=40)
     gx0, gy0 = rng.integers(0, 8, 40), rng.integers(0, 6, 40)
-    spans = np.stack([gx0, gy0, np.minimum(gx0 + rng.integers(0, 3, 40), 7),
-                      np.minimum(gy0 + rng.integers(0, 3, 40), 5)], axis=1).astype(np.int32)
+    spans = np.stack(
+        [gx0, gy0, np.minimum(gx0 + rng.integers(0, 3, 40), 7), np.minimum(gy0 + rng.integers(0, 3, 40), 5)], axis=1
+    ).astype(np.int32)
     got = gcell_map_from_cells(values, spans, (8, 6), reduce)
     expected = np.zeros((8, 6))
     for i in range(8):
@@ -105,9 +110,15 @@ def test_span_and_locate_equal_binary_search_on_and_around_every_edge(name):
     rng = np.random.default_rng(3)
     edges = np.concatenate([grid.x_edges, grid.y_edges])
     # Every edge, its float neighbours on both sides, random values in and around the grid, far-off values.
-    v = np.concatenate([edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf),
-                        rng.uniform(edges.min() - 5, edges.max() + 5, 5000),
-                        [-1e300, 1e300, 0.0, -np.inf, np.inf, np.nan]])
+    v = np.concatenate(
+        [
+            edges,
+            np.nextafter(edges, -np.inf),
+            np.nextafter(edges, np.inf),
+            rng.uniform(edges.min() - 5, edges.max() + 5, 5000),
+            [-1e300, 1e300, 0.0, -np.inf, np.inf, np.nan],
+        ]
+    )
     w = rng.uniform(0, 3, v.size)
     w[::3] = 0.0  # zero-size boxes (IO pins)
     u = v[::-1]
@@ -130,10 +141,11 @@ def test_uniform_grids_take_the_arithmetic_lookup_and_irregular_ones_binary_sear
 def test_span_coverage_matches_brute_force():
     rng = np.random.default_rng(4)
     gx0, gy0 = rng.integers(0, 9, 30), rng.integers(0, 7, 30)
-    spans = np.stack([gx0, gy0, np.minimum(gx0 + rng.integers(0, 4, 30), 8),
-                      np.minimum(gy0 + rng.integers(0, 4, 30), 6)], axis=1).astype(np.int32)
+    spans = np.stack(
+        [gx0, gy0, np.minimum(gx0 + rng.integers(0, 4, 30), 8), np.minimum(gy0 + rng.integers(0, 4, 30), 6)], axis=1
+    ).astype(np.int32)
     expected = np.zeros((9, 7), bool)
     for a, b, c, d in spans:
-        expected[a:c + 1, b:d + 1] = True
+        expected[a : c + 1, b : d + 1] = True
     np.testing.assert_array_equal(span_coverage(spans, (9, 7)), expected)
     assert not span_coverage(spans[:0], (9, 7)).any()

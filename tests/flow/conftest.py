@@ -36,8 +36,18 @@ def tiny_checkpoint(tiny_design: TinyDesign, tmp_path_factory) -> Path:
     label = GcellLabel(rudy.astype(np.float32), "rudy", "proxy", True, "test label: RUDY of the placement")
     store = folder / "tiny.h5"
     write_designs(store, [build_record(design, label=label)])
-    config = TrainConfig(store=str(store), model="sage", hidden=16, layers=2, groups=2, k=4, epochs=2,
-                         patience=5, split="node", num_threads=1)
+    config = TrainConfig(
+        store=str(store),
+        model="sage",
+        hidden=16,
+        layers=2,
+        groups=2,
+        k=4,
+        epochs=2,
+        patience=5,
+        split="node",
+        num_threads=1,
+    )
     train(config, folder / "run", log=lambda _msg: None, show_progress=False)
     return folder / "run" / "best.pt"
 
@@ -64,9 +74,11 @@ def served(tiny_checkpoint: Path, tmp_path_factory) -> RunningServer:
     out_dir = tmp_path_factory.mktemp("served")
     exe = Path(sys.executable).with_name("gsr-eda")
     proc = subprocess.Popen(
-        [str(exe), "serve", "--checkpoint", str(tiny_checkpoint), "--port", "0", "--json",
-         "--out-dir", str(out_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+        [str(exe), "serve", "--checkpoint", str(tiny_checkpoint), "--port", "0", "--json", "--out-dir", str(out_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     line = proc.stdout.readline()
     if not line:

@@ -30,16 +30,28 @@ def fake_placedb(names_um_xy, *, fillers=4, terminals=("t0",), bins=(8, 8)):
     die = 40.0 * DBU * SCALE
     db = SimpleNamespace(
         node_names=np.array(names, dtype=np.bytes_),  # DREAMPlace keeps names as bytes
-        num_physical_nodes=physical, num_terminals=len(terminals), num_terminal_NIs=1,
-        num_filler_nodes=fillers, num_movable_nodes=movable,
-        xl=0.0, yl=0.0, xh=die, yh=die, num_bins_x=bins[0], num_bins_y=bins[1],
-        routing_grid_xl=0.0, routing_grid_yl=0.0, routing_grid_xh=die, routing_grid_yh=die,
-        num_routing_grids_x=bins[0], num_routing_grids_y=bins[1],
+        num_physical_nodes=physical,
+        num_terminals=len(terminals),
+        num_terminal_NIs=1,
+        num_filler_nodes=fillers,
+        num_movable_nodes=movable,
+        xl=0.0,
+        yl=0.0,
+        xh=die,
+        yh=die,
+        num_bins_x=bins[0],
+        num_bins_y=bins[1],
+        routing_grid_xl=0.0,
+        routing_grid_yl=0.0,
+        routing_grid_xh=die,
+        routing_grid_yh=die,
+        num_routing_grids_x=bins[0],
+        num_routing_grids_y=bins[1],
     )
     n = physical + fillers
     pos = np.zeros(2 * n)
     pos[:physical] = np.array(xs) * DBU * SCALE
-    pos[n:n + physical] = np.array(ys) * DBU * SCALE
+    pos[n : n + physical] = np.array(ys) * DBU * SCALE
     pos[physical:n] = 7.0  # fillers: anywhere, must be ignored
     return db, pos
 
@@ -65,7 +77,7 @@ def test_order_units_and_fillers(session):
     # Filler positions do not matter.
     pos2 = pos.copy()
     n = db.num_physical_nodes + db.num_filler_nodes
-    pos2[db.num_physical_nodes:n] = 123.0
+    pos2[db.num_physical_nodes : n] = 123.0
     np.testing.assert_array_equal(adapter.utilization_map(pos2), util)
 
 

@@ -33,14 +33,18 @@ def _ask(server, **request) -> dict:
 
 
 def _load(server, tiny_design, **extra) -> dict:
-    return _ask(server, op="load_design", lefs=[str(p) for p in tiny_design.lefs],
-                **{"def": str(tiny_design.def_path), **extra})
+    return _ask(
+        server, op="load_design", lefs=[str(p) for p in tiny_design.lefs], **{"def": str(tiny_design.def_path), **extra}
+    )
 
 
-@pytest.mark.parametrize("text", [
-    "TOPSECRET-first-line:x:0:0\n",  # not a DEF at all
-    "VERSION 5.8 ;\nDESIGN t ;\nUNITS DISTANCE MICRONS 1000 ;\nTOPSECRET here ;\n",  # fails at line 4
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "TOPSECRET-first-line:x:0:0\n",  # not a DEF at all
+        "VERSION 5.8 ;\nDESIGN t ;\nUNITS DISTANCE MICRONS 1000 ;\nTOPSECRET here ;\n",  # fails at line 4
+    ],
+)
 def test_error_replies_do_not_quote_the_file(predictor, tiny_design, tmp_path, text):
     # Before: the reply carried the parser's failing token, the first line of any readable file.
     secret = tmp_path / "shadow"
@@ -64,7 +68,9 @@ def test_root_confines_every_client_named_path(predictor, tiny_design, tmp_path)
     for path in (str(outside), str(root / "escape.def"), "../" + outside.name):
         reply = _ask(server, op="load_design", lefs=[str(p) for p in tiny_design.lefs], **{"def": path})
         assert reply["ok"] is False and "outside the server's --root" in reply["error"], (path, reply)
-    loaded = _ask(server, op="load_design", lefs=[p.name for p in tiny_design.lefs], **{"def": tiny_design.def_path.name})
+    loaded = _ask(
+        server, op="load_design", lefs=[p.name for p in tiny_design.lefs], **{"def": tiny_design.def_path.name}
+    )
     assert loaded["ok"], loaded  # relative paths start at the root
     reply = _ask(server, op="estimate", design=loaded["design"], out=str(tmp_path / "est"))
     assert reply["ok"] is False and "outside the server's --root" in reply["error"]

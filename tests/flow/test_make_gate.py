@@ -18,10 +18,23 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 def run_make(tiny_design, checkpoint, out: Path, fail_above: str, threshold: str) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("gsr-eda")
     return subprocess.run(
-        ["make", "-s", "-f", str(MAKEFILE), "route", f"GSR_EDA={exe}", f"CHECKPOINT={checkpoint}",
-         f"DEF={tiny_design.def_path}", f"LEFS={tiny_design.lefs[0]} {tiny_design.lefs[1]}",
-         f"OUT={out}", f"FAIL_ABOVE={fail_above}", f"HOTSPOT_THRESHOLD={threshold}"],
-        capture_output=True, text=True, timeout=300,
+        [
+            "make",
+            "-s",
+            "-f",
+            str(MAKEFILE),
+            "route",
+            f"GSR_EDA={exe}",
+            f"CHECKPOINT={checkpoint}",
+            f"DEF={tiny_design.def_path}",
+            f"LEFS={tiny_design.lefs[0]} {tiny_design.lefs[1]}",
+            f"OUT={out}",
+            f"FAIL_ABOVE={fail_above}",
+            f"HOTSPOT_THRESHOLD={threshold}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -42,9 +55,18 @@ def test_gate_passes_then_trips(tiny_design, tiny_checkpoint, tmp_path):
 def test_gate_script_exit_code_is_4(tiny_design, tiny_checkpoint, tmp_path):
     exe = Path(sys.executable).with_name("gsr-eda")
     result = subprocess.run(
-        ["bash", str(MAKEFILE.with_name("congestion_gate.sh")), str(tiny_checkpoint), str(tiny_design.def_path),
-         str(tmp_path), "0.5", *map(str, tiny_design.lefs)],
-        capture_output=True, text=True, timeout=300, env={"GSR_EDA": str(exe), "HOTSPOT_THRESHOLD": "-1e9",
-                                                          "PATH": "/usr/bin:/bin"},
+        [
+            "bash",
+            str(MAKEFILE.with_name("congestion_gate.sh")),
+            str(tiny_checkpoint),
+            str(tiny_design.def_path),
+            str(tmp_path),
+            "0.5",
+            *map(str, tiny_design.lefs),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"GSR_EDA": str(exe), "HOTSPOT_THRESHOLD": "-1e9", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 4, result.stderr

@@ -25,12 +25,12 @@ def run_tcl(script: str) -> subprocess.CompletedProcess:
 
 
 def test_json_round_trip_in_tcl():
-    out = run_tcl(r'''
+    out = run_tcl(r"""
 set o [gsr_eda::json_object [list id n 3 op s "a\"b\\c\n" lefs l {x.lef {y z.lef}} reuse b 1]]
 puts $o
 set d [gsr_eda::json_decode {{"id":3,"ok":true,"v":-1.5e-3,"n":null,"l":["a","b\"c"],"u":"\u00e9"}}]
 puts "[dict get $d v]|[dict get $d n]|[lindex [dict get $d l] 1]|[dict get $d u]|[dict get $d ok]"
-''')
+""")
     assert out.returncode == 0, out.stderr
     import json
 
@@ -41,7 +41,7 @@ puts "[dict get $d v]|[dict get $d n]|[lindex [dict get $d l] 1]|[dict get $d u]
 
 def test_staged_flow_procs_end_to_end(served, tiny_design, tmp_path):
     lefs = " ".join(f"{{{p}}}" for p in tiny_design.lefs)
-    out = run_tcl(f'''
+    out = run_tcl(f"""
 gsr_eda::connect -port {served.port}
 puts "health [dict get [gsr_eda::health] status]"
 set r [gsr_eda::load_design tcl_tiny {{{tiny_design.def_path}}} [list {lefs}]]
@@ -57,7 +57,7 @@ puts "worst [lindex $hot 0] [dict get $scores [lindex $hot 0]] [dict get $s max]
 if {{[catch {{gsr_eda::estimate nope {{{tmp_path / "x"}}}}} msg]}} {{ puts "error $msg" }}
 puts "designs [gsr_eda::designs]"
 gsr_eda::disconnect
-''')
+""")
     assert out.returncode == 0, out.stderr
     lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
     assert lines["health"] == "ok"

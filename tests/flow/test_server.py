@@ -40,8 +40,13 @@ def client(served):
 @pytest.fixture(scope="module")
 def loaded(served, tiny_design):
     c = Client(served.host, served.port)
-    reply = c.call(id=1, op="load_design", name="tiny", **{"def": str(tiny_design.def_path)},
-                   lefs=[str(p) for p in tiny_design.lefs])
+    reply = c.call(
+        id=1,
+        op="load_design",
+        name="tiny",
+        **{"def": str(tiny_design.def_path)},
+        lefs=[str(p) for p in tiny_design.lefs],
+    )
     c.close()
     assert reply["ok"], reply
     return reply
@@ -121,7 +126,9 @@ def test_client_disconnecting_mid_request(served, loaded, tmp_path):
     half.sendall(b'{"id": 1, "op": "estimate", "des')
     half.close()
     gone = socket.create_connection((served.host, served.port))
-    gone.sendall((json.dumps({"id": 2, "op": "estimate", "design": "tiny", "out": str(tmp_path / "g")}) + "\n").encode())
+    gone.sendall(
+        (json.dumps({"id": 2, "op": "estimate", "design": "tiny", "out": str(tmp_path / "g")}) + "\n").encode()
+    )
     gone.close()  # leaves before reading the reply
     c = Client(served.host, served.port)
     assert c.call(id=3, op="health")["ok"]
@@ -133,8 +140,9 @@ def test_three_concurrent_clients(served, loaded, tmp_path):
 
     def work(k: int) -> None:
         c = Client(served.host, served.port)
-        results[k] = [c.call(id=f"{k}-{i}", op="estimate", design="tiny", out=str(tmp_path / f"c{k}_{i}"))
-                      for i in range(3)]
+        results[k] = [
+            c.call(id=f"{k}-{i}", op="estimate", design="tiny", out=str(tmp_path / f"c{k}_{i}")) for i in range(3)
+        ]
         c.close()
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]

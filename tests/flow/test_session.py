@@ -121,7 +121,6 @@ def test_update_from_def_reads_new_positions(session, tiny_design, tmp_path):
     session.update_from_def(tiny_design.def_path)
 
 
-
 def test_update_from_def_follows_components_in_a_new_order(session, tiny_design, tmp_path):
     """The session remembers where the last DEF's components go; a DEF in another order must not reuse that."""
     from tiny_flow_design import write_def
@@ -131,12 +130,19 @@ def test_update_from_def_follows_components_in_a_new_order(session, tiny_design,
     x = tiny_design.x + np.arange(150) * 0.01
     flipped = tmp_path / "reversed.def"
     order = np.arange(150)[::-1]
-    write_def(flipped, [tiny_design.names[i] for i in order], [masters[i] for i in order], x[order],
-              tiny_design.y[order], nets)
+    write_def(
+        flipped,
+        [tiny_design.names[i] for i in order],
+        [masters[i] for i in order],
+        x[order],
+        tiny_design.y[order],
+        nets,
+    )
     assert session.update_from_def(flipped)["matched"] == 150
     np.testing.assert_allclose(session.positions[0][session.index_of(tiny_design.names)], x)
     session.update_from_def(tiny_design.def_path)
     np.testing.assert_allclose(session.positions[0][session.index_of(tiny_design.names)], tiny_design.x)
+
 
 def test_hotspots_and_files(session, tmp_path):
     est = session.estimate()
@@ -162,9 +168,22 @@ def test_estimate_equals_predict_cli(session, tiny_design, tiny_checkpoint, tmp_
 
     session.update_from_def(tiny_design.def_path)
     out = tmp_path / "p.csv"
-    result = CliRunner().invoke(app, ["predict", "-c", str(tiny_checkpoint), "--def", str(tiny_design.def_path),
-                                      "--lef", str(tiny_design.lefs[0]), "--lef", str(tiny_design.lefs[1]),
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "-c",
+            str(tiny_checkpoint),
+            "--def",
+            str(tiny_design.def_path),
+            "--lef",
+            str(tiny_design.lefs[0]),
+            "--lef",
+            str(tiny_design.lefs[1]),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     with out.open() as handle:
         rows = [row for row in csv.reader(handle) if row and not row[0].startswith("#")]
@@ -197,6 +216,7 @@ def test_from_store_equals_from_def(session, tiny_design, tiny_checkpoint, tmp_p
     write_designs(store, [build_record(design, net_model=model, cap=cap)])
 
     if net_model == "checkpoint":
+
         def refuse(*_args, **_kwargs):
             raise AssertionError("from_store rebuilt a graph the store already holds")
 

@@ -56,12 +56,7 @@ def _macro(name: str, width: float, pins: list[str]) -> str:
     return "\n".join(body) + "\n"
 
 
-CELLS_LEF = (
-    "VERSION 5.8 ;\n"
-    + _macro("INV", 0.8, ["A", "Y"])
-    + _macro("NAND2", 1.2, ["A", "B", "Y"])
-    + "END LIBRARY\n"
-)
+CELLS_LEF = "VERSION 5.8 ;\n" + _macro("INV", 0.8, ["A", "Y"]) + _macro("NAND2", 1.2, ["A", "B", "Y"]) + "END LIBRARY\n"
 
 DIE_UM = 40.0
 GCELL_UM = 4.0
@@ -85,17 +80,30 @@ class TinyDesign:
         return [self.tech_lef, self.cells_lef]
 
 
-def write_def(path: Path, names: list[str], masters: list[str], x: np.ndarray, y: np.ndarray,
-              nets: list[list[tuple[int, str]]], orients: list[str] | None = None) -> None:
+def write_def(
+    path: Path,
+    names: list[str],
+    masters: list[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    nets: list[list[tuple[int, str]]],
+    orients: list[str] | None = None,
+) -> None:
     """A placed DEF (UNITS 1000) with a 10 x 10 GCELLGRID, tracks, components and nets."""
     dbu = 1000
     die = int(DIE_UM * dbu)
     orients = orients or ["N"] * len(names)
     lines = [
-        "VERSION 5.8 ;", 'DIVIDERCHAR "/" ;', 'BUSBITCHARS "[]" ;', "DESIGN tiny ;",
-        f"UNITS DISTANCE MICRONS {dbu} ;", f"DIEAREA ( 0 0 ) ( {die} {die} ) ;",
-        "TRACKS Y 100 DO 200 STEP 200 LAYER M1 ;", "TRACKS X 100 DO 200 STEP 200 LAYER M2 ;",
-        f"GCELLGRID X 0 DO 11 STEP {int(GCELL_UM * dbu)} ;", f"GCELLGRID Y 0 DO 11 STEP {int(GCELL_UM * dbu)} ;",
+        "VERSION 5.8 ;",
+        'DIVIDERCHAR "/" ;',
+        'BUSBITCHARS "[]" ;',
+        "DESIGN tiny ;",
+        f"UNITS DISTANCE MICRONS {dbu} ;",
+        f"DIEAREA ( 0 0 ) ( {die} {die} ) ;",
+        "TRACKS Y 100 DO 200 STEP 200 LAYER M1 ;",
+        "TRACKS X 100 DO 200 STEP 200 LAYER M2 ;",
+        f"GCELLGRID X 0 DO 11 STEP {int(GCELL_UM * dbu)} ;",
+        f"GCELLGRID Y 0 DO 11 STEP {int(GCELL_UM * dbu)} ;",
         f"COMPONENTS {len(names)} ;",
     ]
     for name, master, xi, yi, orient in zip(names, masters, x, y, orients):
@@ -129,5 +137,3 @@ def make_tiny_design(folder: Path, *, cells: int = 150, seed: int = 0) -> TinyDe
     path = folder / "tiny.def"
     write_def(path, names, masters, x, y, nets)
     return TinyDesign(path, tech, lib, names, masters, x, y, nets)
-
-

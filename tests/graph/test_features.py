@@ -55,8 +55,9 @@ def test_density_of_one_cell_in_one_gcell_and_one_across_two():
 
 def test_static_features_on_hand_made_nets():
     boxes = [(0.0, 0.0, 1.0, 2.0), (2.0, 0.0, 0.5, 0.5), (4.0, 0.0, 3.0, 3.0), (8.0, 8.0, 0.0, 0.0)]
-    design = make_design(boxes, [[0, 1], [0, 1, 2, 2], [3, 0]], is_io=[0, 0, 0, 1], is_macro=[0, 0, 1, 0],
-                         is_fixed=[0, 0, 1, 1])
+    design = make_design(
+        boxes, [[0, 1], [0, 1, 2, 2], [3, 0]], is_io=[0, 0, 0, 1], is_macro=[0, 0, 1, 0], is_fixed=[0, 0, 1, 1]
+    )
     feats = static_features(design)
     assert feats.names == list(STATIC_FEATURES)
     col = feats.column
@@ -75,8 +76,7 @@ def test_rudy_and_density_match_brute_force_on_a_random_design():
     design = random_design(40, 50, seed=7, die=12.0)
     rudy, pin_rudy = rudy_maps(design, design.x, design.y)
     density = cell_density_map(design, design.x, design.y)
-    gx, gy = design.grid.locate(design.x[design.pin_node] + design.pin_dx,
-                              design.y[design.pin_node] + design.pin_dy)
+    gx, gy = design.grid.locate(design.x[design.pin_node] + design.pin_dx, design.y[design.pin_node] + design.pin_dy)
     ref_rudy = np.zeros(design.grid.shape)
     ref_pins = np.zeros(design.grid.shape)
     for a, b in zip(design.net_ptr[:-1], design.net_ptr[1:]):
@@ -84,7 +84,7 @@ def test_rudy_and_density_match_brute_force_on_a_random_design():
             continue
         x0, x1, y0, y1 = gx[a:b].min(), gx[a:b].max(), gy[a:b].min(), gy[a:b].max()
         w, h = x1 - x0 + 1, y1 - y0 + 1
-        ref_rudy[x0:x1 + 1, y0:y1 + 1] += (w + h) / (w * h)
+        ref_rudy[x0 : x1 + 1, y0 : y1 + 1] += (w + h) / (w * h)
         for p in range(a, b):
             ref_pins[gx[p], gy[p]] += (w + h) / (w * h)
     np.testing.assert_allclose(rudy, ref_rudy, atol=1e-9)
@@ -105,8 +105,8 @@ def test_node_features_are_static_then_position_columns():
     assert full.names == list(STATIC_FEATURES) + list(POSITION_FEATURES)
     assert full.units == [FEATURES[name][0] for name in full.names]
     pos = position_features(design, design.x, design.y)
-    np.testing.assert_array_equal(full.values[:, len(STATIC_FEATURES):], pos.values)
-    np.testing.assert_array_equal(full.values[:, :len(STATIC_FEATURES)], static_features(design).values)
+    np.testing.assert_array_equal(full.values[:, len(STATIC_FEATURES) :], pos.values)
+    np.testing.assert_array_equal(full.values[:, : len(STATIC_FEATURES)], static_features(design).values)
     assert np.all(np.isfinite(full.values))
 
 
@@ -130,14 +130,14 @@ def test_moving_one_cell_changes_only_the_entries_it_can_reach():
     touched = np.zeros(design.grid.shape, bool)
     for xs, ys in ((design.x, design.y), (x, y)):
         gx0, gy0, gx1, gy1 = design.gcell_spans(xs, ys)[k]
-        touched[gx0:gx1 + 1, gy0:gy1 + 1] = True
+        touched[gx0 : gx1 + 1, gy0 : gy1 + 1] = True
         px, py = xs[design.pin_node] + design.pin_dx, ys[design.pin_node] + design.pin_dy
         gx, gy = design.grid.locate(px, py)
         for j in np.flatnonzero([k in design.pin_node[a:b] for a, b in zip(design.net_ptr[:-1], design.net_ptr[1:])]):
             a, b = design.net_ptr[j], design.net_ptr[j + 1]
-            touched[gx[a:b].min():gx[a:b].max() + 1, gy[a:b].min():gy[a:b].max() + 1] = True
+            touched[gx[a:b].min() : gx[a:b].max() + 1, gy[a:b].min() : gy[a:b].max() + 1] = True
     spans = design.gcell_spans()
-    reachable = np.array([touched[s[0]:s[2] + 1, s[1]:s[3] + 1].any() for s in spans])
+    reachable = np.array([touched[s[0] : s[2] + 1, s[1] : s[3] + 1].any() for s in spans])
     changed = np.any(before.values != after.values, axis=1)
     assert changed[k]
     assert not np.any(changed & ~reachable), "a cell far from the move changed"
@@ -191,6 +191,6 @@ def test_span_max_mean_matches_brute_force_for_cells_and_macros():
     spans = np.stack([gx0, gy0, np.minimum(gx0 + reach, 13), np.minimum(gy0 + reach[::-1], 10)], axis=1)
     peak, mean = span_max_mean(maps, spans.astype(np.int32))
     for k in range(3):
-        regions = [maps[k, a:c + 1, b:d + 1] for a, b, c, d in spans]
+        regions = [maps[k, a : c + 1, b : d + 1] for a, b, c, d in spans]
         np.testing.assert_array_equal(peak[k], [r.max() for r in regions])
         np.testing.assert_allclose(mean[k], [r.mean() for r in regions], rtol=1e-12, atol=1e-12)

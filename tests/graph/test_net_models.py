@@ -49,7 +49,7 @@ def test_star_links_every_pin_to_the_first_pin():
     design = make_design(_unit_boxes(5), [[3, 0, 1, 2, 4]])
     indptr, indices = build_adjacency(design, "star")
     assert np.diff(indptr).tolist() == [1, 1, 1, 4, 1]
-    assert indices[indptr[3]:indptr[4]].tolist() == [0, 1, 2, 4]
+    assert indices[indptr[3] : indptr[4]].tolist() == [0, 1, 2, 4]
 
 
 def test_capped_clique_stars_only_the_nets_above_the_cap():
@@ -80,7 +80,7 @@ def test_random_design_matches_reference_and_is_a_clean_symmetric_csr(model, ski
     rows = np.repeat(np.arange(n), np.diff(indptr))
     assert not np.any(rows == indices), "self-loop"
     for i in range(n):
-        row = indices[indptr[i]:indptr[i + 1]]
+        row = indices[indptr[i] : indptr[i + 1]]
         assert np.all(np.diff(row) > 0), "columns must be sorted and unique"
     adj = sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(n, n))
     assert (adj != adj.T).nnz == 0

@@ -17,8 +17,9 @@ from placed_design_builder import random_design
 
 def test_build_record_with_proxy_label_is_valid_and_round_trips(tmp_path):
     design = random_design(60, 50, seed=1)
-    record = build_record(design, net_model="star", label=proxy_congestion(design), label_reduce="mean",
-                          metadata={"who": "test"})
+    record = build_record(
+        design, net_model="star", label=proxy_congestion(design), label_reduce="mean", metadata={"who": "test"}
+    )
     check_record(record)
     assert record.label_is_proxy and record.net_model == "star" and record.net_cap == 8
     assert record.metadata["who"] == "test"

@@ -24,5 +24,4 @@ def test_scans_ignore_comments() -> None:
 
 
 def test_a_hash_inside_a_token_is_not_a_comment() -> None:
-    assert section_statements("- a#1 + PLACED ( 1 2 ) N ;") == [
-        ["-", "a#1", "+", "PLACED", "(", "1", "2", ")", "N"]]
+    assert section_statements("- a#1 + PLACED ( 1 2 ) N ;") == [["-", "a#1", "+", "PLACED", "(", "1", "2", ")", "N"]]

@@ -18,20 +18,37 @@ def write(tmp_path: Path, payload: object) -> Path:
 
 
 def test_manifest_paths_are_relative_to_the_manifest(tmp_path):
-    path = write(tmp_path, {"designs": [
-        {"kind": "def", "def": "d/a.def", "lef": "t.lef", "net_model": "star", "net_cap": "4"},
-        {"kind": "circuitnet", "root": "/abs/cn", "base": "zr", "placement": "p.npy", "labels": "lab"},
-    ]})
+    path = write(
+        tmp_path,
+        {
+            "designs": [
+                {"kind": "def", "def": "d/a.def", "lef": "t.lef", "net_model": "star", "net_cap": "4"},
+                {"kind": "circuitnet", "root": "/abs/cn", "base": "zr", "placement": "p.npy", "labels": "lab"},
+            ]
+        },
+    )
     first, second = read_manifest(path)
     assert first.def_path == tmp_path / "d/a.def" and first.lef_paths == [tmp_path / "t.lef"]
     assert first.net_model == "star" and first.net_cap == 4
-    assert second.root == Path("/abs/cn") and second.placement == tmp_path / "p.npy" and second.labels == tmp_path / "lab"
+    assert (
+        second.root == Path("/abs/cn") and second.placement == tmp_path / "p.npy" and second.labels == tmp_path / "lab"
+    )
 
 
 def test_manifest_label_options_pass_through_with_file_options_relative(tmp_path):
-    path = write(tmp_path, [{"kind": "def", "def": "p.def.gz", "lef": ["c.lef"], "labels": "r.def.gz",
-                             "label_kind": "routed-def",
-                             "label_options": {"measure": "overflow", "failed_nets": "fail.out"}}])
+    path = write(
+        tmp_path,
+        [
+            {
+                "kind": "def",
+                "def": "p.def.gz",
+                "lef": ["c.lef"],
+                "labels": "r.def.gz",
+                "label_kind": "routed-def",
+                "label_options": {"measure": "overflow", "failed_nets": "fail.out"},
+            }
+        ],
+    )
     (job,) = read_manifest(path)
     assert job.label_options == {"measure": "overflow", "failed_nets": str(tmp_path / "fail.out")}
 
@@ -40,10 +57,23 @@ def test_manifest_label_options_pass_through_with_file_options_relative(tmp_path
     "payload, message",
     [
         ("{not json", "not a readable JSON manifest"),
-        ([{"kind": "def", "def": "a", "lef": ["b"], "labels": "r", "label_kind": "routed-def",
-           "label_options": {"measure": 1}}], "design #1: label options must map names to text"),
-        ([{"kind": "def", "def": "a", "lef": ["b"], "label_options": {"measure": "overflow"}}],
-         "design #1: label options need --labels"),
+        (
+            [
+                {
+                    "kind": "def",
+                    "def": "a",
+                    "lef": ["b"],
+                    "labels": "r",
+                    "label_kind": "routed-def",
+                    "label_options": {"measure": 1},
+                }
+            ],
+            "design #1: label options must map names to text",
+        ),
+        (
+            [{"kind": "def", "def": "a", "lef": ["b"], "label_options": {"measure": "overflow"}}],
+            "design #1: label options need --labels",
+        ),
         ([], "non-empty list"),
         ({"designs": "x"}, "non-empty list"),
         ([3], "design #1: each entry must be a JSON object"),

@@ -80,8 +80,14 @@ def test_circuitnet_errors(tmp_path):
 
 
 def test_read_labels_dispatches_and_checks_kind_and_options(tmp_path):
-    assert set(LABEL_KINDS) == {"circuitnet", "openroad-report", "openroad-guides", "openroad-heatmap", "routed-def",
-                                "array"}
+    assert set(LABEL_KINDS) == {
+        "circuitnet",
+        "openroad-report",
+        "openroad-guides",
+        "openroad-heatmap",
+        "routed-def",
+        "array",
+    }
     np.save(tmp_path / "m.npy", np.ones((3, 4)))
     label = read_labels("array", tmp_path / "m.npy", design=DESIGN, transpose=True)
     assert label.values.shape == (4, 3)

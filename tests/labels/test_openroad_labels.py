@@ -51,8 +51,11 @@ def test_congestion_report_violations_land_in_their_gcells(grt, floorplan):
     assert label.values[9, 17] == pytest.approx(0.5)
     # Independent reference: one block per violation, gcell from the box's lower-left corner.
     text = (grt / "congestion7.rptok").read_text()
-    blocks = re.findall(r"violation type: (\w+) congestion.*?capacity:(\d+) usage:(\d+).*?bbox = \(([\d.]+), ([\d.]+)\)",
-                        text, flags=re.S)
+    blocks = re.findall(
+        r"violation type: (\w+) congestion.*?capacity:(\d+) usage:(\d+).*?bbox = \(([\d.]+), ([\d.]+)\)",
+        text,
+        flags=re.S,
+    )
     assert len(blocks) == 738
     per_dir = np.zeros((2, 35, 35))
     for kind, cap, use, x0, y0 in blocks:
@@ -96,15 +99,18 @@ def test_route_guide_utilisation_uses_the_busier_direction(grt, floorplan):
     usage = route_guide_usage(grt / "gcd.guideok", floorplan.grid, 2000)
     horizontal = sum(usage[f"metal{i}"] for i in (1, 3, 5)).astype(float)
     vertical = sum(usage[f"metal{i}"] for i in (2, 4, 6)).astype(float)
-    np.testing.assert_allclose(label.values, np.maximum(horizontal / cap.horizontal, vertical / cap.vertical),
-                               rtol=1e-6)
-    routed_only = read_openroad_route_guides(grt / "gcd.guideok", floorplan.grid, cap, 2000,
-                                             routing_layers=[f"metal{i}" for i in range(2, 7)])
+    np.testing.assert_allclose(
+        label.values, np.maximum(horizontal / cap.horizontal, vertical / cap.vertical), rtol=1e-6
+    )
+    routed_only = read_openroad_route_guides(
+        grt / "gcd.guideok", floorplan.grid, cap, 2000, routing_layers=[f"metal{i}" for i in range(2, 7)]
+    )
     assert np.all(routed_only.values <= label.values + 1e-7) and routed_only.values.max() > 0
     swapped = {f"metal{i}": ("vertical" if i % 2 else "horizontal") for i in range(1, 7)}
     flipped = read_openroad_route_guides(grt / "gcd.guideok", floorplan.grid, cap, 2000, layer_directions=swapped)
-    np.testing.assert_allclose(flipped.values, np.maximum(vertical / cap.horizontal, horizontal / cap.vertical),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        flipped.values, np.maximum(vertical / cap.horizontal, horizontal / cap.vertical), rtol=1e-6
+    )
 
 
 def test_route_guides_without_capacity_or_with_unknown_layer_direction(tmp_path, floorplan):
@@ -150,8 +156,11 @@ def test_malformed_route_guides(tmp_path, text, problem):
         ("violation type: Vertical congestion\n\tbbox = (0, 0) - (1, 1) on Layer -\n", "line 2: expected 'bbox"),
         ("violation type: Vertical congestion\n\tcomment: capacity:2 usage:3 congestion:1\n", "truncated"),
         ("hello world\n", "line 1: not part of an OpenROAD congestion report"),
-        ("violation type: Vertical congestion\n\tcomment: capacity:2 usage:3 congestion:1\n"
-         "\tbbox = (20.0, 0.0) - (21.0, 1.0) on Layer -\n", "outside the design's gcell grid"),
+        (
+            "violation type: Vertical congestion\n\tcomment: capacity:2 usage:3 congestion:1\n"
+            "\tbbox = (20.0, 0.0) - (21.0, 1.0) on Layer -\n",
+            "outside the design's gcell grid",
+        ),
     ],
 )
 def test_malformed_congestion_reports(tmp_path, text, problem):

@@ -48,12 +48,12 @@ def _reference_demand(design, connections_of_net):
             (ax, ay), (bx, by) = (gx[a], gy[a]), (gx[p], gy[p])
             if ax != bx:
                 lo, hi = min(ax, bx), max(ax, bx)
-                ref_h[lo:hi + 1, ay] += 0.5
-                ref_h[lo:hi + 1, by] += 0.5
+                ref_h[lo : hi + 1, ay] += 0.5
+                ref_h[lo : hi + 1, by] += 0.5
             if ay != by:
                 lo, hi = min(ay, by), max(ay, by)
-                ref_v[ax, lo:hi + 1] += 0.5
-                ref_v[bx, lo:hi + 1] += 0.5
+                ref_v[ax, lo : hi + 1] += 0.5
+                ref_v[bx, lo : hi + 1] += 0.5
     return ref_h, ref_v
 
 
@@ -80,8 +80,13 @@ def test_demand_matches_a_loop_over_connections(decomposition, connections):
 def test_chain_routes_a_fanout_net_along_its_sinks_not_through_the_driver():
     # Driver in the middle of a row of sinks: the star sends every sink's track through the
     # driver's gcell; the chain walks the row (ends are inclusive, so junction gcells count twice).
-    cells = [(5.0, 1.0, 0.5, 0.5), (1.0, 1.0, 0.5, 0.5), (3.0, 1.0, 0.5, 0.5), (7.0, 1.0, 0.5, 0.5),
-             (9.0, 1.0, 0.5, 0.5)]
+    cells = [
+        (5.0, 1.0, 0.5, 0.5),
+        (1.0, 1.0, 0.5, 0.5),
+        (3.0, 1.0, 0.5, 0.5),
+        (7.0, 1.0, 0.5, 0.5),
+        (9.0, 1.0, 0.5, 0.5),
+    ]
     design = make_design(cells, [[0, 1, 2, 3, 4]])
     chain_h, _ = lshape_demand(design, decomposition="chain")
     star_h, _ = lshape_demand(design, decomposition="star")

@@ -34,8 +34,9 @@ def small_graph(n: int = 48, seed: int = 0) -> CSRAdjacency:
     return CSRAdjacency.from_csr(indptr, rng.integers(0, n, indptr[-1]), n, add_self_loops=True)
 
 
-def gradients(stack: GSRStack, x: torch.Tensor, adj: CSRAdjacency, grad: torch.Tensor,
-              reference: bool, seed: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+def gradients(
+    stack: GSRStack, x: torch.Tensor, adj: CSRAdjacency, grad: torch.Tensor, reference: bool, seed: int
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
     stack.zero_grad()
     x = x.clone().requires_grad_()
     out = gsr_stack_reference(stack, x, adj, seed=seed) if reference else stack(x, adj, seed=seed)
@@ -44,20 +45,22 @@ def gradients(stack: GSRStack, x: torch.Tensor, adj: CSRAdjacency, grad: torch.T
 
 
 @pytest.mark.parametrize("order", [GATHER_FIRST, AGGREGATE_FIRST])
-@pytest.mark.parametrize("groups,layers,k,dropout,save_indices", [
-    (2, 100, 3, 0.0, True),
-    (3, 12, 2, 0.3, True),
-    (4, 6, 4, 0.0, False),
-])
-def test_gradients_equal_plain_autograd(groups: int, layers: int, k: int, dropout: float,
-                                        save_indices: bool, order: str,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "groups,layers,k,dropout,save_indices",
+    [
+        (2, 100, 3, 0.0, True),
+        (3, 12, 2, 0.3, True),
+        (4, 6, 4, 0.0, False),
+    ],
+)
+def test_gradients_equal_plain_autograd(
+    groups: int, layers: int, k: int, dropout: float, save_indices: bool, order: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Both association orders of the block (forward, in-place reconstruction, backward)."""
     monkeypatch.setattr(gsr_block, "association_order", lambda *args: order)
     torch.manual_seed(0)
     adj = small_graph()
-    stack = GSRStack(8 * groups, layers, groups=groups, k=k, dropout=dropout,
-                     save_indices=save_indices)
+    stack = GSRStack(8 * groups, layers, groups=groups, k=k, dropout=dropout, save_indices=save_indices)
     with torch.no_grad():  # non-trivial LayerNorm parameters
         stack.ln_weight.add_(0.1 * torch.randn_like(stack.ln_weight))
         stack.ln_bias.add_(0.1 * torch.randn_like(stack.ln_bias))
@@ -99,21 +102,26 @@ def test_repeated_backward_and_all_parameters_get_gradients() -> None:
 
 
 def test_float64_gradcheck_of_a_short_stack() -> None:
-    adj = CSRAdjacency.from_csr(*(lambda ip, ix: (ip, ix))(
-        np.array([0, 2, 3, 3, 6, 8]), np.array([1, 4, 0, 0, 1, 2, 3, 4])), 5,
-        dtype=torch.float64)
+    adj = CSRAdjacency.from_csr(
+        *(lambda ip, ix: (ip, ix))(np.array([0, 2, 3, 3, 6, 8]), np.array([1, 4, 0, 0, 1, 2, 3, 4])),
+        5,
+        dtype=torch.float64,
+    )
     stack = GSRStack(6, 2, groups=2, k=2).double()
     x = torch.randn(5, 6, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda inp: stack(inp, adj), (x,))
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(channels=10, num_layers=2, groups=3), "multiple of groups"),
-    (dict(channels=16, num_layers=2, groups=2, k=9), "k must be in"),
-    (dict(channels=16, num_layers=2, groups=1), "groups must be >= 2"),
-    (dict(channels=16, num_layers=0), "num_layers"),
-    (dict(channels=16, num_layers=2, dropout=1.0), "dropout"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(channels=10, num_layers=2, groups=3), "multiple of groups"),
+        (dict(channels=16, num_layers=2, groups=2, k=9), "k must be in"),
+        (dict(channels=16, num_layers=2, groups=1), "groups must be >= 2"),
+        (dict(channels=16, num_layers=0), "num_layers"),
+        (dict(channels=16, num_layers=2, dropout=1.0), "dropout"),
+    ],
+)
 def test_constructor_errors(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         GSRStack(**kwargs)
@@ -160,9 +168,12 @@ _PEAK_SCRIPT = textwrap.dedent("""
 
 
 def _peak_growth_mib(layers: int, mode: str) -> float:
-    result = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(layers), mode],
-                            capture_output=True, text=True,
-                            env={"OMP_NUM_THREADS": "1", "PATH": ""})
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT, str(layers), mode],
+        capture_output=True,
+        text=True,
+        env={"OMP_NUM_THREADS": "1", "PATH": ""},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])["growth_kib"] / 1024
 

@@ -37,8 +37,7 @@ def test_allocations_do_not_grow_with_depth(groups: int) -> None:
 def forward_allocated_bytes(stack: GSRStack, x: torch.Tensor, adj: CSRAdjacency) -> int:
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         stack(x, adj)
-    return sum(event.self_cpu_memory_usage for event in prof.events()
-               if event.self_cpu_memory_usage > 0)
+    return sum(event.self_cpu_memory_usage for event in prof.events() if event.self_cpu_memory_usage > 0)
 
 
 def test_inference_keeps_no_indices_and_no_gradient_buffers() -> None:

@@ -10,8 +10,7 @@ from gsr_eda.ops import CSRAdjacency
 from gsr_eda.ops.adjacency import balanced_partition
 
 
-def random_csr(n: int, seed: int, max_degree: int = 6, hub_degree: int = 300
-               ) -> tuple[np.ndarray, np.ndarray]:
+def random_csr(n: int, seed: int, max_degree: int = 6, hub_degree: int = 300) -> tuple[np.ndarray, np.ndarray]:
     """Random CSR with empty rows (degree 0) and one hub row."""
     rng = np.random.default_rng(seed)
     degree = rng.integers(0, max_degree, n)
@@ -24,7 +23,7 @@ def random_csr(n: int, seed: int, max_degree: int = 6, hub_degree: int = 300
 def dense_of(indptr: np.ndarray, indices: np.ndarray, n: int) -> np.ndarray:
     dense = np.zeros((n, n))
     for row in range(n):
-        for col in indices[indptr[row]:indptr[row + 1]]:
+        for col in indices[indptr[row] : indptr[row + 1]]:
             dense[row, col] += 1.0
     return dense
 
@@ -34,16 +33,19 @@ def dense_of(indptr: np.ndarray, indices: np.ndarray, n: int) -> np.ndarray:
 def test_weights_and_transpose(normalization: str, self_loops: bool) -> None:
     n = 80
     indptr, indices = random_csr(n, seed=3)
-    adj = CSRAdjacency.from_csr(indptr, indices, n, normalization=normalization,
-                                add_self_loops=self_loops, dtype=torch.float64)
+    adj = CSRAdjacency.from_csr(
+        indptr, indices, n, normalization=normalization, add_self_loops=self_loops, dtype=torch.float64
+    )
     binary = dense_of(indptr, indices, n)
     if self_loops:
         binary[np.diag_indices(n)] = np.maximum(np.diag(binary), 1.0)
     out_deg, in_deg = binary.sum(1), binary.sum(0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        expected = {"mean": binary / out_deg[:, None],
-                    "sym": binary / np.sqrt(out_deg[:, None] * in_deg[None, :]),
-                    "none": binary}[normalization]
+        expected = {
+            "mean": binary / out_deg[:, None],
+            "sym": binary / np.sqrt(out_deg[:, None] * in_deg[None, :]),
+            "none": binary,
+        }[normalization]
     expected = np.nan_to_num(expected)
     got = adj.to_torch_sparse().to_dense().numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-12)
@@ -86,13 +88,16 @@ def test_empty_graph_and_device_roundtrip() -> None:
     assert "num_nodes=2" in repr(adj)
 
 
-@pytest.mark.parametrize("indptr,indices,n,message", [
-    ([0, 1], [0], 2, "num_nodes \\+ 1"),
-    ([1, 1, 1], [0], 2, "start at 0"),
-    ([0, 2, 1], [0], 2, "non-decreasing"),
-    ([0, 1, 2], [0, 5], 2, "must lie in"),
-    ([0, 1, 2], [0, -1], 2, "must lie in"),
-])
+@pytest.mark.parametrize(
+    "indptr,indices,n,message",
+    [
+        ([0, 1], [0], 2, "num_nodes \\+ 1"),
+        ([1, 1, 1], [0], 2, "start at 0"),
+        ([0, 2, 1], [0], 2, "non-decreasing"),
+        ([0, 1, 2], [0, 5], 2, "must lie in"),
+        ([0, 1, 2], [0, -1], 2, "must lie in"),
+    ],
+)
 def test_malformed_structure(indptr: list, indices: list, n: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         CSRAdjacency.from_csr(indptr, indices, n)

@@ -12,20 +12,19 @@ from gsr_eda.ops.aggregate import AGGREGATE_FIRST, GATHER_FIRST
 from gsr_eda.ops.reference import cbsr_aggregate_reference
 
 
-def random_adjacency(n: int, seed: int, dtype: torch.dtype = torch.float64,
-                     normalization: str = "mean") -> CSRAdjacency:
+def random_adjacency(
+    n: int, seed: int, dtype: torch.dtype = torch.float64, normalization: str = "mean"
+) -> CSRAdjacency:
     """Random graph with empty rows, an isolated column and one hub row."""
     rng = np.random.default_rng(seed)
     degree = rng.integers(0, 5, n)
     degree[1] = 0
     degree[n // 2] = 3 * n
     indptr = np.concatenate(([0], np.cumsum(degree)))
-    return CSRAdjacency.from_csr(indptr, rng.integers(0, n, indptr[-1]), n,
-                                 normalization=normalization, dtype=dtype)
+    return CSRAdjacency.from_csr(indptr, rng.integers(0, n, indptr[-1]), n, normalization=normalization, dtype=dtype)
 
 
-def cbsr_inputs(n: int, dim: int, k: int, dtype: torch.dtype, seed: int = 0
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+def cbsr_inputs(n: int, dim: int, k: int, dtype: torch.dtype, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     P = torch.randn(n, dim, dtype=dtype, generator=torch.Generator().manual_seed(seed))
     return row_topk(P, k)
 
@@ -45,10 +44,14 @@ def test_forward_matches_reference(dtype: torch.dtype, normalization: str, order
     weight = torch.randn(32, 24, dtype=dtype)
     # Unnormalised sums over the hub row reach ~100: float32 rounding differs by ~1e-5 there.
     tol = dict(rtol=1e-4, atol=5e-4) if dtype == torch.float32 else dict(rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(cbsr_aggregate(adj, values, indices, 32),
-                               cbsr_aggregate_reference(adj, values, indices, 32), **tol)
-    torch.testing.assert_close(cbsr_aggregate(adj, values, indices, 32, weight),
-                               cbsr_aggregate_reference(adj, values, indices, 32, weight), **tol)
+    torch.testing.assert_close(
+        cbsr_aggregate(adj, values, indices, 32), cbsr_aggregate_reference(adj, values, indices, 32), **tol
+    )
+    torch.testing.assert_close(
+        cbsr_aggregate(adj, values, indices, 32, weight),
+        cbsr_aggregate_reference(adj, values, indices, 32, weight),
+        **tol,
+    )
     residual = torch.randn(120, 24, dtype=dtype)
     expected = cbsr_aggregate_reference(adj, values, indices, 32, weight, out=residual)
     out = residual.clone()
@@ -92,17 +95,18 @@ def test_gradients_match_reference_float32(order: str) -> None:
 
 def test_association_order_follows_cost() -> None:
     n, k, d = 38656, 8, 128
-    assert association_order(n, 2 * n, k, d, d) == GATHER_FIRST        # very sparse graphs
-    assert association_order(n, 20 * n, k, d, d) == GATHER_FIRST       # capped cliques
-    assert association_order(n, 150 * n, k, d, d) == AGGREGATE_FIRST   # full cliques
-    assert association_order(n, 150 * n, k, d, 4) == GATHER_FIRST      # narrow output
-    assert association_order(n, 150 * n, 64, d, d) == GATHER_FIRST     # dense-ish CBSR rows
+    assert association_order(n, 2 * n, k, d, d) == GATHER_FIRST  # very sparse graphs
+    assert association_order(n, 20 * n, k, d, d) == GATHER_FIRST  # capped cliques
+    assert association_order(n, 150 * n, k, d, d) == AGGREGATE_FIRST  # full cliques
+    assert association_order(n, 150 * n, k, d, 4) == GATHER_FIRST  # narrow output
+    assert association_order(n, 150 * n, 64, d, d) == GATHER_FIRST  # dense-ish CBSR rows
 
 
 def test_real_circuit_graph(shared_data) -> None:  # noqa: ANN001 - pytest fixture
     """zero-riscy-b: nets up to 8 pins as cliques, larger nets as stars (clock hubs)."""
-    pins = np.load(shared_data / "circuitnet/graph_information/pin_attr/"
-                   "zero-riscy-b-1-c2_pin_attr.npy", allow_pickle=True)
+    pins = np.load(
+        shared_data / "circuitnet/graph_information/pin_attr/zero-riscy-b-1-c2_pin_attr.npy", allow_pickle=True
+    )
     scalar = np.array([not isinstance(net, (list, np.ndarray)) for net in pins[1]])
     net = pins[1][scalar].astype(np.int64)
     node = pins[2][scalar].astype(np.int64)
@@ -114,7 +118,7 @@ def test_real_circuit_graph(shared_data) -> None:  # noqa: ANN001 - pytest fixtu
     sizes = np.diff(np.r_[starts, net.size])
     src, dst = [], []
     for start, size in zip(starts, sizes):
-        members = node[start:start + size]
+        members = node[start : start + size]
         if size <= 8:
             a, b = np.meshgrid(members, members)
             keep = a != b
@@ -133,9 +137,12 @@ def test_real_circuit_graph(shared_data) -> None:  # noqa: ANN001 - pytest fixtu
     values, indices = cbsr_inputs(num_nodes, 128, 8, torch.float32)
     weight = torch.randn(128, 128) / 8
     for w in (None, weight):
-        torch.testing.assert_close(cbsr_aggregate(adj, values, indices, 128, w),
-                                   cbsr_aggregate_reference(adj, values, indices, 128, w),
-                                   rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(
+            cbsr_aggregate(adj, values, indices, 128, w),
+            cbsr_aggregate_reference(adj, values, indices, 128, w),
+            rtol=1e-4,
+            atol=1e-5,
+        )
     grad = torch.randn(num_nodes, 128)
     ours, ref = values.clone().requires_grad_(), values.clone().requires_grad_()
     cbsr_aggregate(adj, ours, indices, 128).backward(grad)

@@ -11,15 +11,14 @@ from gsr_eda.ops import CSRAdjacency, kernels, row_topk
 from gsr_eda.ops.reference import scatter_cbsr
 
 
-def setup(n: int = 90, dim: int = 20, k: int = 4, seed: int = 0, wide: bool = False,
-          dtype: torch.dtype = torch.float64
-          ) -> tuple[CSRAdjacency, torch.Tensor, torch.Tensor, torch.Tensor]:
+def setup(
+    n: int = 90, dim: int = 20, k: int = 4, seed: int = 0, wide: bool = False, dtype: torch.dtype = torch.float64
+) -> tuple[CSRAdjacency, torch.Tensor, torch.Tensor, torch.Tensor]:
     rng = np.random.default_rng(seed)
     degree = rng.integers(0, 6, n)
     degree[0], degree[n - 1] = 0, 4 * n  # an empty row and a hub row
     indptr = np.concatenate(([0], np.cumsum(degree)))
-    adj = CSRAdjacency.from_csr(indptr, rng.integers(0, n, indptr[-1]), n, normalization="sym",
-                                dtype=dtype)
+    adj = CSRAdjacency.from_csr(indptr, rng.integers(0, n, indptr[-1]), n, normalization="sym", dtype=dtype)
     dense_a = adj.to_torch_sparse().to_dense()
     if wide:
         dim = 300  # int16 indices
@@ -104,13 +103,10 @@ def test_csr_spmm_float32_widths(dim: int) -> None:
 
     weight = torch.randn(16, dim, generator=generator)
     dV, dW = torch.empty(n, 4), torch.empty(16, dim)
-    kernels.cbsr_linear_backward_into(adj, dense, values.float(), indices, weight, dV, dW,
-                                      torch.empty(n, dim))
+    kernels.cbsr_linear_backward_into(adj, dense, values.float(), indices, weight, dV, dW, torch.empty(n, dim))
     dH = A.t() @ dense.double()
-    torch.testing.assert_close(dV.double(), (dH @ weight.double().t()).gather(1, indices.long()),
-                               rtol=1e-4, atol=1e-4)
-    torch.testing.assert_close(dW.double(), scatter_cbsr(values, indices, 16).t() @ dH,
-                               rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(dV.double(), (dH @ weight.double().t()).gather(1, indices.long()), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(dW.double(), scatter_cbsr(values, indices, 16).t() @ dH, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("wide", [False, True])
@@ -175,16 +171,16 @@ def test_fused_linear_backward_equals_the_three_kernels(n: int, dim: int, wide: 
     dV = torch.empty_like(values)
     dW = torch.full((dim, 9), 3.0, dtype=torch.float64)
     workspace = torch.zeros(n, 9, dtype=torch.float64)
-    kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, dV, dW, workspace,
-                                      accumulate=True)
+    kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, dV, dW, workspace, accumulate=True)
     dH = A.t() @ grad
     torch.testing.assert_close(dV, (dH @ weight.t()).gather(1, indices.long()))
     torch.testing.assert_close(dW, 3.0 + S.t() @ dH)
     kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, dV, dW, workspace)
     torch.testing.assert_close(dW, S.t() @ dH)
     with pytest.raises(ValueError, match="shape"):
-        kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, dV, dW,
-                                          torch.empty(n, 8, dtype=torch.float64))
+        kernels.cbsr_linear_backward_into(
+            adj, grad, values, indices, weight, dV, dW, torch.empty(n, 8, dtype=torch.float64)
+        )
 
 
 @pytest.mark.skipif(not hasattr(_core, "cpu_baseline"), reason="single CPU variant build")
@@ -201,17 +197,16 @@ def test_isa_variants_agree(monkeypatch: pytest.MonkeyPatch) -> None:
         values = torch.empty(3000, 8)
         indices = torch.empty(3000, 8, dtype=torch.uint8)
         mean, rstd = torch.empty(3000), torch.empty(3000)
-        kernels.layernorm_topk_into(y, torch.ones(64), torch.zeros(64), 1e-5, values, indices,
-                                    mean, rstd)
+        kernels.layernorm_topk_into(y, torch.ones(64), torch.zeros(64), 1e-5, values, indices, mean, rstd)
         hidden, out = torch.empty(3000, 64), torch.empty(3000, 64)
         kernels.cbsr_linear_into(values, indices, weight, hidden)
         kernels.csr_spmm_into(adj, hidden, out)
         dV, dW = torch.empty(3000, 8), torch.empty(64, 64)
-        kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, dV, dW,
-                                          torch.empty(3000, 64))
+        kernels.cbsr_linear_backward_into(adj, grad, values, indices, weight, dV, dW, torch.empty(3000, 64))
         grad_y = torch.empty(3000, 64)
-        kernels.layernorm_topk_backward_into(y, torch.ones(64), mean, rstd, indices, dV, grad_y,
-                                             torch.empty(64), torch.empty(64))
+        kernels.layernorm_topk_backward_into(
+            y, torch.ones(64), mean, rstd, indices, dV, grad_y, torch.empty(64), torch.empty(64)
+        )
         return [values, indices, out, dV, dW, grad_y]
 
     best = run()
@@ -232,7 +227,6 @@ def test_argument_checks() -> None:
     with pytest.raises(TypeError, match="dtype"):
         kernels.cbsr_spmm_into(adj, values, indices, 20, torch.empty(n, 20))
     with pytest.raises(TypeError, match="dtype"):
-        kernels.cbsr_spmm_into(adj, values, indices.long(), 20,
-                               torch.empty(n, 20, dtype=torch.float64))
+        kernels.cbsr_spmm_into(adj, values, indices.long(), 20, torch.empty(n, 20, dtype=torch.float64))
     with pytest.raises(ValueError, match="unsupported device"):
         kernels._backend(torch.device("meta"))

@@ -10,8 +10,7 @@ from gsr_eda.ops.dtypes import index_dtype_for
 from gsr_eda.ops.reference import layernorm_topk_reference
 
 
-def fused(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, k: int,
-          indices: torch.Tensor | None = None):
+def fused(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, k: int, indices: torch.Tensor | None = None):
     n, d = y.shape
     values = y.new_empty(n, k)
     given = indices is not None
@@ -43,22 +42,41 @@ def test_forward_and_backward_match_reference(dtype: torch.dtype, n: int, d: int
     start = torch.randn(n, d, generator=g, dtype=dtype)
     grad_y = start.clone()
     grad_gamma, grad_beta = y.new_empty(d), y.new_empty(d)
-    kernels.layernorm_topk_backward_into(y.detach(), gamma.detach(), mean, rstd, indices,
-                                         grad_values, grad_y, grad_gamma, grad_beta,
-                                         accumulate=True)
+    kernels.layernorm_topk_backward_into(
+        y.detach(), gamma.detach(), mean, rstd, indices, grad_values, grad_y, grad_gamma, grad_beta, accumulate=True
+    )
     torch.testing.assert_close(grad_y - start, y.grad, **tol)
     torch.testing.assert_close(grad_gamma, gamma.grad, **tol)
     torch.testing.assert_close(grad_beta, beta.grad, **tol)
     grad_y_sum = y.new_empty(d)
-    kernels.layernorm_topk_backward_into(y.detach(), gamma.detach(), mean, rstd, indices,
-                                         grad_values, grad_y, grad_gamma, grad_beta,
-                                         grad_y_sum=grad_y_sum)
+    kernels.layernorm_topk_backward_into(
+        y.detach(),
+        gamma.detach(),
+        mean,
+        rstd,
+        indices,
+        grad_values,
+        grad_y,
+        grad_gamma,
+        grad_beta,
+        grad_y_sum=grad_y_sum,
+    )
     torch.testing.assert_close(grad_y, y.grad, **tol)
     torch.testing.assert_close(grad_y_sum, y.grad.sum(0), **tol)
     grad_y = start.clone()
-    kernels.layernorm_topk_backward_into(y.detach(), gamma.detach(), mean, rstd, indices,
-                                         grad_values, grad_y, grad_gamma, grad_beta,
-                                         accumulate=True, grad_y_sum=grad_y_sum)
+    kernels.layernorm_topk_backward_into(
+        y.detach(),
+        gamma.detach(),
+        mean,
+        rstd,
+        indices,
+        grad_values,
+        grad_y,
+        grad_gamma,
+        grad_beta,
+        accumulate=True,
+        grad_y_sum=grad_y_sum,
+    )
     torch.testing.assert_close(grad_y_sum, (start + y.grad).sum(0), **tol)
 
 
@@ -87,10 +105,10 @@ def test_gradcheck_float64() -> None:
         @staticmethod
         def backward(ctx, grad):  # noqa: ANN001, ANN205
             y, gamma, mean, rstd = ctx.saved_tensors
-            grad_y, grad_gamma, grad_beta = (torch.empty_like(y), torch.empty_like(gamma),
-                                             torch.empty_like(gamma))
-            kernels.layernorm_topk_backward_into(y, gamma, mean, rstd, indices,
-                                                 grad.contiguous(), grad_y, grad_gamma, grad_beta)
+            grad_y, grad_gamma, grad_beta = (torch.empty_like(y), torch.empty_like(gamma), torch.empty_like(gamma))
+            kernels.layernorm_topk_backward_into(
+                y, gamma, mean, rstd, indices, grad.contiguous(), grad_y, grad_gamma, grad_beta
+            )
             return grad_y, grad_gamma, grad_beta
 
     assert torch.autograd.gradcheck(Fused.apply, (y, gamma, beta))
@@ -99,13 +117,27 @@ def test_gradcheck_float64() -> None:
 def test_argument_checks() -> None:
     y = torch.randn(4, 8)
     with pytest.raises(ValueError, match="k must be in"):
-        kernels.layernorm_topk_into(y, torch.ones(8), torch.zeros(8), 1e-5, torch.empty(4, 9),
-                                    torch.empty(4, 9, dtype=torch.uint8), torch.empty(4),
-                                    torch.empty(4))
+        kernels.layernorm_topk_into(
+            y,
+            torch.ones(8),
+            torch.zeros(8),
+            1e-5,
+            torch.empty(4, 9),
+            torch.empty(4, 9, dtype=torch.uint8),
+            torch.empty(4),
+            torch.empty(4),
+        )
     with pytest.raises(ValueError, match="gamma has shape"):
-        kernels.layernorm_topk_into(y, torch.ones(7), torch.zeros(8), 1e-5, torch.empty(4, 2),
-                                    torch.empty(4, 2, dtype=torch.uint8), torch.empty(4),
-                                    torch.empty(4))
+        kernels.layernorm_topk_into(
+            y,
+            torch.ones(7),
+            torch.zeros(8),
+            1e-5,
+            torch.empty(4, 2),
+            torch.empty(4, 2, dtype=torch.uint8),
+            torch.empty(4),
+            torch.empty(4),
+        )
 
 
 def lane_block_inputs(n: int, d: int, seed: int) -> tuple[torch.Tensor, ...]:
@@ -117,10 +149,24 @@ def lane_block_inputs(n: int, d: int, seed: int) -> tuple[torch.Tensor, ...]:
 # Widths that are multiples of 8 up to 256 with k <= 16 take the eight-rows-in-lanes path
 # (both of its networks, k <= 8 and 9..16), with a partial last block (n % 8 != 0); the others
 # (k > 16, d > 256, d % 8 != 0) the row path. Both list the kept entries in column order.
-@pytest.mark.parametrize("n,d,k", [(8, 8, 8), (13, 16, 3), (37, 64, 1), (37, 64, 8),
-                                   (37, 64, 9), (37, 64, 16), (21, 128, 8), (21, 136, 12),
-                                   (19, 256, 16), (9, 256, 7), (12, 64, 17), (10, 264, 8),
-                                   (11, 60, 8)])
+@pytest.mark.parametrize(
+    "n,d,k",
+    [
+        (8, 8, 8),
+        (13, 16, 3),
+        (37, 64, 1),
+        (37, 64, 8),
+        (37, 64, 9),
+        (37, 64, 16),
+        (21, 128, 8),
+        (21, 136, 12),
+        (19, 256, 16),
+        (9, 256, 7),
+        (12, 64, 17),
+        (10, 264, 8),
+        (11, 60, 8),
+    ],
+)
 def test_forward_matches_reference_in_column_order(n: int, d: int, k: int) -> None:
     y, gamma, beta = lane_block_inputs(n, d, seed=n * d + k)
     ref_values, ref_indices = layernorm_topk_reference(y, gamma, beta, 1e-5, k)
@@ -129,8 +175,7 @@ def test_forward_matches_reference_in_column_order(n: int, d: int, k: int) -> No
     assert bool((indices.long().diff(dim=1) > 0).all())
     torch.testing.assert_close(values, ref_values, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(mean, y.mean(dim=1), rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(rstd, torch.rsqrt(y.var(dim=1, unbiased=False) + 1e-5),
-                               rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(rstd, torch.rsqrt(y.var(dim=1, unbiased=False) + 1e-5), rtol=1e-5, atol=1e-5)
     again, kept, _, _ = fused(y, gamma, beta, k, indices=indices.flip(1).contiguous())
     assert torch.equal(kept, indices.flip(1))
     assert torch.equal(again, values.flip(1))  # the same values, bit for bit
@@ -146,8 +191,12 @@ def test_ties_go_to_the_lower_column(d: int, k: int) -> None:
     _, ref_indices = layernorm_topk_reference(y, gamma, beta, 1e-5, k)
     values, indices, _, _ = fused(y, gamma, beta, k)
     assert torch.equal(indices.long(), ref_indices)
-    torch.testing.assert_close(values, y.gather(1, ref_indices).sub(y.mean(1, keepdim=True))
-                               .mul(torch.rsqrt(y.var(1, unbiased=False) + 1e-5)[:, None]))
+    torch.testing.assert_close(
+        values,
+        y.gather(1, ref_indices)
+        .sub(y.mean(1, keepdim=True))
+        .mul(torch.rsqrt(y.var(1, unbiased=False) + 1e-5)[:, None]),
+    )
 
 
 @pytest.mark.parametrize("d,k", [(64, 8), (128, 16), (40, 5)])

@@ -69,8 +69,9 @@ def test_float32_blocks_of_eight_rows(k: int, d: int) -> None:
 @pytest.mark.parametrize("isa", ["native", "portable"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("k,d", [(1, 5), (4, 16), (8, 128), (16, 136), (17, 300)])
-def test_nan_ranks_above_every_number(isa: str, dtype: torch.dtype, k: int, d: int,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nan_ranks_above_every_number(
+    isa: str, dtype: torch.dtype, k: int, d: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """As in torch.sort's descending order: a NaN is kept ahead of every number (it shows in
     V instead of being dropped) and NaNs among themselves go by column. The special rows sit
     inside blocks of eight (the lane path) and in the tail."""
@@ -80,12 +81,12 @@ def test_nan_ranks_above_every_number(isa: str, dtype: torch.dtype, k: int, d: i
         monkeypatch.setattr(_core, "cpu", _core.cpu_baseline)
     P = torch.randn(43, d, dtype=dtype, generator=torch.Generator().manual_seed(k + d))
     nan = float("nan")
-    P[0, d // 2] = nan                      # one NaN among numbers
-    P[3] = nan                              # all NaN
+    P[0, d // 2] = nan  # one NaN among numbers
+    P[3] = nan  # all NaN
     P[5, 0], P[5, d - 1] = float("inf"), nan
-    P[10, ::2] = nan                        # more NaNs than k
-    P[17, d - 1] = nan                      # in the last column
-    P[41, 1], P[41, d // 3] = nan, nan      # the tail rows
+    P[10, ::2] = nan  # more NaNs than k
+    P[17, d - 1] = nan  # in the last column
+    P[41, 1], P[41, d // 3] = nan, nan  # the tail rows
     values, indices = row_topk(P, k)
     ref_values, ref_indices = row_topk_reference(P, k)
     assert torch.equal(indices.long(), ref_indices)

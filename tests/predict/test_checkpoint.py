@@ -46,7 +46,6 @@ def test_valid_checkpoint_loads_safely(valid):
     assert not list(path.parent.glob(".*.tmp"))  # the atomic write left no temp file
 
 
-
 def test_also_to_writes_the_same_checkpoint_twice(valid, tmp_path):
     """best.pt beside last.pt: one serialisation, two atomic files with the same bytes."""
     _, payload = valid
@@ -55,6 +54,7 @@ def test_also_to_writes_the_same_checkpoint_twice(valid, tmp_path):
     assert last.read_bytes() == best.read_bytes()
     assert load_checkpoint(best)["feature_names"] == ["a", "b", "c"]
     assert not list(last.parent.glob(".*.tmp"))
+
 
 def test_corrupt_file_is_refused(valid, tmp_path):
     path, _ = valid

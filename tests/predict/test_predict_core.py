@@ -21,13 +21,25 @@ def _design(spans_xy: list[tuple[float, float, float, float]], macro: int | None
     if macro is not None:
         is_macro[macro] = True
     return PlacedDesign(
-        name="toy", dbu_per_micron=1000.0, die=(0.0, 0.0, 40.0, 30.0),
+        name="toy",
+        dbu_per_micron=1000.0,
+        die=(0.0, 0.0, 40.0, 30.0),
         grid=GcellGrid.uniform(0.0, 0.0, 40.0, 30.0, 10.0, 10.0),
-        node_names=np.array([f"c{i}" for i in range(n)]), node_masters=np.array(["X"] * n),
-        width=box[:, 2] - box[:, 0], height=box[:, 3] - box[:, 1], x=box[:, 0], y=box[:, 1],
-        is_fixed=np.zeros(n, bool), is_macro=is_macro, is_io=np.zeros(n, bool),
-        net_names=np.array([], dtype=str), net_use=np.array([], dtype=str), net_ptr=np.zeros(1, np.int64),
-        pin_node=np.zeros(0, np.int64), pin_dx=np.zeros(0, np.float32), pin_dy=np.zeros(0, np.float32),
+        node_names=np.array([f"c{i}" for i in range(n)]),
+        node_masters=np.array(["X"] * n),
+        width=box[:, 2] - box[:, 0],
+        height=box[:, 3] - box[:, 1],
+        x=box[:, 0],
+        y=box[:, 1],
+        is_fixed=np.zeros(n, bool),
+        is_macro=is_macro,
+        is_io=np.zeros(n, bool),
+        net_names=np.array([], dtype=str),
+        net_use=np.array([], dtype=str),
+        net_ptr=np.zeros(1, np.int64),
+        pin_node=np.zeros(0, np.int64),
+        pin_dx=np.zeros(0, np.float32),
+        pin_dy=np.zeros(0, np.float32),
     )
 
 

@@ -18,8 +18,14 @@ def chain_record(name: str, cells: int = 50, *, labelled: bool = False) -> Desig
     indptr = np.concatenate([[0], np.cumsum([len(n) for n in neighbours])]).astype(np.int64)
     indices = np.asarray([j for n in neighbours for j in n], dtype=np.int32)
     record = DesignRecord(
-        name=name, design=design, indptr=indptr, indices=indices, net_model="clique", net_cap=0,
-        features=rng.normal(size=(cells, 3)).astype(np.float32), feature_names=["a", "b", "c"],
+        name=name,
+        design=design,
+        indptr=indptr,
+        indices=indices,
+        net_model="clique",
+        net_cap=0,
+        features=rng.normal(size=(cells, 3)).astype(np.float32),
+        feature_names=["a", "b", "c"],
     )
     if labelled:
         record.gcell_labels = rng.uniform(0, 1, design.grid.shape).astype(np.float32)

@@ -59,7 +59,7 @@ def test_a_file_of_another_format_as_a_def_says_what_was_expected_and_where(tmp_
 
 def test_def_statements_after_comments_pass_the_check(tmp_path: Path) -> None:
     good = tmp_path / "ok.def"
-    good.write_text("# written by a tool\nDIVIDERCHAR \"/\" ;\nVERSION 5.8 ;\n")
+    good.write_text('# written by a tool\nDIVIDERCHAR "/" ;\nVERSION 5.8 ;\n')
     check_text_file(good, "DEF", frozenset({"VERSION", "DIVIDERCHAR"}))
 
 
@@ -80,8 +80,9 @@ def test_net_pins_unknown_to_the_lef_are_warned_about_once_with_a_count(tmp_path
     from gsr_eda.errors import InputWarning
     from gsr_eda.ingest import read_def_design
 
-    made = subprocess.run([str(GSR_EDA), "synth", "--cells", "150", "--out", str(tmp_path), "--name", "d"],
-                          capture_output=True, text=True)
+    made = subprocess.run(
+        [str(GSR_EDA), "synth", "--cells", "150", "--out", str(tmp_path), "--name", "d"], capture_output=True, text=True
+    )
     assert made.returncode == 0, made.stderr
     def_path, lef = tmp_path / "d.def", tmp_path / "d.lef"
     text = def_path.read_text()
@@ -95,8 +96,21 @@ def test_net_pins_unknown_to_the_lef_are_warned_about_once_with_a_count(tmp_path
     assert len(caught) == 1
     assert design.source["pins_unknown_to_lef"].startswith("2 net pin(s)")
 
-    run = subprocess.run([str(GSR_EDA), "ingest", "design", "--def", str(def_path), "--lef", str(lef),
-                          "--store", str(tmp_path / "s.h5")], capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            str(GSR_EDA),
+            "ingest",
+            "design",
+            "--def",
+            str(def_path),
+            "--lef",
+            str(lef),
+            "--store",
+            str(tmp_path / "s.h5"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     warned = [line for line in run.stderr.splitlines() if line.startswith("gsr-eda: warning: ")]
     assert len(warned) == 1 and "/NOPE0 (" in warned[0], run.stderr

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from records import chain_record
 
 from gsr_eda.errors import InputError
 from gsr_eda.store import DesignRecord, GraphStore, write_designs
-from records import chain_record
 
 
 def _record(name: str, cells: int = 50) -> DesignRecord:
@@ -34,7 +34,9 @@ def test_full_disk_during_ingest_exits_3_naming_the_store_and_keeps_it(tiny_tmpf
     assert _gsr_eda("synth", "--cells", "4000", "--out", str(tmp_path), "--name", "big").returncode == 0
     store = tiny_tmpfs / "s.h5"
     lef = lambda name: str(tmp_path / f"{name}.lef")  # noqa: E731
-    first = _gsr_eda("ingest", "design", "--def", str(tmp_path / "small.def"), "--lef", lef("small"), "--store", str(store))
+    first = _gsr_eda(
+        "ingest", "design", "--def", str(tmp_path / "small.def"), "--lef", lef("small"), "--store", str(store)
+    )
     assert first.returncode == 0, first.stderr
     before = store.read_bytes()
 

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from records import chain_record
 
 from gsr_eda.errors import InputError
 from gsr_eda.store import write_designs
-from records import chain_record
 
 GSR_EDA = Path(sys.executable).with_name("gsr-eda")
 
@@ -25,14 +25,17 @@ def _config(**options):
     return TrainConfig(**{"store": "unused.h5", "ignore_features": [], **options})
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"k": 64, "hidden": 32}, "k must be in"),
-    ({"hidden": 33, "groups": 2}, "multiple of groups"),
-    ({"model": "revgnn", "hidden": 33, "groups": 2}, "dividing hidden"),
-    ({"lr": float("nan")}, "--lr must be a finite number"),
-    ({"weight_decay": float("inf")}, "--weight-decay must be a finite number"),
-    ({"dropout": 2.0}, r"dropout must be in \[0, 1\)"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"k": 64, "hidden": 32}, "k must be in"),
+        ({"hidden": 33, "groups": 2}, "multiple of groups"),
+        ({"model": "revgnn", "hidden": 33, "groups": 2}, "dividing hidden"),
+        ({"lr": float("nan")}, "--lr must be a finite number"),
+        ({"weight_decay": float("inf")}, "--weight-decay must be a finite number"),
+        ({"dropout": 2.0}, r"dropout must be in \[0, 1\)"),
+    ],
+)
 def test_inconsistent_model_options_are_input_errors_before_any_data(options, message):
     # Before: these failed deep in model or optimiser construction: "internal error", exit 1.
     with pytest.raises(InputError, match=message):
@@ -85,8 +88,17 @@ def test_a_design_too_small_to_split_is_refused_before_training(tmp_path, cells)
 
 def test_predict_heatmap_into_a_missing_folder_is_exit_3_naming_it(tmp_path):
     # Before: the heatmap's temporary file could not be opened: "internal error", exit 1.
-    result = _gsr_eda("predict", "--checkpoint", tmp_path / "ck.pt", "--store", tmp_path / "s.h5", "--design", "d",
-                      "--heatmap", "/missing/dir/h.png")
+    result = _gsr_eda(
+        "predict",
+        "--checkpoint",
+        tmp_path / "ck.pt",
+        "--store",
+        tmp_path / "s.h5",
+        "--design",
+        "d",
+        "--heatmap",
+        "/missing/dir/h.png",
+    )
     assert result.returncode == 3 and "/missing/dir: the heatmap's folder does not exist" in result.stderr
 
 

@@ -124,10 +124,18 @@ def _tamper(path, dataset: str, edit) -> None:
 @pytest.mark.parametrize(
     "dataset, edit, message",
     [
-        ("designs/tiny/features/values", lambda v: np.where(np.arange(v.size).reshape(v.shape) == 4, np.nan, v).astype(np.float32), "features contain NaN"),
+        (
+            "designs/tiny/features/values",
+            lambda v: np.where(np.arange(v.size).reshape(v.shape) == 4, np.nan, v).astype(np.float32),
+            "features contain NaN",
+        ),
         ("designs/tiny/features/values", lambda v: v.astype(np.float64), "dtype float64, expected float32"),
         ("designs/tiny/features/values", lambda v: v[:-1], r"features has shape \(5, 3\), expected \(6, 3\)"),
-        ("designs/tiny/graph/indices", lambda v: np.where(np.arange(v.size) == 0, 5, v).astype(np.int32), "not symmetric|self loops|duplicate"),
+        (
+            "designs/tiny/graph/indices",
+            lambda v: np.where(np.arange(v.size) == 0, 5, v).astype(np.int32),
+            "not symmetric|self loops|duplicate",
+        ),
         ("designs/tiny/graph/indices", lambda v: np.where(np.arange(v.size) == 0, 99, v).astype(np.int32), "outside"),
         ("designs/tiny/graph/indptr", lambda v: v[::-1].copy(), "not a valid CSR"),
         ("designs/tiny/labels/gcell", lambda v: np.full_like(v, np.inf), "gcell_labels contain NaN or infinite"),

@@ -108,12 +108,16 @@ def test_deterministic_for_a_seed():
 
 def test_cli_writes_and_verifies(tmp_path: Path):
     runner = CliRunner()
-    result = runner.invoke(app, ["synth", "--cells", "200", "--seed", "2", "--name", "demo", "--out", str(tmp_path), "--verify", "--json"])
+    result = runner.invoke(
+        app, ["synth", "--cells", "200", "--seed", "2", "--name", "demo", "--out", str(tmp_path), "--verify", "--json"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert Path(summary["def"]) == tmp_path / "demo.def" and (tmp_path / "demo.lef").is_file()
     assert summary["read_back"]["nets"] == summary["nets"]
-    again = runner.invoke(app, ["synth", "--cells", "200", "--seed", "2", "--name", "demo", "--out", str(tmp_path / "b")])
+    again = runner.invoke(
+        app, ["synth", "--cells", "200", "--seed", "2", "--name", "demo", "--out", str(tmp_path / "b")]
+    )
     assert again.exit_code == 0
     assert (tmp_path / "b" / "demo.def").read_bytes() == (tmp_path / "demo.def").read_bytes()
     assert runner.invoke(app, ["synth", "--cells", "10", "--out", str(tmp_path)]).exit_code == 2

@@ -17,9 +17,32 @@ def test_two_cpu_ranks_train_one_model(four_design_store, tmp_path):
     run = tmp_path / "ddp"
     gsr_eda = Path(sys.executable).with_name("gsr-eda")
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "--no-python",
-        str(gsr_eda), "train", "--store", str(four_design_store), "--out", str(run), "--model", "gsr",
-        "--layers", "2", "--hidden", "16", "--k", "4", "--epochs", "2", "--threads", "1", "--json",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "--no-python",
+        str(gsr_eda),
+        "train",
+        "--store",
+        str(four_design_store),
+        "--out",
+        str(run),
+        "--model",
+        "gsr",
+        "--layers",
+        "2",
+        "--hidden",
+        "16",
+        "--k",
+        "4",
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+        "--json",
     ]
     env = os.environ | {"GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)

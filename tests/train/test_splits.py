@@ -70,8 +70,7 @@ def test_named_test_design_draws_validation_from_the_rest():
 
 @pytest.mark.parametrize(
     ("val", "test", "message"),
-    [(["zz"], [], "not among"), (["a"], ["a"], "both"), (["a", "b"], [], "no design to train"),
-     ([], ["a"], "too few")],
+    [(["zz"], [], "not among"), (["a"], ["a"], "both"), (["a", "b"], [], "no design to train"), ([], ["a"], "too few")],
 )
 def test_named_split_refuses_what_cannot_work(val, test, message):
     with pytest.raises(ValueError, match=message):

@@ -20,7 +20,9 @@ def _quiet(_msg: str) -> None:
 
 
 def _run(store, out, epochs, **kw):
-    return train(TrainConfig(store=str(store), epochs=epochs, **(TINY | kw)), out, log=_quiet, show_progress=False, **{})
+    return train(
+        TrainConfig(store=str(store), epochs=epochs, **(TINY | kw)), out, log=_quiet, show_progress=False, **{}
+    )
 
 
 def _losses(history):
@@ -49,11 +51,21 @@ def test_resume_continues_an_interrupted_run_exactly(one_design_store, tmp_path)
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(TrainConfig(store=str(one_design_store), epochs=4, dropout=0.1, **TINY), tmp_path / "cut",
-              log=_quiet, show_progress=False, on_epoch_end=interrupt)
+        train(
+            TrainConfig(store=str(one_design_store), epochs=4, dropout=0.1, **TINY),
+            tmp_path / "cut",
+            log=_quiet,
+            show_progress=False,
+            on_epoch_end=interrupt,
+        )
     assert load_checkpoint(tmp_path / "cut" / "last.pt")["train"]["epoch"] == 1
-    resumed = train(TrainConfig(store=str(one_design_store), epochs=4), tmp_path / "cut", resume=True,
-                    log=_quiet, show_progress=False)
+    resumed = train(
+        TrainConfig(store=str(one_design_store), epochs=4),
+        tmp_path / "cut",
+        resume=True,
+        log=_quiet,
+        show_progress=False,
+    )
     assert _losses(resumed.history) == _losses(full.history)
     wf, wr = _weights(tmp_path / "full"), _weights(tmp_path / "cut")
     assert all(torch.equal(wf[k], wr[k]) for k in wf)
@@ -84,7 +96,6 @@ def test_design_split_outputs_and_predictor(four_design_store, tmp_path):
     assert abs(float(pred.mean()) - float(record.cell_labels.mean())) < 3 * float(record.cell_labels.std()) + 0.1
     with pytest.raises(ValueError, match="expected features"):
         predictor.predict(record.features[:, :3], adj)
-
 
 
 def test_node_split_stored_in_the_store_is_used(stored_split_store, tmp_path):
