@@ -12,10 +12,11 @@ Tasks:
 * ``proxy``: CircuitNet zero-riscy-a and -b, asap7 ``aes_place``, sky130hd ``gcd`` and the qflow
   ``serv`` placements A and B, all with the proxy label (the CircuitNet label maps are not
   shipped).
-* ``routed``: the qflow designs routed by qrouter (``routed.def.gz``), labelled with the tracks
-  the router really used (``--label-kind routed-def``). With two designs there is no third to
-  validate on: each trains on the other for a fixed number of epochs and is scored with
-  ``last.pt`` (no model selection at all).
+* ``routed``: the qflow designs routed by qrouter (serv A and B, ``routed.def.gz``; picorv32 A and
+  B when ``--routed-dir`` holds their routes), labelled with the tracks the router really used
+  (``--label-kind routed-def``). With only two designs there is no third to validate on: each
+  trains on the other for a fixed number of epochs and is scored with ``last.pt`` (no model
+  selection at all).
 
 Each configuration and fold runs in its own process through ``gsr_eda.train.train`` (the code
 ``gsr-eda train --test-designs T --val-designs V`` runs). After every epoch the test design is
@@ -50,30 +51,46 @@ CIRCUITNET = (
 BASELINE_NAMES = ("rudy", "pin_rudy", "density", "proxy")
 
 
-def ingest_commands(task: str) -> dict[str, list[str]]:
-    """Design name -> ``gsr-eda ingest`` arguments (without ``--store``) for the task's designs."""
+def ingest_commands(task: str, routed_dir: Path | None = None) -> dict[str, list[str]]:
+    """Design name -> ``gsr-eda ingest`` arguments (without ``--store``) for the task's designs.
+
+    ``routed_dir`` (routed task) may hold ``picorv32A_routed.def`` / ``picorv32B_routed.def``, as
+    ``gsr-eda route --def ../shared/data/qflow/picorv32-X/placed.def.gz --lef OSU018 --out DIR/picorv32X_routed.def``
+    writes them (about 8 and 26 minutes here); their route records give the provenance.
+    """
     asap7, sky130, qflow = DATA / "openroad" / "asap7", DATA / "openroad" / "sky130hd", DATA / "qflow"
     if task == "routed":
-        return {
-            f"serv-{v}": [
+        routed = {f"serv-{v}": (qflow / f"serv-{v}" / "routed.def.gz", qflow / f"serv-{v}" / "fail.out") for v in "AB"}
+        for v in "AB":
+            path = routed_dir / f"picorv32{v}_routed.def" if routed_dir else None
+            if path is not None and path.exists():
+                routed[f"picorv32-{v}"] = (path, None)
+        commands = {}
+        for name, (labels, failed) in routed.items():
+            argv = [
                 "design",
                 "--def",
-                str(qflow / f"serv-{v}" / "placed.def.gz"),
+                str(qflow / name / "placed.def.gz"),
                 "--lef",
                 str(OSU018_LEF),
                 "--name",
-                f"serv-{v}",
+                name,
                 "--labels",
-                str(qflow / f"serv-{v}" / "routed.def.gz"),
+                str(labels),
                 "--label-kind",
                 "routed-def",
-                "--label-option",
-                "tool=qrouter",
-                "--label-option",
-                "tool_version=1.4.71",
             ]
-            for v in "AB"
-        }
+            if failed is not None:  # qflow's own routes: provenance given here, not in a route record
+                argv += [
+                    "--label-option",
+                    "tool=qrouter",
+                    "--label-option",
+                    "tool_version=1.4.71",
+                    "--label-option",
+                    f"failed_nets={failed}",
+                ]
+            commands[name] = argv
+        return commands
     commands = {  # a CircuitNet design is stored under its placement sample's name
         sample: [
             "circuitnet",
@@ -121,7 +138,7 @@ def ingest_commands(task: str) -> dict[str, list[str]]:
     return commands
 
 
-def build_store(task: str, cache: Path, reingest: bool) -> tuple[Path, list[str]]:
+def build_store(task: str, cache: Path, reingest: bool, routed_dir: Path | None = None) -> tuple[Path, list[str]]:
     """Ingest the task's designs into one store (reused when present); returns it and the design names."""
     from gsr_eda.store import GraphStore
 
@@ -135,7 +152,7 @@ def build_store(task: str, cache: Path, reingest: bool) -> tuple[Path, list[str]
         with GraphStore(store) as gs:
             present = set(gs.designs)
         print(f"reusing {store} ({', '.join(sorted(present))}); --reingest after changes to ingest", file=sys.stderr)
-    commands = ingest_commands(task)
+    commands = ingest_commands(task, routed_dir)
     for name, argv in commands.items():
         if name in present:
             continue
@@ -145,9 +162,12 @@ def build_store(task: str, cache: Path, reingest: bool) -> tuple[Path, list[str]
     return store, names
 
 
-def folds(names: list[str], task: str) -> list[tuple[str, str | None]]:
-    """``(test, validation)`` per fold: every design is the test design once, the next one validates."""
-    if task == "routed":
+def folds(names: list[str]) -> list[tuple[str, str | None]]:
+    """``(test, validation)`` per fold: every design is the test design once, the next one validates.
+
+    With two designs there is none left to validate on (``None``: fixed epochs, ``last.pt``).
+    """
+    if len(names) < 3:
         return [(name, None) for name in names]
     return [(name, names[(i + 1) % len(names)]) for i, name in enumerate(names)]
 
@@ -298,6 +318,12 @@ def main() -> None:
     )
     p.add_argument("--cache", type=Path, default=REPO / "build" / "bench_quality")
     p.add_argument("--reingest", action="store_true", help="Re-ingest the cached stores.")
+    p.add_argument(
+        "--routed-dir",
+        type=Path,
+        default=None,
+        help="Routed task: folder with picorv32A_routed.def / picorv32B_routed.def (gsr-eda route).",
+    )
     p.add_argument("--out", type=Path, default=None, help="Append rows to this JSON-lines file.")
     p.add_argument("--timeout", type=int, default=3600, help="Seconds per configuration and fold.")
     p.add_argument("--markdown", type=Path, default=None, help="Only print the table of an existing JSON-lines file.")
@@ -318,9 +344,9 @@ def main() -> None:
         return
     if not DATA.is_dir():
         sys.exit(f"benchmark data not found at {DATA}")
-    store, names = build_store(args.task, args.cache, args.reingest)
+    store, names = build_store(args.task, args.cache, args.reingest, args.routed_dir)
     rows = []
-    for test, val in folds(names, args.task):
+    for test, val in folds(names):
         if args.tests and test not in args.tests:
             continue
         for config in args.configs:
