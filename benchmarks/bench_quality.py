@@ -300,6 +300,38 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def first_time_at(curve: list, target: float) -> float | None:
+    """Training seconds at the first epoch whose held-out cell Pearson reaches ``target`` (None: never)."""
+    return next((seconds for _, seconds, pearson in curve if pearson >= target), None)
+
+
+def time_to_quality(rows: list[dict], reference: str = "revgnn") -> str:
+    """Per test design: seconds each model needs to reach the reference model's best held-out Pearson."""
+    lines = [
+        f"| test design | target: best held-out cells Pearson of {reference} | model | seconds to target "
+        "| best held-out Pearson | seconds to its best |",
+        "|---|---|---|---|---|---|",
+    ]
+    by_test: dict[str, list[dict]] = {}
+    for r in rows:
+        if "curve" in r and r["curve"]:
+            by_test.setdefault(r["test"], []).append(r)
+    for test, group in by_test.items():
+        ref = next((r for r in group if r["model"] == reference), None)
+        if ref is None:
+            continue
+        target = max(p for *_, p in ref["curve"])
+        for r in group:
+            name = f"{r['model']} {r['layers']}" + (f" k{r['k']}" if r["k"] else "")
+            best = max(r["curve"], key=lambda point: point[2])
+            reached = first_time_at(r["curve"], target)
+            lines.append(
+                f"| {test} | {target:.3f} | {name} | {'never' if reached is None else f'{reached:.0f}'} "
+                f"| {best[2]:.3f} | {best[1]:.0f} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--task", default="proxy", choices=["proxy", "routed"])
@@ -340,7 +372,8 @@ def main() -> None:
         print(json.dumps(worker(args)))
         return
     if args.markdown:
-        print(markdown([json.loads(line) for line in args.markdown.read_text().splitlines() if line.strip()]))
+        rows = [json.loads(line) for line in args.markdown.read_text().splitlines() if line.strip()]
+        print(markdown(rows) + "\n\n" + time_to_quality(rows))
         return
     if not DATA.is_dir():
         sys.exit(f"benchmark data not found at {DATA}")
@@ -398,7 +431,7 @@ def main() -> None:
             if args.out:
                 with open(args.out, "a") as fh:
                     fh.write(json.dumps(row) + "\n")
-    print(markdown(rows))
+    print(markdown(rows) + "\n\n" + time_to_quality(rows))
 
 
 if __name__ == "__main__":

@@ -82,9 +82,9 @@ def train(
     k: int = typer.Option(
         8,
         "--k",
-        help="GS operator: entries kept per row and group (gsr only). "
-        "Larger transfers better to unseen designs (about a quarter of "
-        "hidden/groups; docs/training.md), smaller trains faster.",
+        help="GS operator: entries kept per row and group (gsr only). Smaller trains faster, but at k 8 "
+        "GSR-GNN transferred worse than RevGNN to designs it never saw (docs/training.md, 'Unseen "
+        "designs'): check on a held-out design (--test-designs).",
     ),
     dropout: float = typer.Option(0.0, "--dropout", help="Dropout probability."),
     epochs: int = typer.Option(50, "--epochs", "-e", help="Maximum epochs (one optimiser step per training design)."),
