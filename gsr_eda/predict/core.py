@@ -13,9 +13,10 @@ from gsr_eda.design import PlacedDesign, gcell_map_from_cells, span_coverage
 class DesignPrediction:
     """Predicted congestion of one design, in the label's units.
 
-    ``gcell_map[x, y]`` is the ``label_reduce`` (max or mean) of the predictions of the cells whose
-    boxes cover gcell ``(x, y)``; ``covered`` marks the gcells that at least one cell covers
-    (the others hold 0 and are left out of every statistic).
+    ``gcell_map[x, y]`` is the ``label_reduce`` (max or mean) of the predictions of the standard
+    cells whose boxes cover gcell ``(x, y)`` (macros left out: :func:`gcell_map_of_cells`);
+    ``covered`` marks the gcells that at least one standard cell covers (the others hold 0 and
+    are left out of every statistic).
     """
 
     design: PlacedDesign
