@@ -366,7 +366,35 @@ def train(
         shutdown_distributed(ctx)
 
 
-def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> TrainResult:
+def _fit_standardizer(
+    data: _Data, plan: SplitPlan, records: dict[str, Any], my_train: list[str], ctx: Any, device: torch.device
+) -> Standardizer:
+    """Feature and target statistics of the training nodes, over the columns the model reads.
+
+    In a distributed job each rank adds the sums of its share of the designs (a node split
+    trains every rank on every design, so only rank 0 adds those).
+    """
+    own = my_train if plan.mode == "design" or ctx.is_main else []
+    columns = data.model_columns()
+    feats, targets = [], []
+    for n in own:
+        m = plan.mask(n, TRAIN)
+        feats.append(records[n].features[:, columns] if m is None else records[n].features[m][:, columns])
+        targets.append(records[n].cell_labels if m is None else records[n].cell_labels[m])
+    moments = Standardizer.moments(feats, targets) if feats else np.zeros(2 * len(columns) + 4)
+    return Standardizer.from_moments(np.asarray(ctx.all_reduce_sum(list(moments), device)), columns)
+
+
+def _run(
+    cfg: TrainConfig,
+    out_dir: Path,
+    state: dict[str, Any] | None,
+    ctx: Any,
+    device: torch.device,
+    log: Callable[[str], None],
+    show_progress: bool,
+    on_epoch_end: Callable[[dict[str, float]], None] | None,
+) -> TrainResult:
     from gsr_eda import __version__
     from gsr_eda.models import ADJACENCY_NORMALIZATION, build_model
 
@@ -391,16 +419,7 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
     if state:
         std = Standardizer.from_state(state["standardizer"])
     else:
-        # Statistics of the training nodes only; in a distributed job each rank adds its share.
-        own = my_train if plan.mode == "design" or ctx.is_main else []
-        columns = data.model_columns()
-        feats, targets = [], []
-        for n in own:
-            m = plan.mask(n, TRAIN)
-            feats.append(records[n].features[:, columns] if m is None else records[n].features[m][:, columns])
-            targets.append(records[n].cell_labels if m is None else records[n].cell_labels[m])
-        moments = Standardizer.moments(feats, targets) if feats else np.zeros(2 * len(columns) + 4)
-        std = Standardizer.from_moments(np.asarray(ctx.all_reduce_sum(list(moments), device)), columns)
+        std = _fit_standardizer(data, plan, records, my_train, ctx, device)
     in_channels = len(std.feature_mean)
 
     graphs = {n: _to_graph(records[n], plan, std, device) for n in needed}
@@ -542,7 +561,17 @@ def _run(cfg, out_dir, state, ctx, device, log, show_progress, on_epoch_end) -> 
 
 
 def _finish(
-    out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, log, world_size
+    out_dir: Path,
+    cfg: TrainConfig,
+    plan: SplitPlan,
+    std: Standardizer,
+    graphs: dict[str, Graph],
+    data: _Data,
+    device: torch.device,
+    history: list[dict[str, float]],
+    best_epoch: int,
+    log: Callable[[str], None],
+    world_size: int,
 ) -> dict[str, float] | None:
     """Learning curves, test metrics of the best model, ``summary.json``."""
     from gsr_eda.predict.checkpoint import model_from_checkpoint
