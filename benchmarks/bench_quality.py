@@ -41,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_ingest import design_args  # the aes_place ingest arguments, shared with the ingest benchmark
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 OSU018_LEF = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lef")
@@ -58,7 +60,7 @@ def ingest_commands(task: str, routed_dir: Path | None = None) -> dict[str, list
     ``gsr-eda route --def ../shared/data/qflow/picorv32-X/placed.def.gz --lef OSU018 --out DIR/picorv32X_routed.def``
     writes them (about 8 and 26 minutes here); their route records give the provenance.
     """
-    asap7, sky130, qflow = DATA / "openroad" / "asap7", DATA / "openroad" / "sky130hd", DATA / "qflow"
+    sky130, qflow = DATA / "openroad" / "sky130hd", DATA / "qflow"
     if task == "routed":
         routed = {f"serv-{v}": (qflow / f"serv-{v}" / "routed.def.gz", qflow / f"serv-{v}" / "fail.out") for v in "AB"}
         for v in "AB":
@@ -103,17 +105,7 @@ def ingest_commands(task: str, routed_dir: Path | None = None) -> dict[str, list
         ]
         for base, sample in CIRCUITNET
     }
-    commands["aes_place"] = [
-        "design",
-        "--def",
-        str(asap7 / "aes_place.def"),
-        "--lef",
-        str(asap7 / "asap7_tech_1x_201209.lef"),
-        "--lef",
-        str(asap7 / "asap7sc7p5t_28_R_1x_220121a.lef"),
-        "--name",
-        "aes_place",
-    ]
+    commands["aes_place"] = [*design_args()["aes_place"], "--name", "aes_place"]
     commands["gcd_sky130hd"] = [
         "design",
         "--def",
