@@ -85,7 +85,9 @@ def _print(payload: dict[str, Any], *, detailed: bool) -> None:
     for s in payload["designs"]:
         label = s["label"]
         label_text = "-" if label is None else label["name"] + (" [proxy]" if label["is_proxy"] else "")
-        model = s["net_model"] + (f" {s['net_cap']}" if s["net_model"] == "capped-clique" else "")
+        model = s["net_model"] + (f" {s['net_cap']}" if s["net_model"] in ("capped-clique", "cell-net") else "")
+        if s.get("net_nodes") is not None:
+            model += f" ({s['net_nodes']:,} net nodes)"
         x0, y0, x1, y1 = s["die_um"]
         table.add_row(
             s["name"],

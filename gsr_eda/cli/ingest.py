@@ -37,7 +37,9 @@ _NET_MODEL = typer.Option(
     "capped-clique",
     "--net-model",
     help="How nets become edges: clique (all pin pairs), star (driver/first pin to the others), "
-    "capped-clique (clique for nets of at most --net-cap pins, star above).",
+    "capped-clique (clique for nets of at most --net-cap pins, star above), cell-net (the capped clique "
+    "plus every net as a node of its own, with pin edges and net features, for the heterogeneous "
+    "models gsr-cellnet and hetero-sage).",
 )
 _NET_CAP = typer.Option(8, "--net-cap", min=2, help="Largest net (in pins) expanded as a clique by capped-clique.")
 _LABEL_REDUCE = typer.Option(
@@ -375,9 +377,13 @@ def _ingest(jobs: list[IngestJob], store: Path, *, overwrite: bool, workers: int
         label_text = (
             "no label" if label is None else f"label {label['name']}" + (" (proxy)" if label["is_proxy"] else "")
         )
+        capped = entry["net_model"] in ("capped-clique", "cell-net")
+        nets = ""
+        if entry.get("net_nodes") is not None:
+            nets = f"{entry['net_nodes']:,} net nodes with {entry['net_pin_edges']:,} pin edges, "
         typer.echo(
             f"{entry['name']}: {entry['nodes']:,} nodes, {entry['edges']:,} edges ({entry['net_model']}"
-            f"{' cap ' + str(entry['net_cap']) if entry['net_model'] == 'capped-clique' else ''}), "
+            f"{' cap ' + str(entry['net_cap']) if capped else ''}), {nets}"
             f"{len(entry['features'])} features, {label_text}, {entry['timings']['total_s']:.1f} s"
         )
         for key, value in entry["report"].items():
@@ -405,6 +411,8 @@ def _design_summary(result: JobResult) -> dict[str, Any]:
         "pins": record.design.num_pins,
         "net_model": record.net_model,
         "net_cap": record.net_cap,
+        "net_nodes": None if record.net_nodes is None else record.net_nodes.num_nets,
+        "net_pin_edges": None if record.net_nodes is None else record.net_nodes.num_pin_edges,
         "features": record.feature_names,
         "label": label,
         "grid_shape": list(record.design.grid.shape),

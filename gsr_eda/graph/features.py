@@ -66,6 +66,9 @@ POSITION_FEATURES = (
     "pin_rudy_mean",
 )
 
+#: The gcell maps behind the position features, in the order :func:`position_maps` stacks them.
+POSITION_MAPS = ("density", "rudy", "pin_rudy")
+
 
 @dataclass
 class NodeFeatures:
@@ -129,6 +132,7 @@ def position_features(
     *,
     context: MapContext | None = None,
     spans: np.ndarray | None = None,
+    maps: np.ndarray | None = None,
 ) -> NodeFeatures:
     """Position-dependent features of every node at lower-left positions ``(x, y)`` in microns.
 
@@ -138,7 +142,8 @@ def position_features(
 
     A caller that repeats this for one design (a placement loop) passes ``context``
     (``MapContext.of(design)``, built once) and may pass ``spans`` (``design.gcell_spans(x, y)``)
-    when it needs them too; neither changes the result.
+    when it needs them too, and ``maps`` (:func:`position_maps` at the same positions) when it
+    computed them already (the net-node features read them too); none changes the result.
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
@@ -146,17 +151,34 @@ def position_features(
         raise ValueError(f"positions must have shape ({design.num_nodes},), got {x.shape} and {y.shape}")
     dx0, dy0, dx1, dy1 = design.die
     spans = design.gcell_spans(x, y) if spans is None else spans
-    rudy, pin_rudy = rudy_maps(design, x, y, context)
-    maps = np.stack([cell_density_map(design, x, y, spans), rudy, pin_rudy])
+    if maps is None:
+        maps = position_maps(design, x, y, context=context, spans=spans)
     peak, mean = span_max_mean(maps, spans)
     columns = {
         "x_norm": (x + 0.5 * design.width - dx0) / (dx1 - dx0),
         "y_norm": (y + 0.5 * design.height - dy0) / (dy1 - dy0),
     }
-    for i, name in enumerate(("density", "rudy", "pin_rudy")):
+    for i, name in enumerate(POSITION_MAPS):
         columns[f"{name}_max"] = peak[i]
         columns[f"{name}_mean"] = mean[i]
     return NodeFeatures.from_columns(columns)
+
+
+def position_maps(
+    design: PlacedDesign,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    context: MapContext | None = None,
+    spans: np.ndarray | None = None,
+) -> np.ndarray:
+    """Cell density, RUDY and pin RUDY at positions ``(x, y)``: one ``(3, nx, ny)`` float64 array
+    in :data:`POSITION_MAPS` order (definitions in :mod:`gsr_eda.graph.gcell_maps`)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    spans = design.gcell_spans(x, y) if spans is None else spans
+    rudy, pin_rudy = rudy_maps(design, x, y, context)
+    return np.stack([cell_density_map(design, x, y, spans), rudy, pin_rudy])
 
 
 def node_features(design: PlacedDesign, x: np.ndarray | None = None, y: np.ndarray | None = None) -> NodeFeatures:

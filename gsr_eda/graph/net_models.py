@@ -10,6 +10,11 @@ and CircuitNet order) becomes edges between node pairs:
 ``capped-clique``
     a clique when ``d <= cap``, otherwise a star on ``v_0``: small nets keep their full
     connectivity, high-fanout nets (clock, reset, scan enable) cost ``O(d)`` instead of ``O(d^2)``.
+``cell-net``
+    the heterogeneous graph: every net of two or more distinct nodes is a node of its own, linked
+    to its cells by pin edges (:mod:`gsr_eda.graph.net_nodes`, stored beside the adjacency). The
+    cell-cell adjacency of a ``cell-net`` design is its capped clique, so the homogeneous models
+    run on the same store.
 
 Nodes repeated within a net (a cell with two pins on the same net) count once, so ``d`` is the
 number of *distinct* nodes. The union over nets is returned as a symmetric CSR matrix with sorted
@@ -22,7 +27,10 @@ import numpy as np
 
 from gsr_eda.design import PlacedDesign
 
-NET_MODELS = ("clique", "star", "capped-clique")
+NET_MODELS = ("clique", "star", "capped-clique", "cell-net")
+
+#: Net models whose designs carry net nodes (:class:`gsr_eda.graph.net_nodes.NetNodes`).
+HETEROGENEOUS_NET_MODELS = ("cell-net",)
 
 
 def net_node_pairs(design: PlacedDesign) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -32,6 +40,14 @@ def net_node_pairs(design: PlacedDesign) -> tuple[np.ndarray, np.ndarray, np.nda
     grouped by net (ascending) with each net's first occurrence of a node kept in pin order;
     ``degree`` (length M) is the number of distinct nodes on each net.
     """
+    net, node, _pin, degree = net_node_pins(design)
+    return net, node, degree
+
+
+def net_node_pins(design: PlacedDesign) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`net_node_pairs` plus ``pin``: the index (into the design's pin arrays) of the pin
+    each kept membership comes from, the node's first pin on the net. Returns
+    ``(net, node, pin, degree)``."""
     counts = np.diff(np.asarray(design.net_ptr, dtype=np.int64))
     net = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     node = np.asarray(design.pin_node, dtype=np.int64)
@@ -42,7 +58,7 @@ def net_node_pairs(design: PlacedDesign) -> tuple[np.ndarray, np.ndarray, np.nda
     first = np.sort(order[_first_of_runs(key[order])])
     net, node = net[first], node[first]
     degree = np.bincount(net, minlength=len(counts)).astype(np.int64)
-    return net, node, degree
+    return net, node, first.astype(np.int64), degree
 
 
 def _first_of_runs(sorted_keys: np.ndarray) -> np.ndarray:
@@ -93,8 +109,10 @@ def build_adjacency(
 
     Args:
         design: the placed design; its nets are read through ``net_ptr`` / ``pin_node``.
-        net_model: one of :data:`NET_MODELS` (see the module docstring).
-        cap: for ``capped-clique``, the largest net (in distinct nodes) expanded as a clique.
+        net_model: one of :data:`NET_MODELS` (see the module docstring); ``cell-net`` gives its
+            cell-cell part, the capped clique.
+        cap: for ``capped-clique`` (and ``cell-net``), the largest net (in distinct nodes)
+            expanded as a clique.
         skip_nets_above: if given, nets with more distinct nodes than this are ignored entirely
             (a common choice for clock and reset nets, which carry little placement signal).
 
@@ -116,7 +134,7 @@ def build_adjacency(
         src, dst = _clique_pairs(net, node, degree, usable)
     elif net_model == "star":
         src, dst = _star_pairs(net, node, degree, usable)
-    else:
+    else:  # capped-clique, and the cell-cell part of cell-net
         small = usable & (degree <= cap)
         s1, d1 = _clique_pairs(net, node, degree, small)
         s2, d2 = _star_pairs(net, node, degree, usable & ~small)

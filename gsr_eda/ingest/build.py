@@ -8,7 +8,7 @@ import numpy as np
 
 from gsr_eda.design import PlacedDesign, cells_from_gcell_map
 from gsr_eda.errors import InputError
-from gsr_eda.graph import build_adjacency, node_features
+from gsr_eda.graph import HETEROGENEOUS_NET_MODELS, NET_FEATURES, build_adjacency, build_net_nodes, node_features
 from gsr_eda.store.record import DesignRecord
 from gsr_eda.store.schema import LABEL_REDUCTIONS
 
@@ -30,7 +30,9 @@ def build_record(
     The label map is moved onto cells with :func:`gsr_eda.design.cells_from_gcell_map`:
     ``cell_label[i] = reduce_{g in span(i)} label[g]``. Feature units and the label's
     description (and provenance, when it has one) are recorded in ``metadata`` (keys ``feature_units``,
-    ``label_description``, ``label_provenance``).
+    ``label_description``, ``label_provenance``). Net model ``cell-net`` adds the net nodes
+    (:func:`gsr_eda.graph.build_net_nodes`; their units under ``net_feature_units``) to the
+    capped clique of ``cap``.
 
     Raises :class:`InputError` when the label map does not fit the design's gcell grid.
     """
@@ -40,6 +42,10 @@ def build_record(
     feats = node_features(design)
     meta: dict[str, Any] = dict(metadata or {})
     meta["feature_units"] = dict(zip(feats.names, feats.units))
+    net_nodes = None
+    if net_model in HETEROGENEOUS_NET_MODELS:
+        net_nodes = build_net_nodes(design)
+        meta["net_feature_units"] = {name: NET_FEATURES[name][0] for name in net_nodes.feature_names}
 
     cell_labels = gcell_labels = None
     if label is not None:
@@ -73,4 +79,5 @@ def build_record(
         label_is_proxy=False if label is None else bool(label.is_proxy),
         label_reduce=label_reduce,
         metadata=meta,
+        net_nodes=net_nodes,
     )

@@ -11,6 +11,7 @@ import numpy as np
 
 from gsr_eda.design import GcellGrid, PlacedDesign, RoutingCapacity
 from gsr_eda.errors import InputError
+from gsr_eda.graph.net_nodes import NetNodes
 from gsr_eda.store import schema as S
 from gsr_eda.store.record import DesignRecord
 from gsr_eda.store.validate import RecordError, check_record
@@ -122,6 +123,11 @@ class GraphStore:
                 "net_model": _as_str(group.attrs["net_model"]),
                 "net_cap": int(group.attrs["net_cap"]),
                 "features": [str(s) for s in group[S.FEATURES]["names"].asstr()[()]],
+                "net_nodes": int(group[S.NETS]["net"].shape[0]) if S.NETS in group else None,
+                "net_pin_edges": int(group[S.NETS]["cells"].shape[0]) if S.NETS in group else None,
+                "net_features": (
+                    [str(s) for s in group[S.NETS]["feature_names"].asstr()[()]] if S.NETS in group else None
+                ),
                 "label": label,
                 "has_split": S.SPLIT in group,
                 "grid_shape": [int(x_edges.shape[0]) - 1, int(y_edges.shape[0]) - 1],
@@ -176,6 +182,17 @@ class GraphStore:
 
         labels = group.get(S.LABELS)
         split = group.get(S.SPLIT)
+        nets = group.get(S.NETS)
+        net_nodes = None
+        if nets is not None:
+            net_nodes = NetNodes(
+                net=_dataset(nets, "net", "int64"),
+                indptr=_dataset(nets, "indptr", "int64"),
+                cells=_dataset(nets, "cells", "int32"),
+                pin=_dataset(nets, "pin", "int64"),
+                features=_dataset(nets, "features", "float32"),
+                feature_names=[str(s) for s in _dataset(nets, "feature_names", "str")],
+            )
         return DesignRecord(
             name=name,
             design=design,
@@ -193,6 +210,7 @@ class GraphStore:
             label_reduce=_as_str(group.attrs["label_reduce"]),
             node_split=None if split is None else _dataset(split, "node", "int8"),
             metadata=json.loads(_as_str(group.attrs["metadata"])),
+            net_nodes=net_nodes,
         )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from gsr_eda.design import PlacedDesign
+from gsr_eda.graph.net_nodes import NetNodes
 
 
 @dataclass
@@ -24,6 +25,9 @@ class DesignRecord:
     Labels are optional. ``gcell_labels`` is the label map on the design's gcell grid, and
     ``cell_labels[i]`` is its ``label_reduce`` (max or mean) over node ``i``'s inclusive gcell
     span ``cell_gcells[i]``.
+
+    ``net_nodes`` (net model ``cell-net`` only) holds the net nodes of the heterogeneous graph:
+    which nets, their pin edges to the nodes, their features (:mod:`gsr_eda.graph.net_nodes`).
     """
 
     name: str
@@ -42,6 +46,7 @@ class DesignRecord:
     label_reduce: str = "max"
     node_split: np.ndarray | None = None  # int8 (N,): 0 train, 1 val, 2 test
     metadata: dict[str, Any] = field(default_factory=dict)
+    net_nodes: NetNodes | None = None
 
     @property
     def num_nodes(self) -> int:

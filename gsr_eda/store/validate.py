@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 
+from gsr_eda.graph.net_models import HETEROGENEOUS_NET_MODELS
 from gsr_eda.store.record import DesignRecord
 from gsr_eda.store.schema import LABEL_REDUCTIONS, SPLIT_CODES, is_valid_design_name
 
@@ -39,6 +40,13 @@ def check_record(record: DesignRecord) -> None:
         raise RecordError("net_model must be a non-empty string")
     if int(record.net_cap) < 0:
         raise RecordError(f"net_cap must be >= 0, got {record.net_cap}")
+    heterogeneous = record.net_model in HETEROGENEOUS_NET_MODELS
+    if heterogeneous and record.net_nodes is None:
+        raise RecordError(f"net model {record.net_model} needs net nodes, and the design has none")
+    if record.net_nodes is not None:
+        if not heterogeneous:
+            raise RecordError(f"net model {record.net_model} has no net nodes, but the design carries some")
+        check_net_nodes(record)
     try:
         json.dumps(record.metadata, default=json_default)
     except (TypeError, ValueError) as err:
@@ -68,6 +76,41 @@ def check_csr(indptr: np.ndarray, indices: np.ndarray, num_nodes: int) -> None:
         raise RecordError("adjacency has duplicate edges")
     if not np.array_equal(forward, np.sort(cols * num_nodes + rows)):
         raise RecordError("adjacency is not symmetric")
+
+
+def check_net_nodes(record: DesignRecord) -> None:
+    """Net nodes must be distinct nets of two or more distinct nodes, each linked by a valid
+    net-major CSR incidence to its nodes through one of its own pins, with finite features."""
+    nets, design = record.net_nodes, record.design
+    _expect(nets.net, "net_nodes.net", np.int64, None)
+    m = len(nets.net)
+    if nets.net.ndim != 1:
+        raise RecordError(f"net_nodes.net must be 1-D, got shape {nets.net.shape}")
+    if m and (nets.net[0] < 0 or nets.net[-1] >= design.num_nets or np.any(np.diff(nets.net) <= 0)):
+        raise RecordError(f"net_nodes.net must be increasing design nets in [0, {design.num_nets})")
+    _expect(nets.indptr, "net_nodes.indptr", np.int64, (m + 1,))
+    _expect(nets.cells, "net_nodes.cells", np.int32, None)
+    e = len(nets.cells)
+    _expect(nets.pin, "net_nodes.pin", np.int64, (e,))
+    if nets.indptr[0] != 0 or nets.indptr[-1] != e or np.any(np.diff(nets.indptr) < 2):
+        raise RecordError("net_nodes.indptr is not a CSR row pointer over cells with two or more entries per net")
+    if e and (nets.pin.min() < 0 or nets.pin.max() >= design.num_pins):
+        raise RecordError(f"net_nodes.pin refers to pins outside [0, {design.num_pins})")
+    if not np.array_equal(design.pin_node[nets.pin], nets.cells.astype(np.int64)):
+        raise RecordError("net_nodes.cells do not match the nodes of their pins")
+    owner = np.repeat(nets.net, np.diff(nets.indptr))
+    pin_net = np.searchsorted(design.net_ptr, nets.pin, side="right") - 1
+    if not np.array_equal(pin_net, owner):
+        raise RecordError("a net node's pin edge comes from a pin of another net")
+    key = np.sort(owner * max(design.num_nodes, 1) + nets.cells)
+    if np.any(np.diff(key) == 0):
+        raise RecordError("a net node links to the same node twice")
+    names = nets.feature_names
+    if not all(isinstance(s, str) and s for s in names) or len(set(names)) != len(names):
+        raise RecordError("net feature names must be unique non-empty strings")
+    _expect(nets.features, "net_nodes.features", np.float32, (m, len(names)))
+    if not np.all(np.isfinite(nets.features)):
+        raise RecordError("net features contain NaN or infinite values")
 
 
 def _check_features(record: DesignRecord, n: int) -> None:

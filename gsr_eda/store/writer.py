@@ -63,8 +63,10 @@ def write_designs(
 
     A design whose name is already in the store is refused with :class:`InputError` unless
     ``overwrite``, in which case it is replaced. Every record is validated before anything is
-    written; an invalid one, an existing file that is not a graph store, or a store of another
-    schema version also raise :class:`InputError`, and leave the file as it was.
+    written; an invalid one, an existing file that is not a graph store, or a store of a newer
+    schema version also raise :class:`InputError`, and leave the file as it was. The store is
+    stamped with the lowest schema version that holds its designs (version 1 unless one has net
+    nodes, or the store was version 2 already: :func:`gsr_eda.store.schema.version_needed`).
     """
     path = _resolve_link(Path(path))
     records = list(records)
@@ -85,21 +87,18 @@ def write_designs(
     with _directory_lock(path.parent):
         _remove_stale_temporaries(path)
         kept: list[str] = []
+        version = S.version_needed(any(r.net_nodes is not None for r in records))
         if path.exists():
-            with GraphStore(path) as old:
-                if old.schema_version != S.SCHEMA_VERSION:
-                    raise InputError(
-                        f"store has schema version {old.schema_version}; this gsr-eda writes version "
-                        f"{S.SCHEMA_VERSION}: re-ingest into a new store",
-                        path,
-                    )
+            with GraphStore(path) as old:  # refuses stores newer than this gsr-eda
+                # Every older version's designs are valid in this one: they are copied as they are.
+                version = S.version_needed(version >= S.NET_NODES_VERSION, old.schema_version)
                 clash = sorted(set(old.designs) & set(names))
                 if clash and not overwrite:
                     raise InputError(
                         f"design(s) already in the store: {', '.join(clash)} (use --overwrite to replace)", path
                     )
                 kept = [n for n in old.designs if n not in names]
-        _write_atomically(path, kept, records, compression)
+        _write_atomically(path, kept, records, compression, version)
 
 
 def _resolve_link(path: Path) -> Path:
@@ -194,7 +193,7 @@ class _GuardedFile(io.RawIOBase):
 
 
 def _write_atomically(
-    path: Path, kept: list[str], records: list[DesignRecord], compression: tuple[str, int | None]
+    path: Path, kept: list[str], records: list[DesignRecord], compression: tuple[str, int | None], version: int
 ) -> None:
     tmp = _temporary_name(path)
     raw: _GuardedFile | None = None
@@ -202,7 +201,7 @@ def _write_atomically(
         raw = _GuardedFile(tmp)
         with raw:
             with h5py.File(raw, "w") as out:
-                _fill_store(out, path, kept, records, compression, raw.raise_if_failed)
+                _fill_store(out, path, kept, records, compression, version, raw.raise_if_failed)
             raw.raise_if_failed()
         _fsync(tmp)
         if path.exists():
@@ -232,15 +231,16 @@ def _fill_store(
     kept: list[str],
     records: list[DesignRecord],
     compression: tuple[str, int | None],
+    version: int,
     check_writes: Callable[[], None],
 ) -> None:
-    """Write the root attributes, copy the ``kept`` designs of ``path``, add ``records``.
+    """Write the root attributes (schema ``version``), copy the ``kept`` designs of ``path``, add ``records``.
 
     ``check_writes`` runs after each design, so a full disk stops the write at the next design
     instead of compressing the rest into holes.
     """
     out.attrs[S.FORMAT_ATTR] = S.FORMAT_NAME
-    out.attrs[S.VERSION_ATTR] = S.SCHEMA_VERSION
+    out.attrs[S.VERSION_ATTR] = int(version)
     out.attrs[S.TOOL_VERSION_ATTR] = __version__
     designs = out.create_group(S.DESIGNS_GROUP)
     if kept:
@@ -306,6 +306,15 @@ def _write_record(group: h5py.Group, record: DesignRecord, compression: tuple[st
         _put(lab, "gcell", record.gcell_labels, "float32", compression)
     if record.node_split is not None:
         _put(group.create_group(S.SPLIT), "node", record.node_split, "int8", compression)
+    nets = record.net_nodes
+    if nets is not None:
+        n = group.create_group(S.NETS)
+        _put(n, "net", nets.net, "int64", compression)
+        _put(n, "indptr", nets.indptr, "int64", compression)
+        _put(n, "cells", nets.cells, "int32", compression)
+        _put(n, "pin", nets.pin, "int64", compression)
+        _put(n, "features", nets.features, "float32", compression)
+        _put(n, "feature_names", np.asarray(nets.feature_names, dtype=object), "str", compression)
 
 
 def _put(group: h5py.Group, key: str, data: np.ndarray, kind: str, compression: tuple[str, int | None]) -> None:

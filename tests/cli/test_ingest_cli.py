@@ -74,6 +74,22 @@ def test_ingest_aes_place_then_info(shared_data, tmp_path):
     assert "proxy" not in " ".join(record.feature_names)  # the proxy label is never an input feature
 
 
+def test_ingest_cell_net_stores_net_nodes_and_info_shows_them(shared_data, tmp_path):
+    store = tmp_path / "gcd.h5"
+    result = run_cli("ingest", "design", *sky130_args(shared_data), "--store", store, "--net-model", "cell-net")
+    assert result.returncode == 0, result.stderr
+    assert "(cell-net cap 8)" in result.stdout and "net nodes with" in result.stdout
+    info = json.loads(run_cli("info", store, "--json").stdout)
+    assert info["schema_version"] == 2
+    (design,) = info["designs"]
+    assert design["net_model"] == "cell-net" and 0 < design["net_nodes"] <= design["nets"]
+    assert design["metadata"]["net_feature_units"]["hpwl"] == "gcell pitches"
+    with GraphStore(store) as graph_store:
+        record = graph_store.read(design["name"])
+    assert record.net_nodes.num_nets == design["net_nodes"]
+    assert record.net_nodes.num_pin_edges == design["net_pin_edges"]
+
+
 def test_ingest_circuitnet_reports_dropped_nodes(shared_data, tmp_path):
     root = shared_data / "circuitnet"
     placement = root / "instance_placement_gcell" / "9276-zero-riscy-b-1-c2-u0.85-m1-p1-f1.npy"

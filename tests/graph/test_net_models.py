@@ -24,7 +24,7 @@ def _reference(nets, model: str, cap: int, skip_above: int | None) -> set[tuple[
         d = len(members)
         if d < 2 or (skip_above is not None and d > skip_above):
             continue
-        if model == "clique" or (model == "capped-clique" and d <= cap):
+        if model == "clique" or (model in ("capped-clique", "cell-net") and d <= cap):
             pairs = itertools.permutations(members, 2)
         else:
             pairs = [(members[0], v) for v in members[1:]] + [(v, members[0]) for v in members[1:]]

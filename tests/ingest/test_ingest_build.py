@@ -57,3 +57,22 @@ def test_unlabelled_record():
     record = build_record(random_design(20, 10, seed=4), net_model="clique")
     check_record(record)
     assert record.cell_labels is None and record.label_name is None and not record.label_is_proxy
+
+
+def test_cell_net_record_has_the_capped_clique_and_net_nodes(tmp_path):
+    from gsr_eda.graph import NET_FEATURES, build_adjacency, build_net_nodes
+
+    design = random_design(60, 50, seed=5)
+    record = build_record(design, net_model="cell-net", cap=4, label=proxy_congestion(design))
+    check_record(record)
+    indptr, indices = build_adjacency(design, "capped-clique", cap=4)
+    np.testing.assert_array_equal(record.indptr, indptr)
+    np.testing.assert_array_equal(record.indices, indices)
+    np.testing.assert_array_equal(record.net_nodes.features, build_net_nodes(design).features)
+    assert record.metadata["net_feature_units"] == {n: u for n, (u, _) in NET_FEATURES.items()}
+    write_designs(tmp_path / "s.h5", [record])
+    with GraphStore(tmp_path / "s.h5") as store:
+        assert store.schema_version == 2
+        got = store.read(design.name)
+    np.testing.assert_array_equal(got.net_nodes.cells, record.net_nodes.cells)
+    assert build_record(design).net_nodes is None

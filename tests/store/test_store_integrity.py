@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gsr_eda.errors import InputError
-from gsr_eda.store import GraphStore, write_designs
+from gsr_eda.store import SCHEMA_VERSION, GraphStore, write_designs
 from gsr_eda.store import writer as store_writer
 
 
@@ -108,9 +108,10 @@ def test_foreign_hdf5_file(tmp_path, make_record):
 def test_newer_schema_refused(tmp_path, make_record):
     path = tmp_path / "s.h5"
     write_designs(path, [make_record()])
+    newer = SCHEMA_VERSION + 1
     with h5py.File(path, "a") as f:
-        f.attrs["schema_version"] = 2
-    with pytest.raises(InputError, match="written by a newer gsr-eda .*schema version 2"):
+        f.attrs["schema_version"] = newer
+    with pytest.raises(InputError, match=f"written by a newer gsr-eda .*schema version {newer}"):
         GraphStore(path)
 
 
