@@ -2,7 +2,9 @@
 // and a CUDA implementation (cpp/cuda/<op>.cu) with the same arguments, plus a `stream` for CUDA.
 //
 // Notation: A is an N x N CSR matrix, S(V, I) is the N x d matrix whose row j holds V[j, t] at
-// column I[j, t] (t < k) and zeros elsewhere (the CBSR format of the GSR-GNN paper).
+// column I[j, t] (t < k) and zeros elsewhere (the CBSR format of the GSR-GNN paper). A may be
+// rectangular (R x C): every kernel walks A.num_rows rows and reads the input rows its column
+// indices name, so inputs have C rows and outputs R (for At, the other way round).
 #pragma once
 
 #include <cstdint>

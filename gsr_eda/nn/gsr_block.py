@@ -52,22 +52,29 @@ class BlockWorkspace:
 
     Without ``backward`` (inference) the gradient buffers (one ``N x d``, one ``N x k``, one
     ``d x d``) are not allocated and :meth:`backward` raises.
+
+    ``adj`` may be rectangular (``R x C``, a bipartite relation such as nets aggregating from
+    cells): the block's input ``y`` then has ``C`` rows and its output ``R``, and the buffers
+    are sized by the rows they hold (``V``, ``I`` and the row statistics by the input).
     """
 
     def __init__(self, adj: CSRAdjacency, dim: int, k: int, dtype: torch.dtype, *, backward: bool = True) -> None:
-        n, device = adj.num_nodes, adj.device
+        n_out, n, device = adj.num_rows, adj.num_cols, adj.device
         self.adj, self.dim, self.k = adj, dim, k
-        self.order = association_order(n, adj.nnz, k, dim, dim)
+        self.num_inputs = n
+        self.order = association_order(n_out, adj.nnz, k, dim, dim, n)
         self._new = lambda *shape: torch.empty(shape, dtype=dtype, device=device)  # noqa: E731
         new = self._new
         self.mean = new(n)
         self.rstd = new(n)
-        self.hidden = new(n, dim)  # S @ W or A @ S, depending on the association order
+        # S @ W (input rows) or A @ S (output rows), depending on the association order.
+        self.hidden = new(n if self.order == GATHER_FIRST else n_out, dim)
         self.values = new(n, k)
         self.indices = torch.empty(n, k, dtype=index_dtype_for(dim), device=device)
         self.has_backward = backward
         if backward:
-            self.grad_hidden = new(n, dim)
+            # A^T G (input rows) or G W^T (output rows).
+            self.grad_hidden = new(n if self.order == GATHER_FIRST else n_out, dim)
             self.negated_weight = new(dim, dim)  # -W and -b: X = Y - F(y) accumulates
             self.negated_bias = new(dim)  # A (S (-W)) - b into Y
             self.grad_values = new(n, k)
@@ -81,21 +88,21 @@ class BlockWorkspace:
     def group_sum(self) -> torch.Tensor:
         """``X'_0 = sum`` of groups 2..C (the input of group 1), needed only for C > 2."""
         if self._group_sum is None:
-            self._group_sum = self._new(self.adj.num_nodes, self.dim)
+            self._group_sum = self._new(self.num_inputs, self.dim)
         return self._group_sum
 
     @property
     def grad_sum(self) -> torch.Tensor:
         """The gradient of ``X'_0``, shared by groups 2..C: needed only for C > 2."""
         if self._grad_sum is None:
-            self._grad_sum = self._new(self.adj.num_nodes, self.dim)
+            self._grad_sum = self._new(self.num_inputs, self.dim)
         return self._grad_sum
 
     @property
     def mask(self) -> torch.Tensor:
         """The dropout mask on the kept entries, needed only with dropout."""
         if self._mask is None:
-            self._mask = self._new(self.adj.num_nodes, self.k)
+            self._mask = self._new(self.num_inputs, self.k)
         return self._mask
 
     def forward(
@@ -137,7 +144,7 @@ class BlockWorkspace:
         )
         self._input, self._active_indices = y, indices
         if dropout > 0.0:
-            dropout_mask(adj.num_nodes, k, dropout, seed, adj.device, self.values.dtype, out=self.mask)
+            dropout_mask(self.num_inputs, k, dropout, seed, adj.device, self.values.dtype, out=self.mask)
             self.values.mul_(self.mask)
         if subtract:
             # Y - F(y) = Y + A (S (-W)) + (-b): negating the d x d weight and the bias is

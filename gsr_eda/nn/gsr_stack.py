@@ -257,6 +257,8 @@ class GSRStack(torch.nn.Module):
             raise TypeError(f"adj must be a CSRAdjacency, got {type(adj).__name__}")
         if x.dim() != 2 or x.shape[1] != self.channels:
             raise ValueError(f"x must be (N, {self.channels}), got {tuple(x.shape)}")
+        if not adj.is_square:
+            raise ValueError(f"adj must be a square graph, got a {adj.num_rows} x {adj.num_cols} matrix")
         if x.shape[0] != adj.num_nodes:
             raise ValueError(f"x has {x.shape[0]} rows but the graph has {adj.num_nodes} nodes")
         if x.device != adj.device or x.device != self.weight.device:

@@ -1,4 +1,7 @@
-"""The graph operand of every kernel: a CSR adjacency prepared once per graph.
+"""The graph operand of every kernel: a CSR matrix prepared once per graph.
+
+Square for a graph of one node type (``N x N``), rectangular for the pin edges of a bipartite
+cell-net graph (``M x N``: nets aggregating from cells, and its ``N x M`` counterpart).
 
 Preparation (normalisation, the transpose for the pull-style backward, and the nnz-balanced
 work partitions) costs a few sorts; it is done once when a design is loaded and reused by every
@@ -63,7 +66,9 @@ class CSRAdjacency:
     """Graph prepared once: normalised CSR weights, the transpose, the nnz-balanced partition.
 
     ``A[i, j] != 0`` means node ``i`` aggregates from node ``j`` (row = destination), so a layer
-    computes ``Z = A @ X``. Weights follow ``normalization``:
+    computes ``Z = A @ X``. ``A`` is ``num_rows x num_cols``: square (``num_nodes``) for a graph,
+    rectangular for a bipartite relation (rows: the destination type, columns: the source
+    type; ``X`` then has ``num_cols`` rows and ``Z`` ``num_rows``). Weights follow ``normalization``:
 
     * ``"mean"``: :math:`A_{ij} = 1 / \\deg(i)` (``D^{-1} A``, a mean over the neighbours);
     * ``"sym"``:  :math:`A_{ij} = 1 / \\sqrt{\\deg_{out}(i) \\deg_{in}(j)}` (``D^{-1/2} A D^{-1/2}``);
@@ -72,7 +77,8 @@ class CSRAdjacency:
     Duplicate entries are kept (they count twice). Use :meth:`from_csr` to build one.
     """
 
-    num_nodes: int
+    num_rows: int
+    num_cols: int
     nnz: int
     device: torch.device
 
@@ -86,8 +92,10 @@ class CSRAdjacency:
         t_weight: torch.Tensor,
         num_nodes: int,
         normalization: str,
+        num_cols: int | None = None,
     ) -> None:
-        self.num_nodes = int(num_nodes)
+        self.num_rows = int(num_nodes)
+        self.num_cols = self.num_rows if num_cols is None else int(num_cols)
         self.nnz = int(indices.shape[0])
         self.normalization = normalization
         self.device = indptr.device
@@ -112,6 +120,7 @@ class CSRAdjacency:
         indices: Any,
         num_nodes: int,
         *,
+        num_cols: int | None = None,
         normalization: str = "mean",
         add_self_loops: bool = False,
         device: str | torch.device = "cpu",
@@ -119,9 +128,11 @@ class CSRAdjacency:
     ) -> CSRAdjacency:
         """Prepare a graph given as CSR structure (numpy arrays, tensors or lists).
 
-        ``indptr`` has ``num_nodes + 1`` non-decreasing entries starting at 0; ``indices`` holds
-        the column (source node) of each nonzero. ``add_self_loops`` adds ``(i, i)`` to every
-        row that lacks it (before normalisation). Raises ``ValueError`` on malformed structure.
+        ``indptr`` has ``num_nodes + 1`` non-decreasing entries starting at 0 (``num_nodes`` is
+        the number of rows); ``indices`` holds the column (source node) of each nonzero, below
+        ``num_cols`` (default ``num_nodes``: a square graph; another value makes a rectangular
+        relation matrix). ``add_self_loops`` (square only) adds ``(i, i)`` to every row that
+        lacks it (before normalisation). Raises ``ValueError`` on malformed structure.
         """
         if normalization not in NORMALIZATIONS:
             raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
@@ -130,6 +141,12 @@ class CSRAdjacency:
         num_nodes = int(num_nodes)
         if num_nodes < 0:
             raise ValueError(f"num_nodes must be >= 0, got {num_nodes}")
+        square = num_cols is None or int(num_cols) == num_nodes
+        num_cols = num_nodes if num_cols is None else int(num_cols)
+        if num_cols < 0:
+            raise ValueError(f"num_cols must be >= 0, got {num_cols}")
+        if add_self_loops and not square:
+            raise ValueError(f"self loops need a square matrix, got {num_nodes} x {num_cols}")
         indptr_np = _as_int_array("indptr", indptr)
         indices_np = _as_int_array("indices", indices)
         if indptr_np.shape != (num_nodes + 1,):
@@ -141,11 +158,9 @@ class CSRAdjacency:
             )
         if np.any(np.diff(indptr_np) < 0):
             raise ValueError("indptr must be non-decreasing")
-        if indices_np.size and (indices_np.min() < 0 or indices_np.max() >= num_nodes):
-            raise ValueError(
-                f"indices must lie in [0, {num_nodes}), got range [{indices_np.min()}, {indices_np.max()}]"
-            )
-        if num_nodes >= 2**31 or indices_np.shape[0] >= 2**62:
+        if indices_np.size and (indices_np.min() < 0 or indices_np.max() >= num_cols):
+            raise ValueError(f"indices must lie in [0, {num_cols}), got range [{indices_np.min()}, {indices_np.max()}]")
+        if max(num_nodes, num_cols) >= 2**31 or indices_np.shape[0] >= 2**62:
             raise ValueError("graphs with 2^31 or more nodes are not supported")
 
         rows = np.repeat(np.arange(num_nodes, dtype=np.int64), np.diff(indptr_np))
@@ -160,7 +175,7 @@ class CSRAdjacency:
             indptr_np = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=num_nodes))))
         rows = np.repeat(np.arange(num_nodes, dtype=np.int64), np.diff(indptr_np))
         out_degree = np.diff(indptr_np).astype(np.float64)
-        in_degree = np.bincount(indices_np, minlength=num_nodes).astype(np.float64)
+        in_degree = np.bincount(indices_np, minlength=num_cols).astype(np.float64)
         if normalization == "mean":
             weight = 1.0 / out_degree[rows]
         elif normalization == "sym":
@@ -185,7 +200,26 @@ class CSRAdjacency:
             as_t(t_weight, dtype),
             num_nodes,
             normalization,
+            num_cols,
         )
+
+    @property
+    def num_nodes(self) -> int:
+        """The node count of a square graph (rows = columns); a rectangular matrix has none."""
+        if self.num_rows != self.num_cols:
+            raise ValueError(
+                f"a {self.num_rows} x {self.num_cols} relation matrix has no single node count: "
+                "use num_rows (destinations) and num_cols (sources)"
+            )
+        return self.num_rows
+
+    @property
+    def is_square(self) -> bool:
+        return self.num_rows == self.num_cols
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.num_rows, self.num_cols)
 
     # ---- conversions ----------------------------------------------------------------------
     def to(self, device: str | torch.device) -> CSRAdjacency:
@@ -200,14 +234,15 @@ class CSRAdjacency:
             self._t_indptr.to(device),
             self._t_indices.to(device),
             self._t_weight.to(device),
-            self.num_nodes,
+            self.num_rows,
             self.normalization,
+            self.num_cols,
         )
 
     def edge_index(self) -> torch.Tensor:
         """``(2, nnz)`` int64 ``[source, destination]`` in PyG's convention (cached)."""
         if self._edge_index is None:
-            rows = torch.repeat_interleave(torch.arange(self.num_nodes, device=self.device), self._indptr.diff())
+            rows = torch.repeat_interleave(torch.arange(self.num_rows, device=self.device), self._indptr.diff())
             self._edge_index = torch.stack([self._indices.long(), rows])
         return self._edge_index
 
@@ -225,7 +260,7 @@ class CSRAdjacency:
                     self._indptr,
                     self._indices.long(),
                     self._weight,
-                    size=(self.num_nodes, self.num_nodes),
+                    size=(self.num_rows, self.num_cols),
                     check_invariants=False,
                 )
         return self._torch_sparse
@@ -235,6 +270,10 @@ class CSRAdjacency:
         if transpose:
             return self._t_indptr, self._t_indices, self._t_weight
         return self._indptr, self._indices, self._weight
+
+    def kernel_rows(self, transpose: bool = False) -> int:
+        """Rows of ``A`` (or of ``A^T``) as the kernels see it: the output rows of a product."""
+        return self.num_cols if transpose else self.num_rows
 
     def _kernel_arrays(
         self, dtype: torch.dtype, transpose: bool
@@ -249,8 +288,9 @@ class CSRAdjacency:
         return self._indptr, self._indices, weight, self._parts
 
     def __repr__(self) -> str:
+        size = f"num_nodes={self.num_rows}" if self.is_square else f"shape={self.num_rows}x{self.num_cols}"
         return (
-            f"CSRAdjacency(num_nodes={self.num_nodes}, nnz={self.nnz}, "
+            f"CSRAdjacency({size}, nnz={self.nnz}, "
             f"normalization={self.normalization!r}, device={self.device}, dtype={self.dtype})"
         )
 

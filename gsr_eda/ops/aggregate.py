@@ -41,11 +41,16 @@ _COST_NS = {
 }
 
 
-def association_order(num_nodes: int, nnz: int, k: int, dim: int, out_dim: int) -> str:
-    """The cheaper way to evaluate ``A @ S(V, I) @ W`` and its backward (module docstring)."""
+def association_order(num_nodes: int, nnz: int, k: int, dim: int, out_dim: int, num_inputs: int | None = None) -> str:
+    """The cheaper way to evaluate ``A @ S(V, I) @ W`` and its backward (module docstring).
+
+    ``num_nodes`` is the rows of ``A`` (the outputs), ``num_inputs`` its columns (the rows of
+    ``S``; default ``num_nodes``, a square graph).
+    """
     cost = _COST_NS
+    num_inputs = num_nodes if num_inputs is None else num_inputs
     gather_first = (
-        3 * num_nodes * k * out_dim * cost["cbsr_linear"]  # S@W, rowdot, S^T dH
+        3 * num_inputs * k * out_dim * cost["cbsr_linear"]  # S@W, rowdot, S^T dH
         + 2 * nnz * out_dim * cost["dense_gather"]
     )  # A @ H, A^T @ G
     aggregate_first = (
@@ -72,10 +77,11 @@ def linear_aggregate_backward(
         \partial W = S^\top (A^\top G) = (A S)^\top G, \qquad
         \partial V_{jt} = (A^\top G\,W^\top)_{j,\,I_{jt}}.
 
-    Writes ``grad_values`` (``N x k``) and ``grad_weight`` (``d x e``), each skipped when None.
-    ``workspace`` is scratch: ``N x e`` for :data:`GATHER_FIRST` (it receives
-    :math:`A^\top G`), ``N x d`` for :data:`AGGREGATE_FIRST` (:math:`G W^\top`). The second
-    order needs ``aggregated`` :math:`= A S` (``N x d``) for ``grad_weight``.
+    Writes ``grad_values`` (``C x k``) and ``grad_weight`` (``d x e``), each skipped when None,
+    for ``A`` of shape ``R x C`` (``R = C = N`` for a graph). ``workspace`` is scratch:
+    ``C x e`` for :data:`GATHER_FIRST` (it receives :math:`A^\top G`), ``R x d`` for
+    :data:`AGGREGATE_FIRST` (:math:`G W^\top`). The second order needs ``aggregated``
+    :math:`= A S` (``R x d``) for ``grad_weight``.
     """
     if order == GATHER_FIRST:
         if grad_values is not None and grad_weight is not None:
@@ -105,17 +111,18 @@ class _CBSRAggregate(torch.autograd.Function):
         weight: torch.Tensor | None,
         out: torch.Tensor | None,
     ) -> torch.Tensor:
-        n, k = values.shape
+        n_in, k = values.shape
+        n = adj.num_rows
         if weight is None:
             result = out if out is not None else values.new_empty(n, dim)
             kernels.cbsr_spmm_into(adj, values, indices, dim, result, accumulate=out is not None)
             order = None
         else:
             out_dim = weight.shape[1]
-            order = association_order(n, adj.nnz, k, dim, out_dim)
+            order = association_order(n, adj.nnz, k, dim, out_dim, n_in)
             result = out if out is not None else values.new_empty(n, out_dim)
             if order == GATHER_FIRST:
-                hidden = values.new_empty(n, out_dim)
+                hidden = values.new_empty(n_in, out_dim)
                 kernels.cbsr_linear_into(values, indices, weight, hidden)
                 kernels.csr_spmm_into(adj, hidden, result, accumulate=out is not None)
             else:
@@ -137,15 +144,16 @@ class _CBSRAggregate(torch.autograd.Function):
         values, indices, weight = ctx.saved_tensors
         adj = ctx.adj
         grad = grad.contiguous()
-        n, k = values.shape
+        n_in, k = values.shape
+        n = adj.num_rows
         grad_values = grad_weight = None
         if weight is None:
             if ctx.needs_input_grad[1]:
-                grad_values = values.new_empty(n, k)
+                grad_values = values.new_empty(n_in, k)
                 kernels.sampled_spmm_into(adj, grad, indices, grad_values)
         else:
             if ctx.needs_input_grad[1]:
-                grad_values = values.new_empty(n, k)
+                grad_values = values.new_empty(n_in, k)
             if ctx.needs_input_grad[4]:
                 grad_weight = torch.empty_like(weight)
             aggregated = None
@@ -153,7 +161,10 @@ class _CBSRAggregate(torch.autograd.Function):
                 # A @ S is recomputed rather than saved: one CBSR SpMM against N x d of memory.
                 aggregated = values.new_empty(n, ctx.dim)
                 kernels.cbsr_spmm_into(adj, values, indices, ctx.dim, aggregated)
-            workspace = values.new_empty(n, weight.shape[1] if ctx.order == GATHER_FIRST else ctx.dim)
+            if ctx.order == GATHER_FIRST:
+                workspace = values.new_empty(n_in, weight.shape[1])
+            else:
+                workspace = values.new_empty(n, ctx.dim)
             linear_aggregate_backward(
                 adj, grad, values, indices, weight, ctx.order, grad_values, grad_weight, workspace, aggregated
             )
@@ -175,7 +186,8 @@ def cbsr_aggregate(
     ``[0, dim)``) are the output of :func:`row_topk`; ``dim`` is the width of the dense rows
     they stand for. With ``weight`` (``dim x e``) the result is ``N x e``, evaluated in the
     cheaper association order. With ``out`` the result is added into ``out`` in place (fused
-    residual add) and ``out`` is returned. Differentiable w.r.t. ``values``, ``weight`` and
+    residual add) and ``out`` is returned. ``adj`` may be rectangular (``R x C``, a bipartite
+    relation): ``values`` then has ``C`` rows and the result ``R``. Differentiable w.r.t. ``values``, ``weight`` and
     ``out``; ``indices`` and the graph are constants.
     """
     if not isinstance(adj, CSRAdjacency):
@@ -184,8 +196,8 @@ def cbsr_aggregate(
         raise ValueError(f"dim must be a positive int, got {dim!r}")
     if values.dim() != 2 or indices.shape != values.shape:
         raise ValueError(f"values and indices must both be N x k, got {tuple(values.shape)} and {tuple(indices.shape)}")
-    if values.shape[0] != adj.num_nodes:
-        raise ValueError(f"values has {values.shape[0]} rows but the graph has {adj.num_nodes} nodes")
+    if values.shape[0] != adj.num_cols:
+        raise ValueError(f"values has {values.shape[0]} rows but the graph has {adj.num_cols} (source) nodes")
     if values.device != adj.device:
         raise ValueError(f"values are on {values.device} but the graph is on {adj.device}")
     if indices.numel() and int(indices.max()) >= dim:
@@ -199,10 +211,10 @@ def cbsr_aggregate(
         raise TypeError(f"weight has dtype {weight.dtype} but values are {values.dtype}")
     if out is not None:
         out_dim = dim if weight is None else weight.shape[1]
-        if out.shape != (adj.num_nodes, out_dim) or out.dtype != values.dtype:
+        if out.shape != (adj.num_rows, out_dim) or out.dtype != values.dtype:
             raise ValueError(
                 f"out must be a {values.dtype} tensor of shape "
-                f"({adj.num_nodes}, {out_dim}), got {out.dtype} {tuple(out.shape)}"
+                f"({adj.num_rows}, {out_dim}), got {out.dtype} {tuple(out.shape)}"
             )
         if not out.is_contiguous():
             raise ValueError("out must be contiguous: results are accumulated into it in place")

@@ -6,7 +6,10 @@ run on the current PyTorch stream. Outputs are caller-provided so that the rever
 reuse its workspaces. No autograd here: see :mod:`gsr_eda.ops.aggregate` for that.
 
 Notation: ``S(V, I)`` is the dense ``N x d`` matrix whose row ``j`` holds ``V[j, t]`` at column
-``I[j, t]`` (the CBSR format of the GSR-GNN paper); ``A`` a :class:`CSRAdjacency`.
+``I[j, t]`` (the CBSR format of the GSR-GNN paper); ``A`` a :class:`CSRAdjacency`, square or
+rectangular (``R x C``): inputs multiplied by ``A`` have ``C`` rows and the products ``R``
+(the other way round for ``A^T``). The compiled kernels only ever walk the rows of the CSR they
+are given and read the input rows its column indices name, so one code path serves both.
 """
 
 from __future__ import annotations
@@ -69,7 +72,8 @@ def _check_float(name: str, tensor: torch.Tensor, device: torch.device) -> None:
 
 def _csr_args(adj: CSRAdjacency, dtype: torch.dtype, transpose: bool) -> tuple[int, ...]:
     indptr, indices, weights, parts = adj._kernel_arrays(dtype, transpose)
-    return (indptr.data_ptr(), indices.data_ptr(), weights.data_ptr(), parts.data_ptr(), parts.shape[0], adj.num_nodes)
+    rows = adj.kernel_rows(transpose)
+    return (indptr.data_ptr(), indices.data_ptr(), weights.data_ptr(), parts.data_ptr(), parts.shape[0], rows)
 
 
 def _vi_checks(values: torch.Tensor, indices: torch.Tensor, n: int, device: torch.device) -> int:
@@ -118,11 +122,12 @@ def cbsr_spmm_into(
     out: torch.Tensor,
     accumulate: bool = False,
 ) -> None:
-    """``out (+)= A @ S(values, indices)`` with ``S`` of width ``dim``."""
-    device, n = adj.device, adj.num_nodes
-    k = _vi_checks(values, indices, n, device)
-    _check("out", out, (n, dim), values.dtype, device)
-    if n == 0:
+    """``out (+)= A @ S(values, indices)`` with ``S`` of width ``dim``: ``values`` and
+    ``indices`` have ``num_cols`` rows, ``out`` ``num_rows``."""
+    device, rows, cols = adj.device, adj.num_rows, adj.num_cols
+    k = _vi_checks(values, indices, cols, device)
+    _check("out", out, (rows, dim), values.dtype, device)
+    if rows == 0:
         return
     _backend(device).cbsr_spmm(
         *_csr_args(adj, values.dtype, False),
@@ -147,17 +152,19 @@ def csr_spmm_into(
     bias: torch.Tensor | None = None,
 ) -> None:
     """``out (+)= A @ dense (+ bias)`` (or ``A^T @ dense`` with ``transpose``, using the stored
-    transpose). ``bias`` (``d``) is added to every row in the same pass over ``out``."""
-    device, n = adj.device, adj.num_nodes
+    transpose). ``bias`` (``d``) is added to every row in the same pass over ``out``. ``dense``
+    has ``num_cols`` rows and ``out`` ``num_rows`` (with ``transpose``, the other way round)."""
+    device = adj.device
+    rows, cols = adj.kernel_rows(transpose), adj.kernel_rows(not transpose)
     if dense.dim() != 2:
         raise ValueError(f"dense must be 2-D (N x d), got shape {tuple(dense.shape)}")
     d = dense.shape[1]
-    _check("dense", dense, (n, d), tuple(FLOAT_CODES), device)
+    _check("dense", dense, (cols, d), tuple(FLOAT_CODES), device)
     _check_float("dense", dense, device)
-    _check("out", out, (n, d), dense.dtype, device)
+    _check("out", out, (rows, d), dense.dtype, device)
     if bias is not None:
         _check("bias", bias, (d,), dense.dtype, device)
-    if n == 0:
+    if rows == 0:
         return
     _backend(device).csr_spmm(
         *_csr_args(adj, dense.dtype, transpose),
@@ -198,16 +205,17 @@ def cbsr_linear_into(values: torch.Tensor, indices: torch.Tensor, weight: torch.
 
 
 def sampled_spmm_into(adj: CSRAdjacency, grad: torch.Tensor, indices: torch.Tensor, out: torch.Tensor) -> None:
-    """``out[j, t] = (A^T @ grad)[j, indices[j, t]]``, pulled over the stored transpose."""
-    device, n = adj.device, adj.num_nodes
+    """``out[j, t] = (A^T @ grad)[j, indices[j, t]]``, pulled over the stored transpose
+    (``grad`` has ``num_rows`` rows, ``indices`` and ``out`` ``num_cols``)."""
+    device, rows, cols = adj.device, adj.num_rows, adj.num_cols
     if grad.dim() != 2 or indices.dim() != 2:
         raise ValueError("grad and indices must be 2-D")
     d, k = grad.shape[1], indices.shape[1]
-    _check("grad", grad, (n, d), tuple(FLOAT_CODES), device)
+    _check("grad", grad, (rows, d), tuple(FLOAT_CODES), device)
     _check_float("grad", grad, device)
-    _check("indices", indices, (n, k), tuple(INDEX_CODES), device)
-    _check("out", out, (n, k), grad.dtype, device)
-    if n == 0:
+    _check("indices", indices, (cols, k), tuple(INDEX_CODES), device)
+    _check("out", out, (cols, k), grad.dtype, device)
+    if cols == 0:
         return
     _backend(device).sampled_spmm(
         *_csr_args(adj, grad.dtype, True),
@@ -300,13 +308,15 @@ def cbsr_linear_backward_into(
     in cache between its uses); CUDA and the portable CPU build write ``dH`` into ``workspace``
     (``N x d_out``, same dtype; its content afterwards is unspecified) and run
     :func:`csr_spmm_into` (transposed), :func:`cbsr_rowdot_into`, :func:`cbsr_weight_grad_into`.
+    ``grad`` has ``num_rows`` rows; ``values``, ``indices``, ``grad_values`` and ``workspace``
+    ``num_cols``.
     """
-    device, n = adj.device, adj.num_nodes
+    device, rows, n = adj.device, adj.num_rows, adj.num_cols
     k = _vi_checks(values, indices, n, device)
     if grad.dim() != 2 or weight.dim() != 2:
         raise ValueError("grad and weight must be 2-D")
     d_in, d_out = weight.shape
-    _check("grad", grad, (n, d_out), values.dtype, device)
+    _check("grad", grad, (rows, d_out), values.dtype, device)
     _check("weight", weight, (d_in, d_out), values.dtype, device)
     _check("grad_values", grad_values, (n, k), values.dtype, device)
     _check("grad_weight", grad_weight, (d_in, d_out), values.dtype, device)

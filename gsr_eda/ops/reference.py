@@ -25,11 +25,12 @@ def scatter_cbsr(values: torch.Tensor, indices: torch.Tensor, dim: int) -> torch
 
 
 def spmm_reference(adj: CSRAdjacency, dense: torch.Tensor) -> torch.Tensor:
-    """``A @ dense`` via an index_add over the edges (differentiable in ``dense``)."""
+    """``A @ dense`` via an index_add over the edges (differentiable in ``dense``); ``A`` may be
+    rectangular (``dense`` has ``num_cols`` rows, the result ``num_rows``)."""
     source, target = adj.edge_index()
     weight = adj.edge_weight().to(dense.dtype)
     messages = dense[source] * weight[:, None]
-    return dense.new_zeros(adj.num_nodes, dense.shape[1]).index_add(0, target, messages)
+    return dense.new_zeros(adj.num_rows, dense.shape[1]).index_add(0, target, messages)
 
 
 def cbsr_aggregate_reference(

@@ -192,3 +192,33 @@ def test_layernorm_topk() -> None:
         torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-3)
     # Column sums over 20,000 rows, in another order on each side (per-block atomics).
     torch.testing.assert_close(gpu_grads[-1], cpu_grads[-1], rtol=1e-3, atol=1e-2)
+
+
+def test_rectangular_kernels_match_cpu() -> None:
+    """M x N pin incidences (and N x M): the cell-net graph's two relation products."""
+    rng = np.random.default_rng(3)
+    rows, cols = 9000, 20000
+    degree = rng.integers(0, 5, rows)
+    degree[rows // 2] = 5000  # a clock net: split over warps
+    indptr = np.concatenate(([0], np.cumsum(degree)))
+    adj = CSRAdjacency.from_csr(indptr, rng.integers(0, cols, indptr[-1]), rows, num_cols=cols)
+    for a in (adj, CSRAdjacency.from_csr(*[t.cpu() for t in adj.csr(transpose=True)[:2]], cols, num_cols=rows)):
+        gadj = a.to("cuda")
+        values, indices = row_topk(torch.randn(a.num_cols, 64), 8)
+        weight = torch.randn(64, 64) / 8
+        out = cbsr_aggregate(a, values, indices, 64, weight)
+        gout = cbsr_aggregate(gadj, values.cuda(), indices.cuda(), 64, weight.cuda())
+        torch.testing.assert_close(gout.cpu(), out, rtol=1e-4, atol=1e-4)
+        grad = torch.randn(a.num_rows, 64)
+        dv, gdv = torch.empty(a.num_cols, 8), torch.empty(a.num_cols, 8, device="cuda")
+        kernels.sampled_spmm_into(a, grad, indices, dv)
+        kernels.sampled_spmm_into(gadj, grad.cuda(), indices.cuda(), gdv)
+        torch.testing.assert_close(gdv.cpu(), dv, rtol=1e-4, atol=1e-4)
+        dw, gdw = torch.empty(64, 64), torch.empty(64, 64, device="cuda")
+        ws, gws = torch.empty(a.num_cols, 64), torch.empty(a.num_cols, 64, device="cuda")
+        kernels.cbsr_linear_backward_into(a, grad, values, indices, weight, dv, dw, ws)
+        kernels.cbsr_linear_backward_into(
+            gadj, grad.cuda(), values.cuda(), indices.cuda(), weight.cuda(), gdv, gdw, gws
+        )
+        torch.testing.assert_close(gdv.cpu(), dv, rtol=1e-4, atol=1e-3)
+        torch.testing.assert_close(gdw.cpu(), dw, rtol=1e-4, atol=1e-2)
