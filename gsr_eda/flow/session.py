@@ -35,17 +35,19 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from gsr_eda.design import PlacedDesign
 from gsr_eda.errors import InputError
 from gsr_eda.flow.estimate import CongestionEstimate, ResultLayout
+from gsr_eda.graph import POSITION_FEATURES, MapContext, build_adjacency, position_features, static_features
+from gsr_eda.ingest import read_def_design
+from gsr_eda.ingest.def_positions import read_def_placement
 from gsr_eda.predict.core import gcell_map_of_cells
-
-if TYPE_CHECKING:
-    from gsr_eda.predict.predictor import Predictor
+from gsr_eda.predict.predictor import Predictor, load_predictor
+from gsr_eda.store import GraphStore
 
 UNITS = ("um", "dbu")
 
@@ -78,8 +80,6 @@ class CongestionSession:
         adjacency: tuple[np.ndarray, np.ndarray] | None = None,
         source: dict[str, str] | None = None,
     ) -> None:
-        from gsr_eda.graph import POSITION_FEATURES, MapContext, build_adjacency, position_features, static_features
-
         self.design = design
         self.predictor = predictor
         self.source = dict(source or {})
@@ -151,8 +151,6 @@ class CongestionSession:
 
         ``include_io_pins`` must match how the training designs were ingested (as for predict).
         """
-        from gsr_eda.ingest import read_def_design
-
         lef_paths = [str(p) for p in lef_paths]
         design = read_def_design(str(def_path), lef_paths, name=name, include_io_pins=include_io_pins)
         predictor = _load_predictor(checkpoint, device)
@@ -166,8 +164,6 @@ class CongestionSession:
         cls, store_path: str | Path, name: str, checkpoint: str | Path, *, device: str = "cpu"
     ) -> CongestionSession:
         """A design from a graph store entry; its stored graph is reused when the net model matches."""
-        from gsr_eda.store import GraphStore
-
         with GraphStore(store_path) as store:
             record = store.read(name)
         predictor = _load_predictor(checkpoint, device)
@@ -238,8 +234,6 @@ class CongestionSession:
         ``{"matched", "moved_um", "reloaded"}``; components the design does not have (fill,
         tap, unconnected cells) are ignored.
         """
-        from gsr_eda.ingest.def_positions import read_def_placement
-
         new = read_def_placement(def_path)
         if self._orient is None:
             self._orient = self._initial_orientations()
@@ -268,8 +262,6 @@ class CongestionSession:
 
     def _initial_orientations(self) -> np.ndarray | None:
         """Orientation of every cell in the DEF the session was read from (None without one)."""
-        from gsr_eda.ingest.def_positions import read_def_placement
-
         if "def" not in self.source:
             return None
         placed = read_def_placement(self.source["def"])
@@ -281,8 +273,6 @@ class CongestionSession:
 
     def _reload(self, def_path: str | Path) -> None:
         """Re-read the design from ``def_path`` with the session's LEFs, keeping the model."""
-        from gsr_eda.ingest import read_def_design
-
         if "lefs" not in self.source:
             raise InputError("cell orientations changed and this session has no LEFs to re-read the design", def_path)
         lefs = self.source["lefs"].split("\n")
@@ -425,6 +415,4 @@ def _to_numpy(value: Any) -> np.ndarray:
 
 
 def _load_predictor(checkpoint: str | Path, device: str) -> Predictor:
-    from gsr_eda.predict.predictor import load_predictor
-
     return load_predictor(str(checkpoint), device=device)

@@ -202,7 +202,7 @@ def test_from_store_equals_from_def(session, tiny_design, tiny_checkpoint, tmp_p
     With the checkpoint's net model the stored graph is used as is (building one would fail
     here); with another net model the session builds the checkpoint's graph from the design.
     """
-    import gsr_eda.graph
+    import gsr_eda.flow.session
     from gsr_eda.flow import CongestionSession
     from gsr_eda.ingest import read_def_design
     from gsr_eda.ingest.build import build_record
@@ -220,7 +220,7 @@ def test_from_store_equals_from_def(session, tiny_design, tiny_checkpoint, tmp_p
         def refuse(*_args, **_kwargs):
             raise AssertionError("from_store rebuilt a graph the store already holds")
 
-        monkeypatch.setattr(gsr_eda.graph, "build_adjacency", refuse)
+        monkeypatch.setattr(gsr_eda.flow.session, "build_adjacency", refuse)
     stored = CongestionSession.from_store(store, "tiny", tiny_checkpoint)
     monkeypatch.undo()
 
