@@ -9,6 +9,8 @@ from typing import Optional
 import typer
 
 from gsr_eda.cli.app import app, emit_json
+from gsr_eda.cli.train import split_names
+from gsr_eda.errors import InputError
 from gsr_eda.jsonable import json_safe
 
 
@@ -36,8 +38,6 @@ def evaluate(
 
       gsr-eda evaluate --checkpoint runs/gsr64 --store designs.h5 --json
     """
-    from gsr_eda.cli.train import split_names
-    from gsr_eda.errors import InputError
     from gsr_eda.predict.checkpoint import check_feature_schema, load_checkpoint, resolve_checkpoint_path
     from gsr_eda.predict.predictor import predictor_from_checkpoint
     from gsr_eda.store import GraphStore

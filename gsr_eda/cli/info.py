@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -55,8 +56,6 @@ def info(
 
 
 def _print(payload: dict[str, Any], *, detailed: bool) -> None:
-    import sys
-
     from rich.console import Console
     from rich.table import Table
 

@@ -10,6 +10,7 @@ import typer
 
 from gsr_eda.cli.app import app, emit_json
 from gsr_eda.cli.manual import manual_page
+from gsr_eda.errors import InputError
 
 if TYPE_CHECKING:
     from gsr_eda.ingest.jobs import IngestJob, JobResult
@@ -163,8 +164,6 @@ def ingest_design(
 
 def _key_values(items: list[str]) -> dict[str, str]:
     """``["k=v", ...]`` as a dict, or an :class:`InputError` naming the malformed item."""
-    from gsr_eda.errors import InputError
-
     options: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -233,7 +232,6 @@ def ingest_circuitnet(
         --design zero-riscy-b-1-c2 \\
         --placement $P/9276-zero-riscy-b-1-c2-u0.85-m1-p1-f1.npy
     """
-    from gsr_eda.errors import InputError
     from gsr_eda.ingest.jobs import IngestJob
 
     if len(design) != len(placement):
@@ -309,7 +307,6 @@ def _ingest(jobs: list[IngestJob], store: Path, *, overwrite: bool, workers: int
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from gsr_eda.errors import InputError
     from gsr_eda.ingest.jobs import run_jobs
     from gsr_eda.store import GraphStore, write_designs
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -9,6 +12,7 @@ import typer
 
 from gsr_eda.cli.app import app
 from gsr_eda.cli.manual import manual_page
+from gsr_eda.errors import InputError
 
 
 @app.command()
@@ -78,10 +82,6 @@ def serve(
       gsr-eda serve --checkpoint runs/gsr/best.pt --port 40123 \\
         --out-dir congestion/
     """
-    import json
-    import sys
-    import tempfile
-
     from gsr_eda.flow.server import CongestionServer, log_to_stderr
     from gsr_eda.flow.server import serve as run_server
     from gsr_eda.predict.predictor import load_predictor
@@ -102,8 +102,6 @@ def serve(
             log=log_to_stderr if verbose else None,
         )
     except OSError as err:
-        from gsr_eda.errors import InputError
-
         raise InputError(f"cannot listen on {host} port {port}: {err.strerror}") from None
 
     def announce(srv: CongestionServer) -> None:

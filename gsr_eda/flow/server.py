@@ -39,10 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gsr_eda import __version__
 from gsr_eda.errors import GsrEdaError, InputError
 from gsr_eda.flow import protocol
 from gsr_eda.flow.protocol import ProtocolError
 from gsr_eda.flow.protocol import field as request_field
+from gsr_eda.flow.session import CongestionSession
+from gsr_eda.ingest import read_def_design
+from gsr_eda.ingest.def_positions import read_positions_file
 
 
 def is_loopback(host: str) -> bool:
@@ -57,7 +61,7 @@ def is_loopback(host: str) -> bool:
 
 @dataclass
 class _LoadedDesign:
-    session: Any  # CongestionSession
+    session: CongestionSession
     lock: threading.Lock = field(default_factory=threading.Lock)
     loaded_at: float = field(default_factory=time.time)
 
@@ -178,8 +182,6 @@ class CongestionServer(socketserver.ThreadingTCPServer):
     # ---------------------------------------------------------------------------- operations
 
     def _op_health(self, request: dict[str, Any]) -> dict[str, Any]:
-        from gsr_eda import __version__
-
         with self.designs_lock:
             count = len(self.designs)
         return {
@@ -198,9 +200,6 @@ class CongestionServer(socketserver.ThreadingTCPServer):
             return {"designs": sorted(self.designs)}
 
     def _op_load_design(self, request: dict[str, Any]) -> dict[str, Any]:
-        from gsr_eda.flow.session import CongestionSession
-        from gsr_eda.ingest import read_def_design
-
         def_path = self._path(request, "def")
         lefs = [self._confined("lefs", lef) for lef in protocol.string_list(request, "lefs")]
         name = request_field(request, "name", str, required=False)
@@ -227,8 +226,6 @@ class CongestionServer(socketserver.ThreadingTCPServer):
         }
 
     def _op_update_positions(self, request: dict[str, Any]) -> dict[str, Any]:
-        from gsr_eda.ingest.def_positions import read_positions_file
-
         name, entry = self._loaded(request)
         def_path = self._path(request, "def", required=False)
         positions_path = self._path(request, "positions", required=False)

@@ -10,6 +10,7 @@ tuples, strings and numbers are pickle opcodes, not globals, so they need no per
 
 from __future__ import annotations
 
+import _codecs
 import builtins
 import io
 import pickle
@@ -19,6 +20,11 @@ import numpy as np
 
 from gsr_eda.errors import InputError
 
+try:  # numpy >= 2 keeps the implementation in numpy._core
+    from numpy._core import multiarray
+except ImportError:  # pragma: no cover - numpy 1.x
+    from numpy.core import multiarray
+
 _ALLOWED_GLOBALS: dict[tuple[str, str], object] = {}
 
 
@@ -27,10 +33,6 @@ def _allow(module: str, name: str, obj: object) -> None:
 
 
 def _build_allow_list() -> None:
-    try:  # numpy >= 2 keeps the implementation in numpy._core
-        from numpy._core import multiarray
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core import multiarray
     for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
         _allow(module, "_reconstruct", multiarray._reconstruct)
         _allow(module, "scalar", multiarray.scalar)
@@ -39,8 +41,6 @@ def _build_allow_list() -> None:
     for name in ("set", "frozenset", "complex", "bytearray", "slice", "range"):
         _allow("builtins", name, getattr(builtins, name))
     # Protocol-2 pickles of ``bytes`` call codecs.encode(str, "latin1").
-    import _codecs
-
     _allow("_codecs", "encode", _codecs.encode)
 
 

@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from pathlib import Path
 from gsr_eda.atomic import atomic_open
 from gsr_eda.errors import GsrEdaError, InputError
 from gsr_eda.labels.routed import SIDECAR_SUFFIX, read_failed_nets
+from gsr_eda.route.def_fixup import fix_def_for_qrouter
 
 QROUTER = "qrouter"
 INSTALL_HINT = "install it with 'apt-get install qrouter' (Debian/Ubuntu), or run 'make setup' as root"
@@ -153,8 +155,6 @@ class _Deadline:
     """Kill a process group when ``timeout_s`` passes (reading its output blocks the caller)."""
 
     def __init__(self, process: subprocess.Popen, timeout_s: float) -> None:
-        import threading
-
         self.expired = False
         self._process = process
         self._timer = threading.Timer(timeout_s, self._fire)
@@ -187,8 +187,6 @@ def route_with_qrouter(
     drives the TRACKS fix-up and the layer count. ``on_progress(stage, nets_done, nets)`` is
     called as qrouter reports. ``out_def`` is replaced only when the run succeeds.
     """
-    from gsr_eda.route.def_fixup import fix_def_for_qrouter
-
     executable = find_qrouter()
     fixed, _ = fix_def_for_qrouter(def_text, directions)
     progress = on_progress or (lambda _stage, _done, _total: None)

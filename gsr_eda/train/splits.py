@@ -21,6 +21,7 @@ import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 TRAIN, VAL, TEST = 0, 1, 2
 SPLIT_NAMES = {TRAIN: "train", VAL: "val", TEST: "test"}
@@ -78,8 +79,6 @@ class SplitPlan:
 
     def to_state(self) -> dict:
         """A ``torch.load(weights_only=True)``-safe representation (lists, strings, tensors)."""
-        import torch
-
         return {
             "mode": self.mode,
             "source": self.source,
