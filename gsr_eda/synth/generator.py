@@ -84,7 +84,12 @@ def _pack(targets: np.ndarray, widths: np.ndarray, start: int, end: int) -> np.n
     return np.minimum(pos, end - widths.sum() + before)
 
 
-def _fanout(rng: np.random.Generator, size: int) -> np.ndarray:
+def draw_fanout(rng: np.random.Generator, size: int) -> np.ndarray:
+    """``size`` sink counts from the heavy-tailed fan-out law (:data:`FANOUT_VALUES`, :data:`FANOUT_PROBS`).
+
+    The one fan-out law of the synthetic circuits: :func:`generate_design` and the benchmarks'
+    :func:`gsr_eda.synth.graphs.circuit_netlist` both draw from it.
+    """
     return rng.choice(FANOUT_VALUES, size=size, p=FANOUT_PROBS / FANOUT_PROBS.sum())
 
 
@@ -485,7 +490,7 @@ def _local_nets(
             drivers.append((i, out, inst.centre_x[i], inst.centre_y[i]))
     for j in range(1, int(io.is_input.sum())):
         drivers.append((-1, io.names[j], io.xy[j, 0], io.xy[j, 1]))
-    fanout = _fanout(rng, len(drivers))
+    fanout = draw_fanout(rng, len(drivers))
     dxy = np.array([(d[2], d[3]) for d in drivers])
     in_hotspot = (dxy[:, 0] - hx) ** 2 + (dxy[:, 1] - hy) ** 2 < (1.5 * sigma) ** 2
     fanout = np.where(in_hotspot, np.ceil(fanout * 1.5), fanout).astype(np.int64)

@@ -7,9 +7,11 @@ Three shapes, from the cheapest to the most circuit-like:
 * :func:`random_pairs_csr`: a symmetric graph of uniform random node pairs; the training
   benchmark's random graph.
 * :func:`circuit_netlist`: a netlist with :func:`~gsr_eda.synth.generator.generate_design`'s
-  fan-out law and local sinks, plus high-fan-out buffer nets and a clock net;
-  :func:`netlist_design` wraps it for :func:`gsr_eda.graph.build_adjacency`. The scaling
-  benchmark's input, from 10k to 1M cells.
+  fan-out law (:func:`~gsr_eda.synth.generator.draw_fanout`) and local sinks, plus high-fan-out
+  buffer nets and a clock net; :func:`netlist_design` wraps it for
+  :func:`gsr_eda.graph.build_adjacency`. The scaling benchmark's input, from 10k to 1M cells:
+  without a placement, "local" means within :data:`NEIGHBOUR_WINDOW` cell indices of the
+  driver, where ``generate_design`` takes the driver's nearest neighbours on the die.
 
 Every generator draws from the ``numpy.random.Generator`` or seed it is given, in a fixed order:
 one seed, one graph.
@@ -21,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gsr_eda.design import GcellGrid, PlacedDesign
-from gsr_eda.synth.generator import FANOUT_PROBS, FANOUT_VALUES
+from gsr_eda.synth.generator import draw_fanout
 
 #: Sinks of a netlist's signal net are drawn within this many cells of their driver.
 NEIGHBOUR_WINDOW = 48
@@ -63,7 +65,7 @@ def random_pairs_csr(rng: np.random.Generator, num_nodes: int, avg_degree: float
 def circuit_netlist(num_cells: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``(net_ptr, pin_node)`` of a circuit-like netlist, driver first in each net."""
     rng = np.random.default_rng(seed)
-    fanout = rng.choice(FANOUT_VALUES, size=num_cells, p=FANOUT_PROBS / FANOUT_PROBS.sum())
+    fanout = draw_fanout(rng, num_cells)
     drivers = np.arange(num_cells)
     sink_driver = np.repeat(drivers, fanout)
     offsets = rng.integers(1, NEIGHBOUR_WINDOW + 1, sink_driver.size) * rng.choice([-1, 1], sink_driver.size)
