@@ -29,6 +29,10 @@ ADJACENCY_NORMALIZATION = "mean"
 class CongestionModel(nn.Module):
     """Per-cell congestion regression: ``model(x (N, F), adj) -> (N,)``.
 
+    ``adj`` is the mean-normalised :class:`~gsr_eda.ops.CSRAdjacency` of the cells, or for the
+    cell-net models a :class:`~gsr_eda.models.inputs.CellNetGraph` (both have ``num_nodes``,
+    the cells); :func:`gsr_eda.models.inputs.model_graph` builds the right one.
+
     Args:
         in_channels: number of input node features ``F``.
         hidden: width of the hidden representation.

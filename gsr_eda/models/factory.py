@@ -10,6 +10,10 @@ MODEL_NAMES: dict[str, str] = {
     "revgnn": "RevGNN: grouped reversible layers with dense ReLU blocks (PyG GroupAddRev)",
     "gcn": "GCN: residual stack of GCNConv layers",
     "sage": "GraphSAGE: residual stack of SAGEConv layers (mean aggregator)",
+    "gsr-cellnet": "GSR-GNN on the cell-net graph: cells and nets as nodes, reversible GS(k) message passing "
+    "cell -> net -> cell (net model cell-net)",
+    "hetero-sage": "heterogeneous GraphSAGE on the cell-net graph: PyG HeteroConv of SAGEConv, dense ReLU "
+    "(the baseline of gsr-cellnet)",
 }
 
 
@@ -25,7 +29,10 @@ def build_model(
 ) -> CongestionModel:
     """Build a congestion model: shared encoder and head around the named message-passing body.
 
-    ``groups`` applies to the reversible models (``gsr``, ``revgnn``), ``k`` to ``gsr`` only.
+    ``groups`` applies to the reversible models (``gsr``, ``revgnn``, ``gsr-cellnet``), ``k`` to
+    ``gsr`` and ``gsr-cellnet``. ``gsr-cellnet`` and ``hetero-sage`` take a
+    :class:`gsr_eda.models.inputs.CellNetGraph` instead of the adjacency
+    (:func:`gsr_eda.models.inputs.model_graph` builds either).
     Raises ``ValueError`` for an unknown name or an inconsistent configuration.
     """
     if name not in MODEL_NAMES:
@@ -44,6 +51,14 @@ def build_model(
         from gsr_eda.models.revgnn import RevGNNBody
 
         body = RevGNNBody(hidden, layers, groups, dropout)
+    elif name == "gsr-cellnet":
+        from gsr_eda.models.gsr_cellnet import GSRCellNetBody
+
+        body = GSRCellNetBody(hidden, layers, groups, k, dropout)
+    elif name == "hetero-sage":
+        from gsr_eda.models.hetero_sage import HeteroSAGEBody
+
+        body = HeteroSAGEBody(hidden, layers, dropout)
     elif name == "gcn":
         from gsr_eda.models.gcn import GCNBody
 

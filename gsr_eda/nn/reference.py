@@ -83,3 +83,43 @@ def gsr_stack_reference(stack: GSRStack, x: Tensor, adj: CSRAdjacency, *, seed: 
             ys.append(y_prev)
         x = torch.cat(ys, dim=1)
     return x
+
+
+def hetero_stack_reference(stack, x_cell: Tensor, x_net: Tensor, graph, *, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Forward of a :class:`~gsr_eda.nn.HeteroGSRStack` (its parameters, its dropout masks for
+    ``seed``) with plain autograd: the oracle of the heterogeneous stack."""
+    from gsr_eda.nn.hetero_stack import relation_seed
+
+    dropout = stack.dropout if stack.training else 0.0
+    groups, k, layers = stack.groups, stack.k, stack.num_layers
+    p = stack.stacked_parameters()
+    to_net, to_cell = p[:4], p[4:]
+    for layer in range(layers):
+        xc, xn = list(x_cell.chunk(groups, dim=1)), list(x_net.chunk(groups, dim=1))
+        yc = xc[1] if groups == 2 else torch.stack(xc[1:]).sum(0)
+        yn = xn[1] if groups == 2 else torch.stack(xn[1:]).sum(0)
+        out_c, out_n = [], []
+        for group in range(groups):
+            new_n = gsr_block_reference(
+                yc.contiguous(),
+                graph.net_from_cell,
+                *(t[layer, group] for t in to_net),
+                k,
+                dropout,
+                relation_seed(seed, 0, layer, group, layers, groups),
+                xn[group],
+            )
+            new_c = gsr_block_reference(
+                yn.contiguous(),
+                graph.cell_from_net,
+                *(t[layer, group] for t in to_cell),
+                k,
+                dropout,
+                relation_seed(seed, 1, layer, group, layers, groups),
+                xc[group],
+            )
+            yc, yn = new_c, new_n
+            out_c.append(new_c)
+            out_n.append(new_n)
+        x_cell, x_net = torch.cat(out_c, dim=1), torch.cat(out_n, dim=1)
+    return x_cell, x_net

@@ -46,11 +46,21 @@ class DesignPrediction:
 
 
 def predict_design(
-    predictor, design: PlacedDesign, indptr: np.ndarray, indices: np.ndarray, features: np.ndarray
+    predictor,
+    design: PlacedDesign,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    features: np.ndarray,
+    net_nodes=None,
 ) -> DesignPrediction:
-    """Predict one design's cells with a :class:`gsr_eda.predict.Predictor`, and map them onto gcells."""
-    adj = predictor.prepare_graph(indptr, indices, design.num_nodes)
-    cells = predictor.predict(features, adj)
+    """Predict one design's cells with a :class:`gsr_eda.predict.Predictor`, and map them onto gcells.
+
+    The model's graph input comes from :meth:`Predictor.design_graph`: the adjacency, or for the
+    cell-net models the cell-net graph, whose net nodes are ``net_nodes`` (a store record's)
+    or computed from ``design`` (the values ingest stores).
+    """
+    graph = predictor.design_graph(design, indptr, indices, net_nodes=net_nodes)
+    cells = predictor.predict(features, graph)
     gmap, covered = gcell_map_of_cells(design, cells, predictor.label_reduce)
     return DesignPrediction(design, cells, gmap, covered, predictor.label_reduce)
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from gsr_eda.errors import InputError
+from gsr_eda.models.inputs import design_graph, needs_net_nodes
 from gsr_eda.ops import CSRAdjacency
 from gsr_eda.predict.checkpoint import load_checkpoint, model_from_checkpoint, resolve_device
 from gsr_eda.predict.normalization import Standardizer
@@ -28,8 +29,30 @@ class Predictor:
     standardizer: Standardizer
     normalization: str = "mean"
 
+    @property
+    def model_name(self) -> str:
+        return str(self.config.get("name", ""))
+
+    @property
+    def needs_net_nodes(self) -> bool:
+        """Whether the model takes the cell-net graph (:func:`design_graph`, not :meth:`prepare_graph`)."""
+        return needs_net_nodes(self.model_name)
+
+    def design_graph(self, design, indptr: np.ndarray, indices: np.ndarray, net_nodes=None):
+        """The model's graph input for a placed design: its adjacency, or for the cell-net models
+        the :class:`~gsr_eda.models.inputs.CellNetGraph` (net nodes from ``net_nodes``, a
+        store's, or computed from the design); the model's normalisation, on its device."""
+        return design_graph(
+            self.model_name, design, indptr, indices, self.device, self.normalization, net_nodes=net_nodes
+        )
+
     def prepare_graph(self, indptr: np.ndarray, indices: np.ndarray, num_nodes: int):
-        """The model's adjacency (CSRAdjacency, its normalisation, on its device)."""
+        """The model's adjacency (CSRAdjacency, its normalisation, on its device); homogeneous
+        models only (the cell-net models need the design: :meth:`design_graph`)."""
+        if self.needs_net_nodes:
+            raise ValueError(
+                f"model {self.model_name} takes the cell-net graph: use Predictor.design_graph(design, ...)"
+            )
         return CSRAdjacency.from_csr(
             np.asarray(indptr, dtype=np.int64),
             np.asarray(indices, dtype=np.int32),

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from gsr_eda.models import MODEL_NAMES, build_model
+from gsr_eda.graph import build_adjacency
+from gsr_eda.models import MODEL_NAMES, build_model, design_graph
 from gsr_eda.models.base import mean_aggregate
 from gsr_eda.ops import CSRAdjacency
+from placed_design_builder import random_design
 
 
 def random_graph(num_nodes: int = 40, degree: int = 3, seed: int = 0) -> CSRAdjacency:
@@ -26,7 +28,8 @@ def random_graph(num_nodes: int = 40, degree: int = 3, seed: int = 0) -> CSRAdja
 @pytest.mark.parametrize("name", sorted(MODEL_NAMES))
 def test_forward_backward_shapes(name):
     torch.manual_seed(0)
-    adj = random_graph()
+    design = random_design(40, 50, seed=0)
+    adj = design_graph(name, design, *build_adjacency(design, "cell-net", 8))
     model = build_model(name, 5, hidden=16, layers=3, groups=2, k=4)
     x = torch.randn(adj.num_nodes, 5, requires_grad=True)
     out = model(x, adj)

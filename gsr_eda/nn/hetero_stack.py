@@ -1,0 +1,377 @@
+r"""The heterogeneous grouped sparse reversible stack: cells and nets, memory flat in depth.
+
+Two node types, cells (``N``) and nets (``M``), each with a ``D``-wide state split into ``C``
+groups of width ``d = D / C``. Two relations connect them through the pin incidence
+``B`` (``M x N``): nets aggregate from their cells (:math:`\hat B = D_{net}^{-1} B`) and cells
+from their nets (:math:`\hat B' = D_{cell}^{-1} B^\top`). Each relation is one GSR block, the
+homogeneous stack's ``F`` on a rectangular matrix:
+
+.. math::
+    F^{c \to n}(y_c) = \hat B\,(\mathrm{GS}_k(\mathrm{LN}(y_c))\,W) + b, \qquad
+    F^{n \to c}(y_n) = \hat B'\,(\mathrm{GS}_k(\mathrm{LN}(y_n))\,W') + b'.
+
+Layer ``l`` couples the groups of both types reversibly (RevGNN's grouped coupling, over the
+pair ``(cells, nets)``), with :math:`Y_0 = \sum_{i \ge 2} X_i` on each type:
+
+.. math::
+    Y^n_i = X^n_i + F^{c \to n}_{l,i}(Y^c_{i-1}), \qquad Y^c_i = X^c_i + F^{n \to c}_{l,i}(Y^n_{i-1}).
+
+Both products of a group read only the previous group's outputs, so they are independent (they
+may run concurrently, ``concurrent=True``), and the inverse is the homogeneous one on each type:
+``X_i = Y_i - F_{l,i}(Y_{i-1})`` in reverse group order. A message crosses one pin edge per
+group: cell -> net in group ``i``, net -> cell in group ``i + 1``, so each layer of two groups
+is one cell -> net -> cell hop.
+
+Like :class:`~gsr_eda.nn.GSRStack` the whole stack is one autograd Function that keeps only its
+outputs (and, optionally, the top-k positions, 1 byte per kept entry of both types), so
+activation memory does not grow with depth; each block is evaluated once per backward.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from gsr_eda.nn.gsr_block import BlockWorkspace
+from gsr_eda.nn.gsr_stack import _group_input, _LayerGroupParams, layer_group_seed
+from gsr_eda.ops.dtypes import index_dtype_for
+
+#: The two relations, in the order of their parameters: cells -> nets, nets -> cells.
+RELATIONS = ("to_net", "to_cell")
+
+
+def relation_seed(step_seed: int, relation: int, layer: int, group: int, layers: int, groups: int) -> int:
+    """Dropout seed of one (step, relation, layer, group): distinct streams for both relations."""
+    return layer_group_seed(step_seed, relation * layers + layer, group, groups)
+
+
+class PairRunner:
+    """Runs two independent callables, one after the other or on two threads.
+
+    The kernels release the GIL, so the two relation products of a group overlap. On the CPU
+    each thread's kernels get half of the OpenMP threads (``set_threads`` sets the calling
+    thread's team size), so the two together use the same cores as one product alone.
+    """
+
+    def __init__(self, concurrent: bool, cpu_threads: int | None = None) -> None:
+        self.concurrent = concurrent
+        self._pool: ThreadPoolExecutor | None = None
+        self._cpu_threads = cpu_threads
+        self._restore: int | None = None
+
+    def __enter__(self) -> PairRunner:
+        if self.concurrent:
+            half = None if self._cpu_threads is None else max(1, self._cpu_threads // 2)
+            initializer = None if half is None else (lambda: _set_cpu_threads(half))
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="gsr-relation", initializer=initializer)
+            if half is not None:
+                self._restore = _set_cpu_threads(half)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self._restore is not None:
+            _set_cpu_threads(self._restore)
+            self._restore = None
+
+    def run(self, first, second) -> None:
+        if self._pool is None:
+            first()
+            second()
+            return
+        grad_mode = torch.is_grad_enabled()  # thread-local: the worker takes the caller's
+
+        def in_worker() -> None:
+            with torch.set_grad_enabled(grad_mode):
+                first()
+
+        future = self._pool.submit(in_worker)
+        try:
+            second()
+        finally:
+            future.result()
+
+
+def _set_cpu_threads(threads: int) -> int:
+    """Set the calling thread's OpenMP team size for the CPU kernels; returns the previous one."""
+    from gsr_eda import _core
+
+    previous = int(_core.cpu_max_threads())
+    setter = getattr(_core, "cpu_set_num_threads", None)
+    if setter is not None:
+        setter(int(threads))
+    return previous
+
+
+class _HeteroGSRStackFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x_cell: Tensor, x_net: Tensor, graph: Any, config: dict, *params: Tensor) -> tuple:
+        layers, groups, dim, k = config["layers"], config["groups"], config["dim"], config["k"]
+        dropout, seed = config["dropout"], config["seed"]
+        n, m = x_cell.shape[0], x_net.shape[0]
+        state_c = x_cell.detach().reshape(n, groups, dim).transpose(0, 1).contiguous()
+        state_n = x_net.detach().reshape(m, groups, dim).transpose(0, 1).contiguous()
+        backward = config["needs_backward"]
+        # ws_net: nets from cells (input cells, output nets); ws_cell: cells from nets.
+        ws_net = BlockWorkspace(graph.net_from_cell, dim, k, x_cell.dtype, backward=backward)
+        ws_cell = BlockWorkspace(graph.cell_from_net, dim, k, x_cell.dtype, backward=backward)
+        saved_net = saved_cell = None
+        if backward and config["save_indices"]:
+            saved_net = torch.empty(layers, groups, n, k, dtype=index_dtype_for(dim), device=x_cell.device)
+            saved_cell = torch.empty(layers, groups, m, k, dtype=index_dtype_for(dim), device=x_cell.device)
+        to_net = _LayerGroupParams(*params[:4])
+        to_cell = _LayerGroupParams(*params[4:])
+        cells, nets = state_c.unbind(0), state_n.unbind(0)
+        with PairRunner(config["concurrent"], config["cpu_threads"]) as pair:
+            for layer in range(layers):
+                for group in range(groups):
+                    y_c = _group_input(state_c, cells, group, ws_net)
+                    y_n = _group_input(state_n, nets, group, ws_cell)
+
+                    def net_block(layer=layer, group=group, y_c=y_c) -> None:
+                        ws_net.forward(
+                            y_c,
+                            *to_net.of(layer, group),
+                            nets[group],
+                            accumulate=True,
+                            dropout=dropout,
+                            seed=relation_seed(seed, 0, layer, group, layers, groups),
+                            indices=None if saved_net is None else saved_net[layer, group],
+                        )
+
+                    def cell_block(layer=layer, group=group, y_n=y_n) -> None:
+                        ws_cell.forward(
+                            y_n,
+                            *to_cell.of(layer, group),
+                            cells[group],
+                            accumulate=True,
+                            dropout=dropout,
+                            seed=relation_seed(seed, 1, layer, group, layers, groups),
+                            indices=None if saved_cell is None else saved_cell[layer, group],
+                        )
+
+                    pair.run(net_block, cell_block)
+        out_c = state_c.transpose(0, 1).reshape(n, groups * dim)
+        out_n = state_n.transpose(0, 1).reshape(m, groups * dim)
+        ctx.graph, ctx.config = graph, config
+        ctx.workspaces = (ws_net, ws_cell)
+        ctx.saved = (saved_net, saved_cell)
+        ctx.save_for_backward(out_c, out_n, *params)
+        return out_c, out_n
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad_c: Tensor, grad_n: Tensor) -> tuple[Any, ...]:
+        out_c, out_n, *params = ctx.saved_tensors
+        config = ctx.config
+        ws_net, ws_cell = ctx.workspaces
+        saved_net, saved_cell = ctx.saved
+        layers, groups, dim = config["layers"], config["groups"], config["dim"]
+        dropout, seed = config["dropout"], config["seed"]
+        n, m = out_c.shape[0], out_n.shape[0]
+        state_c = out_c.reshape(n, groups, dim).transpose(0, 1).contiguous()
+        state_n = out_n.reshape(m, groups, dim).transpose(0, 1).contiguous()
+        g_c = grad_c.reshape(n, groups, dim).transpose(0, 1).contiguous()
+        g_n = grad_n.reshape(m, groups, dim).transpose(0, 1).contiguous()
+        grad_params = [torch.empty_like(p) for p in params]
+        to_net, to_cell = _LayerGroupParams(*params[:4]), _LayerGroupParams(*params[4:])
+        d_to_net, d_to_cell = _LayerGroupParams(*grad_params[:4]), _LayerGroupParams(*grad_params[4:])
+        cells, nets = state_c.unbind(0), state_n.unbind(0)
+        g_cells, g_nets = g_c.unbind(0), g_n.unbind(0)
+        # Whether a relation's bias gradient for the block about to be processed was summed by
+        # the other relation's previous backward (the homogeneous stack's shortcut, cross-wired:
+        # the input gradient of a cell -> net block is the output gradient of a net -> cell one).
+        ready = {"to_net": False, "to_cell": False}
+        with PairRunner(config["concurrent"], config["cpu_threads"]) as pair:
+            for layer in reversed(range(layers)):
+                for group in reversed(range(groups)):
+                    y_c = _group_input(state_c, cells, group, ws_net)
+                    y_n = _group_input(state_n, nets, group, ws_cell)
+                    direct = group > 0 or groups == 2
+                    following = (layer, group - 1) if group > 0 else (layer - 1, groups - 1)
+                    sum_net = sum_cell = None  # the following block's bias gradient, other relation
+                    if direct and following[0] >= 0:
+                        sum_net = d_to_cell.of(*following)[3]
+                        sum_cell = d_to_net.of(*following)[3]
+                    plan = {
+                        "to_net": (ws_net, y_c, nets, g_nets, g_cells, to_net, d_to_net, saved_net, 0, sum_net),
+                        "to_cell": (ws_cell, y_n, cells, g_cells, g_nets, to_cell, d_to_cell, saved_cell, 1, sum_cell),
+                    }
+
+                    def chain(name: str, layer=layer, group=group, direct=direct, plan=plan, ready=ready) -> None:
+                        ws, y, outs, g_outs, g_ins, p, dp, saved, rel, grad_sum_target = plan[name]
+                        idx = None if saved is None else saved[layer, group]
+                        gamma, beta, w, b = p.of(layer, group)
+                        ws.forward(
+                            y,
+                            gamma,
+                            beta,
+                            w,
+                            b,
+                            outs[group],
+                            accumulate=True,
+                            dropout=dropout,
+                            seed=relation_seed(seed, rel, layer, group, layers, groups),
+                            indices=idx,
+                            given_indices=idx is not None,
+                            subtract=True,
+                        )
+                        d_gamma, d_beta, d_w, d_b = dp.of(layer, group)
+                        if direct:
+                            grad_input = g_ins[group - 1] if group > 0 else g_ins[1]
+                            ws.backward(
+                                g_outs[group],
+                                gamma,
+                                w,
+                                dropout,
+                                d_gamma,
+                                d_beta,
+                                d_w,
+                                d_b,
+                                grad_input,
+                                accumulate_input=True,
+                                grad_bias_ready=ready[name],
+                                grad_input_sum=grad_sum_target,
+                            )
+                        else:
+                            ws.backward(
+                                g_outs[group],
+                                gamma,
+                                w,
+                                dropout,
+                                d_gamma,
+                                d_beta,
+                                d_w,
+                                d_b,
+                                ws.grad_sum,
+                                accumulate_input=False,
+                                grad_bias_ready=ready[name],
+                            )
+
+                    pair.run(lambda: chain("to_net"), lambda: chain("to_cell"))
+                    if not direct:
+                        g_c[1:].add_(ws_net.grad_sum)
+                        g_n[1:].add_(ws_cell.grad_sum)
+                    ready = {"to_cell": sum_net is not None, "to_net": sum_cell is not None}
+        grad_x_c = g_c.transpose(0, 1).reshape(n, groups * dim)
+        grad_x_n = g_n.transpose(0, 1).reshape(m, groups * dim)
+        return (grad_x_c, grad_x_n, None, None, *grad_params)
+
+
+class HeteroGSRStack(torch.nn.Module):
+    """L heterogeneous grouped sparse reversible layers over cells and nets; memory flat in depth.
+
+    Args:
+        channels: width ``D`` of both node types' states (input and output).
+        num_layers: depth ``L``.
+        groups: reversible groups ``C >= 2`` (``channels`` must divide by it).
+        k: entries kept per row by GS(k), on both node types (``1 <= k <= channels / groups``).
+        dropout: probability of dropping a kept entry while training (seeded per step,
+            relation, layer and group, so the backward reconstruction stays exact).
+        save_indices: keep each block's top-k positions (``L * C * (N + M) * k`` bytes).
+        concurrent: run each group's two relation products on two threads (CPU: half the
+            OpenMP threads each). Measured on 2 cores in ``benchmarks/README.md``.
+
+    Parameters, stacked over layers and groups, for each relation ``r`` of :data:`RELATIONS`:
+    ``{r}_ln_weight``, ``{r}_ln_bias``, ``{r}_bias`` ``(L, C, d)`` and ``{r}_weight``
+    ``(L, C, d, d)``; the LayerNorm of a relation normalises its *source* type.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        num_layers: int,
+        groups: int = 2,
+        k: int = 8,
+        dropout: float = 0.0,
+        save_indices: bool = True,
+        concurrent: bool = False,
+    ) -> None:
+        super().__init__()
+        if groups < 2:
+            raise ValueError(f"groups must be >= 2 for a reversible stack, got {groups}")
+        if channels < 1 or channels % groups != 0:
+            raise ValueError(f"channels ({channels}) must be a positive multiple of groups ({groups})")
+        dim = channels // groups
+        if not 1 <= k <= dim:
+            raise ValueError(f"k must be in [1, channels / groups = {dim}], got {k}")
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.channels, self.num_layers, self.groups, self.k = channels, num_layers, groups, k
+        self.group_dim = dim
+        self.dropout = float(dropout)
+        self.save_indices = bool(save_indices)
+        self.concurrent = bool(concurrent)
+        shape = (num_layers, groups, dim)
+        for r in RELATIONS:
+            self.register_parameter(f"{r}_ln_weight", torch.nn.Parameter(torch.empty(shape)))
+            self.register_parameter(f"{r}_ln_bias", torch.nn.Parameter(torch.empty(shape)))
+            self.register_parameter(f"{r}_weight", torch.nn.Parameter(torch.empty(num_layers, groups, dim, dim)))
+            self.register_parameter(f"{r}_bias", torch.nn.Parameter(torch.empty(shape)))
+        self.reset_parameters()
+
+    def stacked_parameters(self) -> tuple[Tensor, ...]:
+        """The eight parameter stacks in the Function's order (per relation: LN weight, LN bias, W, b)."""
+        return tuple(
+            getattr(self, f"{r}_{name}") for r in RELATIONS for name in ("ln_weight", "ln_bias", "weight", "bias")
+        )
+
+    def reset_parameters(self) -> None:
+        """LayerNorm to identity; ``W`` Kaiming-uniform on the ``k`` active inputs of a row."""
+        bound = 1.0 / math.sqrt(self.k)
+        for r in RELATIONS:
+            torch.nn.init.ones_(getattr(self, f"{r}_ln_weight"))
+            torch.nn.init.zeros_(getattr(self, f"{r}_ln_bias"))
+            torch.nn.init.uniform_(getattr(self, f"{r}_weight"), -bound, bound)
+            torch.nn.init.uniform_(getattr(self, f"{r}_bias"), -bound, bound)
+
+    def forward(self, x_cell: Tensor, x_net: Tensor, graph: Any, *, seed: int | None = None) -> tuple[Tensor, Tensor]:
+        """``(N, D), (M, D) -> (N, D), (M, D)`` on a :class:`gsr_eda.models.inputs.CellNetGraph`."""
+        weight = self.to_net_weight
+        n, m = graph.num_nodes, graph.num_nets
+        for name, x, rows in (("x_cell", x_cell, n), ("x_net", x_net, m)):
+            if x.dim() != 2 or x.shape != (rows, self.channels):
+                raise ValueError(f"{name} must be ({rows}, {self.channels}), got {tuple(x.shape)}")
+            if x.device != weight.device or x.device != graph.device:
+                raise ValueError(
+                    f"{name} ({x.device}), the graph ({graph.device}) and the parameters ({weight.device}) "
+                    "must be on the same device"
+                )
+            if x.dtype != weight.dtype:
+                raise TypeError(f"{name} has dtype {x.dtype} but the parameters are {weight.dtype}")
+        dropout = self.dropout if self.training else 0.0
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, (1,)).item()) if dropout > 0.0 else 0
+        params = self.stacked_parameters()
+        needs_backward = torch.is_grad_enabled() and (
+            x_cell.requires_grad or x_net.requires_grad or any(p.requires_grad for p in params)
+        )
+        from gsr_eda import _core
+
+        config = {
+            "layers": self.num_layers,
+            "groups": self.groups,
+            "dim": self.group_dim,
+            "k": self.k,
+            "dropout": dropout,
+            "seed": int(seed),
+            "save_indices": self.save_indices,
+            "needs_backward": needs_backward,
+            "concurrent": self.concurrent,
+            "cpu_threads": int(_core.cpu_max_threads()) if x_cell.device.type == "cpu" else None,
+        }
+        return _HeteroGSRStackFunction.apply(x_cell, x_net, graph, config, *params)
+
+    def extra_repr(self) -> str:
+        return (
+            f"channels={self.channels}, num_layers={self.num_layers}, groups={self.groups}, k={self.k}, "
+            f"dropout={self.dropout}, save_indices={self.save_indices}, concurrent={self.concurrent}"
+        )
