@@ -36,6 +36,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from gsr_eda import _core
 from gsr_eda.nn.gsr_block import BlockWorkspace
 from gsr_eda.nn.gsr_stack import _group_input, _LayerGroupParams, layer_group_seed
 from gsr_eda.ops.dtypes import index_dtype_for
@@ -100,8 +101,6 @@ class PairRunner:
 
 def _set_cpu_threads(threads: int) -> int:
     """Set the calling thread's OpenMP team size for the CPU kernels; returns the previous one."""
-    from gsr_eda import _core
-
     previous = int(_core.cpu_max_threads())
     setter = getattr(_core, "cpu_set_num_threads", None)
     if setter is not None:
@@ -354,8 +353,6 @@ class HeteroGSRStack(torch.nn.Module):
         needs_backward = torch.is_grad_enabled() and (
             x_cell.requires_grad or x_net.requires_grad or any(p.requires_grad for p in params)
         )
-        from gsr_eda import _core
-
         config = {
             "layers": self.num_layers,
             "groups": self.groups,

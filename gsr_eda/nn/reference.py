@@ -12,6 +12,7 @@ from torch import Tensor
 
 from gsr_eda.nn.gsr_block import LAYER_NORM_EPS, dropout_mask
 from gsr_eda.nn.gsr_stack import GSRStack, layer_group_seed
+from gsr_eda.nn.hetero_stack import relation_seed
 from gsr_eda.ops import cbsr_aggregate, kernels
 from gsr_eda.ops.adjacency import CSRAdjacency
 from gsr_eda.ops.dtypes import index_dtype_for
@@ -88,8 +89,6 @@ def gsr_stack_reference(stack: GSRStack, x: Tensor, adj: CSRAdjacency, *, seed: 
 def hetero_stack_reference(stack, x_cell: Tensor, x_net: Tensor, graph, *, seed: int = 0) -> tuple[Tensor, Tensor]:
     """Forward of a :class:`~gsr_eda.nn.HeteroGSRStack` (its parameters, its dropout masks for
     ``seed``) with plain autograd: the oracle of the heterogeneous stack."""
-    from gsr_eda.nn.hetero_stack import relation_seed
-
     dropout = stack.dropout if stack.training else 0.0
     groups, k, layers = stack.groups, stack.k, stack.num_layers
     p = stack.stacked_parameters()

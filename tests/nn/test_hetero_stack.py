@@ -14,6 +14,7 @@ import torch
 from gsr_eda.graph.net_nodes import NET_FEATURES, NetNodes
 from gsr_eda.models.inputs import CellNetGraph
 from gsr_eda.nn import HeteroGSRStack, gsr_block, hetero_stack_reference
+from gsr_eda.ops import CSRAdjacency
 from gsr_eda.ops.aggregate import AGGREGATE_FIRST, GATHER_FIRST
 
 
@@ -25,7 +26,7 @@ def single_thread():
     torch.set_num_threads(threads)
 
 
-def random_cellnet(n: int = 40, m: int = 25, seed: int = 0, dtype=torch.float32) -> CellNetGraph:
+def random_cellnet(n: int = 40, m: int = 25, seed: int = 0) -> CellNetGraph:
     """Nets of 2-5 distinct cells, one net of 30 (a clock), a few cells on no net."""
     rng = np.random.default_rng(seed)
     sizes = rng.integers(2, 6, m)
@@ -40,10 +41,7 @@ def random_cellnet(n: int = 40, m: int = 25, seed: int = 0, dtype=torch.float32)
         features=rng.uniform(0, 5, (m, len(NET_FEATURES))).astype(np.float32),
         feature_names=list(NET_FEATURES),
     )
-    graph = CellNetGraph.from_net_nodes(nets, n)
-    if dtype != torch.float32:
-        graph.net_x = graph.net_x.to(dtype)
-    return graph
+    return CellNetGraph.from_net_nodes(nets, n)
 
 
 def gradients(stack, x_c, x_n, graph, grad_c, grad_n, reference: bool, seed: int):
@@ -105,15 +103,13 @@ def test_concurrent_equals_sequential_bit_for_bit():
 
 def test_float64_gradcheck():
     graph = random_cellnet(12, 7, seed=2)
-    graph = CellNetGraph(graph.net_from_cell.to("cpu"), graph.cell_from_net, graph.net_x.double(), normalization="mean")
-    # float64 kernels need float64 weights in the matrices: rebuild both as float64.
-    from gsr_eda.ops import CSRAdjacency
 
+    # float64 kernels need float64 weights in the matrices: rebuild both as float64.
     def as64(adj):
         indptr, indices, _ = adj.csr()
         return CSRAdjacency.from_csr(indptr, indices, adj.num_rows, num_cols=adj.num_cols, dtype=torch.float64)
 
-    graph = CellNetGraph(as64(graph.net_from_cell), as64(graph.cell_from_net), graph.net_x)
+    graph = CellNetGraph(as64(graph.net_from_cell), as64(graph.cell_from_net), graph.net_x.double())
     stack = HeteroGSRStack(6, 2, groups=2, k=2).double()
     x_c = torch.randn(12, 6, dtype=torch.float64, requires_grad=True)
     x_n = torch.randn(7, 6, dtype=torch.float64, requires_grad=True)
