@@ -17,7 +17,6 @@ error      anything else; ``message`` holds the exception, ``log`` the child's l
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -31,8 +30,9 @@ from typing import Any
 from gsr_eda.bench import optional
 from gsr_eda.bench.config import BenchConfig, GraphSpec
 from gsr_eda.bench.graph_source import graph_size
+from gsr_eda.process import Deadline, kill_group, start_group
 
-#: How often the parent checks a child's clock and memory.
+#: How often the parent checks a child's memory.
 POLL_INTERVAL_S = 0.05
 #: Default memory limit as a fraction of the memory available when the run starts.
 DEFAULT_MEMORY_FRACTION = 0.9
@@ -151,55 +151,42 @@ class ChildRun:
 
 
 def run_child(argv: list[str], timeout_s: float, memory_limit: int | None = None) -> ChildRun:
-    """Run ``argv`` in a process group of its own, killed past ``timeout_s`` seconds or, when
-    ``memory_limit`` is given, past that many bytes of resident memory."""
+    """Run ``argv`` in a process group of its own (:func:`gsr_eda.process.start_group`), killed
+    past ``timeout_s`` seconds or, when ``memory_limit`` is given, past that many bytes of
+    resident memory."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as log:
-        child = subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: a kill takes its helpers too
-        )
-        killed_for = _supervise(child, timeout_s, memory_limit)
+        child = start_group(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with Deadline(child, timeout_s) as deadline:
+            over_memory = _watch_memory(child, memory_limit)
+        killed_for = "memory" if over_memory else "timeout" if deadline.expired else None
         log.seek(0)
         output = log.read().decode(errors="replace")
     return ChildRun(killed_for, child.returncode, output, time.perf_counter() - started)
 
 
-def _supervise(child: subprocess.Popen, timeout_s: float, memory_limit: int | None) -> str | None:
-    """Wait for ``child``; kill it on timeout or memory overrun and say which."""
-    deadline = time.monotonic() + timeout_s
-    watched = psutil = None
-    if memory_limit is not None:
-        psutil = optional.psutil()
-        try:
-            watched = psutil.Process(child.pid)
-        except psutil.NoSuchProcess:
-            watched = None
+def _watch_memory(child: subprocess.Popen, memory_limit: int | None) -> bool:
+    """Wait for ``child`` to end; kill it when its resident memory passes ``memory_limit``
+    (True then)."""
+    if memory_limit is None:
+        child.wait()
+        return False
+    psutil = optional.psutil()
+    try:
+        watched = psutil.Process(child.pid)
+    except psutil.NoSuchProcess:
+        watched = None
     while child.poll() is None:
-        if time.monotonic() > deadline:
-            _kill(child)
-            return "timeout"
         if watched is not None:
             try:
                 rss = watched.memory_info().rss
             except psutil.Error:
                 rss = 0
             if rss > memory_limit:
-                _kill(child)
-                return "memory"
+                kill_group(child)
+                return True
         time.sleep(POLL_INTERVAL_S)
-    return None
-
-
-def _kill(child: subprocess.Popen) -> None:
-    try:
-        os.killpg(child.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    child.wait()
+    return False
 
 
 ProgressCallback = Callable[[int, BenchConfig, "dict[str, Any] | None"], None]

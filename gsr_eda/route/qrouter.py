@@ -16,13 +16,10 @@ failed nets, times), which the ``routed-def`` label reads as its provenance.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +28,7 @@ from pathlib import Path
 from gsr_eda.atomic import atomic_open
 from gsr_eda.errors import GsrEdaError, InputError
 from gsr_eda.labels.routed import SIDECAR_SUFFIX, read_failed_nets
+from gsr_eda.process import Deadline, kill_group, start_group
 from gsr_eda.route.def_fixup import fix_def_for_qrouter
 
 QROUTER = "qrouter"
@@ -94,15 +92,6 @@ def qrouter_script(
     return "\n".join(lines) + "\n"
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """End qrouter and anything it started (it runs in its own process group)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
-
-
 def _run(
     command: list[str], cwd: Path, timeout_s: float, on_progress: Callable[[str, int, int], None], result: RouteResult
 ) -> list[str]:
@@ -110,16 +99,10 @@ def _run(
     started = time.monotonic()
     output: list[str] = []
     stage = "stage1"
-    with subprocess.Popen(
-        command,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-        start_new_session=True,
+    with start_group(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
     ) as process:
-        timer = _Deadline(process, timeout_s)
+        timer = Deadline(process, timeout_s)
         try:
             for line in process.stdout:
                 output.append(line.rstrip("\n"))
@@ -134,7 +117,7 @@ def _run(
                     stage = f"after {match.group(1)}"
                     on_progress(match.group(1), result.nets - int(match.group(2)), result.nets)
         except BaseException:
-            _stop(process)  # Ctrl-C or a failing callback: qrouter runs in its own session, end it too
+            kill_group(process)  # Ctrl-C or a failing callback: qrouter runs in its own session, end it too
             raise
         finally:
             timer.cancel()
@@ -149,24 +132,6 @@ def _run(
         tail = " | ".join(output[-3:])
         raise RouterError(f"qrouter exited with status {process.returncode}: {tail}")
     return output
-
-
-class _Deadline:
-    """Kill a process group when ``timeout_s`` passes (reading its output blocks the caller)."""
-
-    def __init__(self, process: subprocess.Popen, timeout_s: float) -> None:
-        self.expired = False
-        self._process = process
-        self._timer = threading.Timer(timeout_s, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _fire(self) -> None:
-        self.expired = True
-        _stop(self._process)
-
-    def cancel(self) -> None:
-        self._timer.cancel()
 
 
 def route_with_qrouter(
