@@ -75,6 +75,23 @@ def train(
         "absolute die position: it is a shortcut that holds on the training dies only, and leaving it out "
         "raised the held-out Pearson on CircuitNet zero-riscy-a from 0.38 to 0.52 (docs/training.md).",
     ),
+    multiscale: str = typer.Option(
+        "off",
+        "--multiscale",
+        help="Train the first --multiscale-epochs epochs on cheaper graphs, then on the full ones: "
+        "coarse-to-fine (coarsened netlists, coarsest first), sub-to-full (random die windows) or gradients "
+        "(the coarsest graph whole plus finer corrections on a window). The designs are coarsened once per run "
+        "by placement-aware heavy-edge matching (docs/multiscale.md). Needs a split by design.",
+    ),
+    coarse_levels: int = typer.Option(
+        2, "--coarse-levels", help="Coarsening levels above the cell graph (each about 0.6x the nodes)."
+    ),
+    multiscale_epochs: int = typer.Option(
+        10, "--multiscale-epochs", help="Epochs on the cheap scales before the full graphs (counted in --epochs)."
+    ),
+    window_fraction: float = typer.Option(
+        0.25, "--window-fraction", help="Share of the die one window covers (sub-to-full, gradients)."
+    ),
     model: str = typer.Option("gsr", "--model", "-m", help="Architecture: gsr, revgnn, gcn or sage."),
     layers: int = typer.Option(16, "--layers", "-L", help="Message-passing layers (depth)."),
     hidden: int = typer.Option(128, "--hidden", help="Hidden channels."),
@@ -118,7 +135,7 @@ def train(
     force: bool = typer.Option(
         False,
         "--force",
-        help="Start a new run in an --out folder that already holds one (its best.pt and last.pt are replaced).",
+        help="Start a new run in an --out folder that already holds one (its best.pt is deleted once the new run has read its data and built its model; last.pt is replaced).",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON on stdout (no progress bar)."),
 ) -> None:
@@ -163,6 +180,10 @@ def train(
         designs=split_names(designs),
         val_designs=split_names(val_designs),
         test_designs=split_names(test_designs),
+        multiscale=multiscale,
+        coarse_levels=coarse_levels,
+        multiscale_epochs=multiscale_epochs,
+        window_fraction=window_fraction,
         ignore_features=[] if ignore_features.strip().lower() == "none" else split_names([ignore_features]) or [],
         model=model,
         hidden=hidden,

@@ -30,13 +30,28 @@ from typing import Any
 import numpy as np
 import torch
 
+from gsr_eda import __version__
 from gsr_eda.atomic import atomic_open, write_text_atomically
 from gsr_eda.errors import InputError
+from gsr_eda.graph.coarsening import build_hierarchy
 from gsr_eda.jsonable import json_safe
-from gsr_eda.predict.checkpoint import BEST_NAME, LAST_NAME, load_checkpoint, resolve_device, save_checkpoint
+from gsr_eda.models import ADJACENCY_NORMALIZATION, MODEL_NAMES, build_model
+from gsr_eda.ops import CSRAdjacency
+from gsr_eda.predict.checkpoint import (
+    BEST_NAME,
+    LAST_NAME,
+    check_feature_schema,
+    load_checkpoint,
+    model_from_checkpoint,
+    resolve_device,
+    save_checkpoint,
+)
 from gsr_eda.predict.normalization import Standardizer
+from gsr_eda.store import GraphStore
+from gsr_eda.train.curves import plot_learning_curves
 from gsr_eda.train.distributed import init_distributed, shutdown_distributed
 from gsr_eda.train.metrics import regression_metrics
+from gsr_eda.train.multiscale import SCHEDULES, LossTerm, MultiscaleSchedule, ScaleGraph
 from gsr_eda.train.splits import MIN_DESIGNS_FOR_DESIGN_SPLIT, TEST, TRAIN, VAL, SplitPlan, plan_split
 
 DEFAULT_IGNORED_FEATURES = ("x_norm", "y_norm")
@@ -84,13 +99,16 @@ class TrainConfig:
     ignore_features: list[str] = field(default_factory=lambda: list(DEFAULT_IGNORED_FEATURES))
     val_designs: list[str] | None = None  # held out for early stopping (a split by design around them)
     test_designs: list[str] | None = None  # held out and scored once, at the end
+    #: Multiscale training (gsr_eda.train.multiscale): off, coarse-to-fine, sub-to-full or gradients.
+    multiscale: str = "off"
+    coarse_levels: int = 2  # levels above the cell graph (coarse-to-fine, gradients)
+    multiscale_epochs: int = 10  # the first epochs, on the cheap scales; the rest on the full graphs
+    window_fraction: float = 0.25  # share of the die a window covers (sub-to-full, gradients)
     device: str = "cpu"
     num_threads: int = field(default_factory=torch.get_num_threads)
 
     def validate(self) -> None:
         """Raise :class:`InputError` for values a user may get wrong."""
-        from gsr_eda.models import MODEL_NAMES
-
         if self.model not in MODEL_NAMES:
             raise InputError(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_NAMES)}")
         if self.monitor not in MONITORS:
@@ -103,6 +121,13 @@ class TrainConfig:
         for name in ("lr", "min_lr_ratio", "weight_decay", "grad_clip", "dropout", "val_fraction", "test_fraction"):
             if not math.isfinite(getattr(self, name)):
                 raise InputError(f"--{name.replace('_', '-')} must be a finite number, got {getattr(self, name)}")
+        if self.multiscale not in SCHEDULES:
+            raise InputError(f"unknown --multiscale {self.multiscale!r}; choose one of {', '.join(SCHEDULES)}")
+        if self.multiscale != "off":
+            if self.coarse_levels < 1 or self.multiscale_epochs < 1:
+                raise InputError("--coarse-levels and --multiscale-epochs must be at least 1")
+            if not 0.0 < self.window_fraction <= 1.0:
+                raise InputError(f"--window-fraction must be in (0, 1], got {self.window_fraction}")
         if self.lr <= 0 or self.grad_clip <= 0 or self.weight_decay < 0 or self.patience < 1:
             raise InputError("--lr and --grad-clip must be positive, --weight-decay >= 0, --patience >= 1")
         self._check_model_options()
@@ -110,8 +135,6 @@ class TrainConfig:
     def _check_model_options(self) -> None:
         """The model's own checks (dropout range, --hidden a multiple of --groups, --k per group),
         run on a one-layer probe before any data is read, so a bad combination is a usage error."""
-        from gsr_eda.models import build_model
-
         try:
             build_model(self.model, 1, hidden=self.hidden, layers=1, groups=self.groups, k=self.k, dropout=self.dropout)
         except ValueError as err:
@@ -165,8 +188,6 @@ class _Data:
     """The labelled designs of a run: checks that they agree, plans the split, reads records."""
 
     def __init__(self, cfg: TrainConfig, log: Callable[[str], None]) -> None:
-        from gsr_eda.store import GraphStore
-
         self.cfg = cfg
         self._records: dict[str, Any] = {}
         self.store_path = Path(cfg.store)
@@ -255,8 +276,6 @@ class _Data:
 
     def read(self, names: list[str]) -> dict[str, Any]:
         """The records of ``names``; those plan() already read are handed over, not read again."""
-        from gsr_eda.store import GraphStore
-
         kept, self._records = self._records, {}
         records = {n: kept[n] for n in names if n in kept}
         missing = [n for n in names if n not in records]
@@ -267,16 +286,11 @@ class _Data:
 
 
 def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device) -> Graph:
-    from gsr_eda.models import ADJACENCY_NORMALIZATION
-    from gsr_eda.ops import CSRAdjacency
-
     masks: dict[int, torch.Tensor | None] = {}
     for split in (TRAIN, VAL, TEST):
         m = plan.mask(record.name, split)
         masks[split] = None if m is None else torch.from_numpy(m).to(device)
-    adj = CSRAdjacency.from_csr(
-        record.indptr, record.indices, record.num_nodes, normalization=ADJACENCY_NORMALIZATION, device=device
-    )
+    adj = _csr(record.indptr, record.indices, record.num_nodes, device)
     return Graph(
         record.name,
         std.features(record.features, device),
@@ -395,14 +409,136 @@ def _run(
     show_progress: bool,
     on_epoch_end: Callable[[dict[str, float]], None] | None,
 ) -> TrainResult:
-    from gsr_eda import __version__
-    from gsr_eda.models import ADJACENCY_NORMALIZATION, build_model
+    s = _prepare(cfg, out_dir, state, ctx, device, log)
+    if ctx.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if state is None:
+            # A new run in a folder that held one (--force): the old best.pt is not this run's,
+            # and a run that never improves must not leave it behind as if it were.
+            (out_dir / BEST_NAME).unlink(missing_ok=True)
+        write_text_atomically(out_dir / "config.json", json.dumps(asdict(cfg), indent=2) + "\n")
+    steps = ctx.steps_per_epoch(len(s.plan.train_designs)) if s.plan.mode == "design" else len(s.train_graphs)
+    stopped_early = False
+    progress = _progress(show_progress and ctx.is_main)
+    with progress:
+        task = progress.add_task("training", total=cfg.epochs, completed=s.start_epoch, status="")
+        for epoch in range(s.start_epoch, cfg.epochs):
+            started = time.perf_counter()
+            lr = s.optimizer.param_groups[0]["lr"]
+            train_loss = _train_epoch(s, epoch, ctx, device, steps, lambda status: progress.update(task, status=status))
+            s.scheduler.step()
+            row = _validate(s, epoch, lr, train_loss, started)
+            if ctx.is_main:
+                save_checkpoint(
+                    out_dir / LAST_NAME, s.checkpoint(epoch), also_to=[out_dir / BEST_NAME] if row["improved"] else []
+                )
+                _write_logs(out_dir, s.history)
+            ctx.barrier()
+            progress.update(
+                task,
+                advance=1,
+                status=f"loss {train_loss:.4f} val {cfg.monitor} {row[f'val_{cfg.monitor}']:.4f} "
+                f"(best epoch {s.best_epoch})",
+            )
+            if not show_progress or not ctx.is_main:
+                log(
+                    f"epoch {epoch + 1}/{cfg.epochs}: train loss {train_loss:.4f}, val loss {row['val_loss']:.4f}, "
+                    f"val pearson {row['val_pearson']:.4f}, {row['seconds']:.1f}s"
+                )
+            if on_epoch_end is not None:
+                on_epoch_end(s.history[-1])
+            if s.wait >= cfg.patience:
+                stopped_early = True
+                log(f"early stop: no {cfg.monitor} improvement for {cfg.patience} epochs")
+                break
 
+    test_metrics = None
+    if ctx.is_main:
+        test_metrics = _finish(
+            out_dir, cfg, s.plan, s.std, s.graphs, s.data, device, s.history, s.best_epoch, log, ctx.world_size
+        )
+    ctx.barrier()
+    return TrainResult(out_dir, s.history, s.best_epoch, s.best_score, stopped_early, s.plan, test_metrics)
+
+
+def _validate(s: _Session, epoch: int, lr: float, train_loss: float, started: float) -> dict[str, Any]:
+    """Score the validation designs, append the epoch's row and update best epoch and patience.
+
+    Patience counts only epochs on the full graphs: a multiscale run's cheap epochs may set a
+    best score, but never stop the run before it has trained at full resolution.
+    """
+    val = evaluate_graphs(s.model, s.val_graphs, VAL, s.std)
+    row = {
+        "epoch": epoch + 1,
+        "lr": lr,
+        "train_loss": train_loss,
+        "val_loss": val["loss"],
+        **{f"val_{k}": val[k] for k in ("pearson", "spearman", "kendall", "r2", "mae")},
+        "seconds": time.perf_counter() - started,
+    }
+    s.history.append(row)
+    score = _score(val, s.cfg.monitor)
+    improved = not math.isnan(score) and score > s.best_score
+    full_graph = s.schedule is None or s.schedule.is_full_graph_epoch(epoch)
+    if improved:
+        s.best_epoch, s.best_score, s.wait = epoch + 1, score, 0
+    elif full_graph:
+        s.wait += 1
+    return row | {"improved": improved}
+
+
+@dataclass
+class _Session:
+    """A run being trained: its data, model, optimiser and the counters a checkpoint saves."""
+
+    cfg: TrainConfig
+    data: _Data
+    plan: SplitPlan
+    std: Standardizer
+    graphs: dict[str, Graph]
+    train_graphs: list[Graph]
+    val_graphs: list[Graph]
+    model: torch.nn.Module
+    step_model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    base: dict[str, Any]
+    schedule: MultiscaleSchedule | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+    start_epoch: int = 0
+    best_epoch: int = -1
+    best_score: float = -math.inf
+    wait: int = 0
+
+    def checkpoint(self, epoch: int) -> dict[str, Any]:
+        return self.base | {
+            "model_state": self.model.state_dict(),
+            "train": {
+                "config": asdict(self.cfg),
+                "epoch": epoch,
+                "history": self.history,
+                "split": self.plan.to_state(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "best_epoch": self.best_epoch,
+                "best_score": self.best_score,
+                "wait": self.wait,
+            },
+        }
+
+
+def _prepare(
+    cfg: TrainConfig,
+    out_dir: Path,
+    state: dict[str, Any] | None,
+    ctx: Any,
+    device: torch.device,
+    log: Callable[[str], None],
+) -> _Session:
+    """Read the data, plan the split, fit the standardiser, build the model and its optimiser."""
     data = _Data(cfg, log)
     plan = SplitPlan.from_state(state["train"]["split"]) if state else data.plan()
     if state:
-        from gsr_eda.predict.checkpoint import check_feature_schema
-
         check_feature_schema(state, data.feature_names, what="the store", path=out_dir / LAST_NAME)
     log(plan.describe())
     if ctx.enabled:
@@ -411,53 +547,38 @@ def _run(
         raise InputError(
             f"{len(plan.train_designs)} training design(s) cannot feed {ctx.world_size} ranks", data.store_path
         )
+    if cfg.multiscale != "off" and plan.mode != "design":
+        raise InputError(
+            "multiscale training needs a split by design (--val-designs, or 3 or more labelled designs)",
+            data.store_path,
+        )
 
     my_train = ctx.share(plan.train_designs) if plan.mode == "design" else plan.train_designs
     needed = sorted(set(my_train) | set(plan.val_designs))
     records = data.read(needed)
-
-    if state:
-        std = Standardizer.from_state(state["standardizer"])
-    else:
-        std = _fit_standardizer(data, plan, records, my_train, ctx, device)
+    std = (
+        Standardizer.from_state(state["standardizer"])
+        if state
+        else _fit_standardizer(data, plan, records, my_train, ctx, device)
+    )
     in_channels = len(std.feature_mean)
-
     graphs = {n: _to_graph(records[n], plan, std, device) for n in needed}
+    schedule = _multiscale_schedule(cfg, {n: records[n] for n in my_train}, graphs, std, device, log)
     del records
-    train_graphs = [graphs[n] for n in my_train]
-    val_graphs = [graphs[n] for n in plan.val_designs]
 
     torch.manual_seed(cfg.seed)
     model = build_model(
-        cfg.model,
-        in_channels,
-        hidden=cfg.hidden,
-        layers=cfg.layers,
-        groups=cfg.groups,
-        k=cfg.k,
-        dropout=cfg.dropout,
+        cfg.model, in_channels, hidden=cfg.hidden, layers=cfg.layers, groups=cfg.groups, k=cfg.k, dropout=cfg.dropout
     ).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=cfg.epochs, eta_min=cfg.lr * cfg.min_lr_ratio
     )
-    history: list[dict[str, float]] = []
-    start_epoch, best_epoch, best_score, wait = 0, -1, -math.inf, 0
-    if state:
-        t = state["train"]
-        model.load_state_dict(state["model_state"])
-        optimizer.load_state_dict(t["optimizer"])
-        scheduler.load_state_dict(t["scheduler"])
-        scheduler.T_max = cfg.epochs  # --epochs may extend a finished run
-        history = [dict(row) for row in t["history"]]
-        start_epoch, best_epoch, best_score, wait = t["epoch"] + 1, t["best_epoch"], t["best_score"], t["wait"]
-        log(f"resuming {out_dir} at epoch {start_epoch + 1} of {cfg.epochs}")
     step_model = model
     if ctx.enabled:
         step_model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
-
     base = {
         "gsr_eda_version": __version__,
         "model": _model_config(cfg, in_channels),
@@ -466,98 +587,116 @@ def _run(
         "feature_names": data.feature_names,
         "standardizer": std.to_state(),
     }
+    session = _Session(
+        cfg,
+        data,
+        plan,
+        std,
+        graphs,
+        [graphs[n] for n in my_train],
+        [graphs[n] for n in plan.val_designs],
+        model,
+        step_model,
+        optimizer,
+        scheduler,
+        base,
+        schedule,
+    )
+    if state:
+        _restore(session, state, out_dir, log)
+    return session
 
-    def checkpoint(epoch: int) -> dict[str, Any]:
-        return base | {
-            "model_state": model.state_dict(),
-            "train": {
-                "config": asdict(cfg),
-                "epoch": epoch,
-                "history": history,
-                "split": plan.to_state(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "best_epoch": best_epoch,
-                "best_score": best_score,
-                "wait": wait,
-            },
-        }
 
-    if ctx.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(out_dir / "config.json", json.dumps(asdict(cfg), indent=2) + "\n")
-    steps = ctx.steps_per_epoch(len(plan.train_designs)) if plan.mode == "design" else len(my_train)
-    stopped_early = False
-    progress = _progress(show_progress and ctx.is_main)
-    with progress:
-        task = progress.add_task("training", total=cfg.epochs, completed=start_epoch, status="")
-        for epoch in range(start_epoch, cfg.epochs):
-            started = time.perf_counter()
-            seed = _epoch_seed(cfg.seed, epoch, ctx.rank)
-            torch.manual_seed(seed)  # dropout draws
-            gen = torch.Generator().manual_seed(seed)
-            order = torch.randperm(len(train_graphs), generator=gen).tolist()
-            order = [order[i % len(order)] for i in range(steps)]
-            model.train()
-            loss_sum = 0.0
-            for step, idx in enumerate(order):
-                g = train_graphs[idx]
-                optimizer.zero_grad(set_to_none=True)
-                out = step_model(g.x, g.adj)
-                mask = g.masks[TRAIN]
-                loss = torch.nn.functional.mse_loss(_select(out, mask), _select(g.y, mask))
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optimizer.step()
-                step_loss = loss.item()  # one device sync per step
-                loss_sum += step_loss
-                progress.update(task, status=f"epoch {epoch + 1} step {step + 1}/{steps} loss {step_loss:.4f}")
-            lr = optimizer.param_groups[0]["lr"]
-            scheduler.step()
-            train_loss = ctx.all_reduce_sum([loss_sum], device)[0] / (steps * ctx.world_size)
-            val = evaluate_graphs(model, val_graphs, VAL, std)
-            row = {
-                "epoch": epoch + 1,
-                "lr": lr,
-                "train_loss": train_loss,
-                "val_loss": val["loss"],
-                **{f"val_{k}": val[k] for k in ("pearson", "spearman", "kendall", "r2", "mae")},
-                "seconds": time.perf_counter() - started,
-            }
-            history.append(row)
-            score = _score(val, cfg.monitor)
-            improved = not math.isnan(score) and score > best_score
-            if improved:
-                best_epoch, best_score, wait = epoch + 1, score, 0
-            else:
-                wait += 1
-            if ctx.is_main:
-                ck = checkpoint(epoch)
-                save_checkpoint(out_dir / LAST_NAME, ck, also_to=[out_dir / BEST_NAME] if improved else [])
-                _write_logs(out_dir, history)
-            ctx.barrier()
-            progress.update(
-                task,
-                advance=1,
-                status=f"loss {train_loss:.4f} val {cfg.monitor} {val[cfg.monitor]:.4f} (best epoch {best_epoch})",
+def _restore(s: _Session, state: dict[str, Any], out_dir: Path, log: Callable[[str], None]) -> None:
+    """Continue from a checkpoint's weights, optimiser, schedule and counters."""
+    t = state["train"]
+    s.model.load_state_dict(state["model_state"])
+    s.optimizer.load_state_dict(t["optimizer"])
+    s.scheduler.load_state_dict(t["scheduler"])
+    s.scheduler.T_max = s.cfg.epochs  # --epochs may extend a finished run
+    s.history = [dict(row) for row in t["history"]]
+    s.start_epoch, s.best_epoch, s.best_score, s.wait = t["epoch"] + 1, t["best_epoch"], t["best_score"], t["wait"]
+    log(f"resuming {out_dir} at epoch {s.start_epoch + 1} of {s.cfg.epochs}")
+
+
+def _multiscale_schedule(
+    cfg: TrainConfig,
+    records: dict[str, Any],
+    graphs: dict[str, Graph],
+    std: Standardizer,
+    device: torch.device,
+    log: Callable[[str], None],
+) -> MultiscaleSchedule | None:
+    """Coarsen each training design once (in memory, for the whole run) and plan the schedule."""
+    if cfg.multiscale == "off":
+        return None
+    started = time.perf_counter()
+    hierarchies, scales = {}, {}
+    for name, record in records.items():
+        h = build_hierarchy(record, cfg.coarse_levels, seed=cfg.seed)
+        hierarchies[name] = h
+        g = graphs[name]
+        scales[name] = [ScaleGraph(h.levels[0], g.x, g.y, g.adj)] + [
+            ScaleGraph(lv, std.features(lv.features, device), std.target(lv.labels, device), _adjacency(lv, device))
+            for lv in h.levels[1:]
+        ]
+        log(f"coarsened {h.describe()}")
+    log(f"multiscale ({cfg.multiscale}): hierarchies built in {time.perf_counter() - started:.1f}s")
+    return MultiscaleSchedule(
+        cfg.multiscale,
+        hierarchies,
+        scales,
+        {n: tuple(r.design.die) for n, r in records.items()},
+        cfg.multiscale_epochs,
+        cfg.window_fraction,
+        lambda indptr, indices, n: _csr(indptr, indices, n, device),
+    )
+
+
+def _csr(indptr: np.ndarray, indices: np.ndarray, num_nodes: int, device: torch.device) -> CSRAdjacency:
+    return CSRAdjacency.from_csr(indptr, indices, num_nodes, normalization=ADJACENCY_NORMALIZATION, device=device)
+
+
+def _adjacency(level: Any, device: torch.device) -> CSRAdjacency:
+    return _csr(level.indptr, level.indices, level.num_nodes, device)
+
+
+def _step_terms(s: _Session, g: Graph, epoch: int, rng: np.random.Generator) -> list[LossTerm]:
+    """What one design's step trains on: its full graph, or the schedule's scales in a multiscale epoch."""
+    if s.schedule is None or s.schedule.is_full_graph_epoch(epoch):
+        mask = g.masks[TRAIN]
+        return [LossTerm(g.x, g.y, g.adj, 1.0, mask)]
+    return s.schedule.terms(g.name, epoch, rng)
+
+
+def _train_epoch(
+    s: _Session, epoch: int, ctx: Any, device: torch.device, steps: int, report: Callable[[str], None]
+) -> float:
+    """One epoch of optimiser steps (one per training design); returns the mean step loss over ranks."""
+    seed = _epoch_seed(s.cfg.seed, epoch, ctx.rank)
+    torch.manual_seed(seed)  # dropout draws
+    gen = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)  # multiscale windows
+    order = torch.randperm(len(s.train_graphs), generator=gen).tolist()
+    order = [order[i % len(order)] for i in range(steps)]
+    s.model.train()
+    loss_sum = 0.0
+    for step, idx in enumerate(order):
+        s.optimizer.zero_grad(set_to_none=True)
+        loss = sum(
+            term.weight
+            * torch.nn.functional.mse_loss(
+                _select(s.step_model(term.x, term.adj), term.mask), _select(term.y, term.mask)
             )
-            if not show_progress or not ctx.is_main:
-                log(
-                    f"epoch {epoch + 1}/{cfg.epochs}: train loss {train_loss:.4f}, val loss {val['loss']:.4f}, "
-                    f"val pearson {val['pearson']:.4f}, {row['seconds']:.1f}s"
-                )
-            if on_epoch_end is not None:
-                on_epoch_end(row)
-            if wait >= cfg.patience:
-                stopped_early = True
-                log(f"early stop: no {cfg.monitor} improvement for {cfg.patience} epochs")
-                break
-
-    test_metrics = None
-    if ctx.is_main:
-        test_metrics = _finish(out_dir, cfg, plan, std, graphs, data, device, history, best_epoch, log, ctx.world_size)
-    ctx.barrier()
-    return TrainResult(out_dir, history, best_epoch, best_score, stopped_early, plan, test_metrics)
+            for term in _step_terms(s, s.train_graphs[idx], epoch, rng)
+        )
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(s.model.parameters(), s.cfg.grad_clip)
+        s.optimizer.step()
+        step_loss = loss.item()  # one device sync per step
+        loss_sum += step_loss
+        report(f"epoch {epoch + 1} step {step + 1}/{steps} loss {step_loss:.4f}")
+    return ctx.all_reduce_sum([loss_sum], device)[0] / (steps * ctx.world_size)
 
 
 def _finish(
@@ -574,8 +713,6 @@ def _finish(
     world_size: int,
 ) -> dict[str, float] | None:
     """Learning curves, test metrics of the best model, ``summary.json``."""
-    from gsr_eda.predict.checkpoint import model_from_checkpoint
-    from gsr_eda.train.curves import plot_learning_curves
 
     plot_learning_curves(history, out_dir / "curves.png", monitor=cfg.monitor)
     test_metrics = None

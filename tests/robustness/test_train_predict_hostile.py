@@ -66,6 +66,26 @@ def test_force_lets_a_new_run_replace_the_folder(tmp_path):
     check_new_run_folder(tmp_path, force=True)
 
 
+def test_a_forced_new_run_never_leaves_the_old_runs_best_pt(tmp_path):
+    # Before: --force replaced last.pt, but a new run that never improved (its validation
+    # Pearson undefined) left the first run's best.pt in the folder as if it were its own.
+    import numpy as np
+
+    from gsr_eda.train.trainer import train
+
+    record = chain_record("flat", 60, labelled=True)
+    record.cell_labels = np.full(60, 0.5, np.float32)  # constant: every validation Pearson is nan
+    store = tmp_path / "flat.h5"
+    write_designs(store, [record])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "best.pt").write_bytes(b"the first run's model")
+    config = _config(store=str(store), model="sage", hidden=8, layers=1, epochs=2, split="node")
+    result = train(config, run_dir, log=lambda _msg: None, show_progress=False)
+    assert result.best_epoch == -1
+    assert not (run_dir / "best.pt").exists() and (run_dir / "last.pt").exists()
+
+
 def test_train_out_on_a_read_only_mount_is_exit_3(read_only_dir, tmp_path):
     # Before: creating the folder raised EROFS: "internal error", exit 1.
     result = _gsr_eda("train", "--store", tmp_path / "s.h5", "--out", read_only_dir / "run")
