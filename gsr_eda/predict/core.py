@@ -52,16 +52,18 @@ def predict_design(
     indices: np.ndarray,
     features: np.ndarray,
     net_nodes=None,
+    spans: np.ndarray | None = None,
 ) -> DesignPrediction:
     """Predict one design's cells with a :class:`gsr_eda.predict.Predictor`, and map them onto gcells.
 
     The model's graph input comes from :meth:`Predictor.design_graph`: the adjacency, or for the
     cell-net models the cell-net graph, whose net nodes are ``net_nodes`` (a store record's)
-    or computed from ``design`` (the values ingest stores).
+    or computed from ``design`` (the values ingest stores). ``spans`` may pass
+    ``design.gcell_spans()`` when the caller has them (:func:`gcell_map_of_cells`).
     """
     graph = predictor.design_graph(design, indptr, indices, net_nodes=net_nodes)
     cells = predictor.predict(features, graph)
-    gmap, covered = gcell_map_of_cells(design, cells, predictor.label_reduce)
+    gmap, covered = gcell_map_of_cells(design, cells, predictor.label_reduce, spans)
     return DesignPrediction(design, cells, gmap, covered, predictor.label_reduce)
 
 

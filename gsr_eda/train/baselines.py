@@ -31,10 +31,16 @@ from gsr_eda.train.metrics import regression_metrics
 BASELINES = ("rudy", "pin_rudy", "density", "proxy")
 
 
-def baseline_maps(design: PlacedDesign, *, label_is_proxy: bool) -> dict[str, np.ndarray]:
-    """Gcell maps ``(nx, ny)`` of every baseline at the design's positions (no ``proxy`` on proxy labels)."""
+def baseline_maps(
+    design: PlacedDesign, *, label_is_proxy: bool, spans: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Gcell maps ``(nx, ny)`` of every baseline at the design's positions (no ``proxy`` on proxy labels).
+
+    ``spans`` may pass ``design.gcell_spans()`` when the caller has them.
+    """
     rudy, pin_rudy = rudy_maps(design, design.x, design.y)
-    maps = {"rudy": rudy, "pin_rudy": pin_rudy, "density": cell_density_map(design, design.x, design.y)}
+    density = cell_density_map(design, design.x, design.y, spans)
+    maps = {"rudy": rudy, "pin_rudy": pin_rudy, "density": density}
     if not label_is_proxy:
         maps["proxy"] = proxy_congestion(design).values.astype(np.float64)
     return maps
@@ -48,11 +54,16 @@ def score_baselines(
     *,
     reduce: str,
     label_is_proxy: bool,
+    spans: np.ndarray | None = None,
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """``{baseline: {"cells": metrics, "gcells": metrics}}`` on all cells and the ``covered`` gcells."""
-    spans = design.gcell_spans()
+    """``{baseline: {"cells": metrics, "gcells": metrics}}`` on all cells and the ``covered`` gcells.
+
+    ``spans`` may pass ``design.gcell_spans()`` when the caller has them (the evaluation shares
+    them with the model's gcell map).
+    """
+    spans = design.gcell_spans() if spans is None else spans
     scores = {}
-    for name, gmap in baseline_maps(design, label_is_proxy=label_is_proxy).items():
+    for name, gmap in baseline_maps(design, label_is_proxy=label_is_proxy, spans=spans).items():
         scores[name] = {
             "cells": _ranks_only(regression_metrics(cells_from_gcell_map(gmap, spans, reduce), cell_labels)),
             "gcells": _ranks_only(regression_metrics(gmap[covered], gcell_labels[covered])),

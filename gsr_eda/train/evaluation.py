@@ -71,7 +71,9 @@ def evaluate_records(
     by_role: dict[str, _Pools] = {}
     per_design = {}
     for record in records:
-        pred = predict_design(predictor, record.design, record.indptr, record.indices, record.features)
+        # One gcell lookup per design, shared by the model's gcell map and every baseline.
+        spans = record.design.gcell_spans()
+        pred = predict_design(predictor, record.design, record.indptr, record.indices, record.features, spans=spans)
         role = roles.get(record.name, "unseen")
         pools = by_role.setdefault(role, _Pools())
         gcell_pred, gcell_label = pred.gcell_map[pred.covered], record.gcell_labels[pred.covered]
@@ -88,6 +90,7 @@ def evaluate_records(
                 pred.covered,
                 reduce=predictor.label_reduce,
                 label_is_proxy=record.label_is_proxy,
+                spans=spans,
             ),
         }
         pools.cells.add(pred.cells, record.cell_labels)
