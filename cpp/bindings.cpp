@@ -154,7 +154,11 @@ PYBIND11_MODULE(_core, m) {
 #endif
   m.def(
       "cpu_max_threads", []() { return gsr::cpu::max_threads(); },
-      "OpenMP threads the CPU kernels use.");
+      "OpenMP threads the CPU kernels use (called from this thread).");
+  m.def(
+      "cpu_set_num_threads", [](int threads) { gsr::cpu::set_max_threads(threads); },
+      py::arg("threads"),
+      "Set the OpenMP team size of the CPU kernels called from this thread (at least 1).");
 
   const bool avx2 = use_avx2_kernels();
   m.attr("cpu_isa") = avx2 ? "avx2+fma" : "baseline";

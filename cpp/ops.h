@@ -60,13 +60,17 @@ namespace gsr {
 // The CPU kernels, compiled for the portable baseline (cpu) and, on x86-64 with GCC, a second
 // time for AVX2 + FMA (cpu_avx2; see cpu/isa.h). Same functions, same results up to rounding.
 #define GSR_NO_STREAM
+// max_threads and set_max_threads read and set the OpenMP team size of the calling thread (an
+// OpenMP ICV of that thread: two Python threads can run kernels with a team each).
 namespace cpu {
 GSR_DECLARE_OPS(GSR_NO_STREAM)
 int max_threads();
+void set_max_threads(int threads);
 }  // namespace cpu
 namespace cpu_avx2 {
 GSR_DECLARE_OPS(GSR_NO_STREAM)
 int max_threads();
+void set_max_threads(int threads);
 }  // namespace cpu_avx2
 #undef GSR_NO_STREAM
 

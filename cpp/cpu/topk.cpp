@@ -35,4 +35,6 @@ void row_topk(const void* P, int64_t n, int64_t d, int64_t k, int dtype, void* V
 
 int max_threads() { return omp_get_max_threads(); }
 
+void set_max_threads(int threads) { omp_set_num_threads(threads < 1 ? 1 : threads); }
+
 }  // namespace gsr::GSR_CPU_NS

@@ -17,7 +17,7 @@ pair ``(cells, nets)``), with :math:`Y_0 = \sum_{i \ge 2} X_i` on each type:
     Y^n_i = X^n_i + F^{c \to n}_{l,i}(Y^c_{i-1}), \qquad Y^c_i = X^c_i + F^{n \to c}_{l,i}(Y^n_{i-1}).
 
 Both products of a group read only the previous group's outputs, so they are independent (they
-may run concurrently, ``concurrent=True``), and the inverse is the homogeneous one on each type:
+run concurrently: ``concurrent``, :class:`PairRunner`), and the inverse is the homogeneous one on each type:
 ``X_i = Y_i - F_{l,i}(Y_{i-1})`` in reverse group order. A message crosses one pin edge per
 group: cell -> net in group ``i``, net -> cell in group ``i + 1``, so each layer of two groups
 is one cell -> net -> cell hop.
@@ -51,26 +51,34 @@ def relation_seed(step_seed: int, relation: int, layer: int, group: int, layers:
 
 
 class PairRunner:
-    """Runs two independent callables, one after the other or on two threads.
+    """Runs two independent callables, one after the other or concurrently.
 
-    The kernels release the GIL, so the two relation products of a group overlap. On the CPU
-    each thread's kernels get half of the OpenMP threads (``set_threads`` sets the calling
-    thread's team size), so the two together use the same cores as one product alone.
+    On the CPU, concurrently means on two threads (the kernels release the GIL), each with half
+    of the OpenMP team (``cpu_threads // 2``; each thread's team size is its own OpenMP
+    setting), so the pair uses the cores one product alone would. On CUDA it means two streams:
+    ``first`` is launched on a side stream that waits for the current one, ``second`` on the
+    current stream, which then waits for the side stream; the launches stay on one thread.
     """
 
-    def __init__(self, concurrent: bool, cpu_threads: int | None = None) -> None:
+    def __init__(self, concurrent: bool, cpu_threads: int | None = None, device: torch.device | None = None) -> None:
         self.concurrent = concurrent
+        self.cuda = device is not None and device.type == "cuda"
         self._pool: ThreadPoolExecutor | None = None
+        self._side: torch.cuda.Stream | None = None
         self._cpu_threads = cpu_threads
         self._restore: int | None = None
 
     def __enter__(self) -> PairRunner:
-        if self.concurrent:
-            half = None if self._cpu_threads is None else max(1, self._cpu_threads // 2)
-            initializer = None if half is None else (lambda: _set_cpu_threads(half))
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="gsr-relation", initializer=initializer)
-            if half is not None:
-                self._restore = _set_cpu_threads(half)
+        if not self.concurrent:
+            return self
+        if self.cuda:
+            self._side = torch.cuda.Stream()
+            return self
+        half = None if self._cpu_threads is None else max(1, self._cpu_threads // 2)
+        initializer = None if half is None else (lambda: _set_cpu_threads(half))
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="gsr-relation", initializer=initializer)
+        if half is not None:
+            self._restore = _set_cpu_threads(half)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -80,8 +88,17 @@ class PairRunner:
         if self._restore is not None:
             _set_cpu_threads(self._restore)
             self._restore = None
+        self._side = None
 
     def run(self, first, second) -> None:
+        if self._side is not None:
+            current = torch.cuda.current_stream()
+            self._side.wait_stream(current)
+            with torch.cuda.stream(self._side):
+                first()
+            second()
+            current.wait_stream(self._side)
+            return
         if self._pool is None:
             first()
             second()
@@ -127,7 +144,7 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
         to_net = _LayerGroupParams(*params[:4])
         to_cell = _LayerGroupParams(*params[4:])
         cells, nets = state_c.unbind(0), state_n.unbind(0)
-        with PairRunner(config["concurrent"], config["cpu_threads"]) as pair:
+        with PairRunner(config["concurrent"], config["cpu_threads"], x_cell.device) as pair:
             for layer in range(layers):
                 for group in range(groups):
                     y_c = _group_input(state_c, cells, group, ws_net)
@@ -187,7 +204,7 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
         # the other relation's previous backward (the homogeneous stack's shortcut, cross-wired:
         # the input gradient of a cell -> net block is the output gradient of a net -> cell one).
         ready = {"to_net": False, "to_cell": False}
-        with PairRunner(config["concurrent"], config["cpu_threads"]) as pair:
+        with PairRunner(config["concurrent"], config["cpu_threads"], out_c.device) as pair:
             for layer in reversed(range(layers)):
                 for group in reversed(range(groups)):
                     y_c = _group_input(state_c, cells, group, ws_net)
@@ -274,8 +291,13 @@ class HeteroGSRStack(torch.nn.Module):
         dropout: probability of dropping a kept entry while training (seeded per step,
             relation, layer and group, so the backward reconstruction stays exact).
         save_indices: keep each block's top-k positions (``L * C * (N + M) * k`` bytes).
-        concurrent: run each group's two relation products on two threads (CPU: half the
-            OpenMP threads each). Measured on 2 cores in ``benchmarks/README.md``.
+        concurrent: run each group's two relation products concurrently (:class:`PairRunner`:
+            two threads with half the OpenMP team each on the CPU, two streams on CUDA).
+            ``None`` (default): on the CPU whenever the kernels' OpenMP team has two or more
+            threads (the pair then uses the same cores; with one thread it stays sequential, so
+            a one-thread budget is kept), never on CUDA. On the 2-core CI machine it made the
+            16-layer step 1.6-2.6x faster than one 2-thread team per product (benchmarks/README.md,
+            "Cell-net graphs"). Results are the same either way up to float summation order.
 
     Parameters, stacked over layers and groups, for each relation ``r`` of :data:`RELATIONS`:
     ``{r}_ln_weight``, ``{r}_ln_bias``, ``{r}_bias`` ``(L, C, d)`` and ``{r}_weight``
@@ -290,7 +312,7 @@ class HeteroGSRStack(torch.nn.Module):
         k: int = 8,
         dropout: float = 0.0,
         save_indices: bool = True,
-        concurrent: bool = False,
+        concurrent: bool | None = None,
     ) -> None:
         super().__init__()
         if groups < 2:
@@ -308,7 +330,7 @@ class HeteroGSRStack(torch.nn.Module):
         self.group_dim = dim
         self.dropout = float(dropout)
         self.save_indices = bool(save_indices)
-        self.concurrent = bool(concurrent)
+        self.concurrent = concurrent
         shape = (num_layers, groups, dim)
         for r in RELATIONS:
             self.register_parameter(f"{r}_ln_weight", torch.nn.Parameter(torch.empty(shape)))
@@ -362,10 +384,15 @@ class HeteroGSRStack(torch.nn.Module):
             "seed": int(seed),
             "save_indices": self.save_indices,
             "needs_backward": needs_backward,
-            "concurrent": self.concurrent,
+            "concurrent": self._concurrent_now(x_cell.device),
             "cpu_threads": int(_core.cpu_max_threads()) if x_cell.device.type == "cpu" else None,
         }
         return _HeteroGSRStackFunction.apply(x_cell, x_net, graph, config, *params)
+
+    def _concurrent_now(self, device: torch.device) -> bool:
+        if self.concurrent is not None:
+            return bool(self.concurrent)
+        return device.type == "cpu" and int(_core.cpu_max_threads()) >= 2
 
     def extra_repr(self) -> str:
         return (

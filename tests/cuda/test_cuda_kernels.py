@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from gsr_eda import _core
-from gsr_eda.nn import GSRStack
+from gsr_eda.graph.net_nodes import NET_FEATURES, NetNodes
+from gsr_eda.models.inputs import CellNetGraph
+from gsr_eda.nn import GSRStack, HeteroGSRStack
 from gsr_eda.ops import CSRAdjacency, cbsr_aggregate, kernels, row_topk
 
 pytestmark = [
@@ -222,3 +224,38 @@ def test_rectangular_kernels_match_cpu() -> None:
         )
         torch.testing.assert_close(gdv.cpu(), dv, rtol=1e-4, atol=1e-3)
         torch.testing.assert_close(gdw.cpu(), dw, rtol=1e-4, atol=1e-2)
+
+
+def test_hetero_stack_on_cuda_matches_cpu_and_streams_change_nothing() -> None:
+    """gsr-cellnet's stack: CUDA against the CPU path, and the two-stream pair against one stream."""
+    rng = np.random.default_rng(1)
+    n, m = 6000, 5000
+    sizes = rng.integers(2, 6, m)
+    sizes[7] = 3000
+    indptr = np.concatenate(([0], np.cumsum(sizes)))
+    cells = np.concatenate([rng.choice(n, size=int(s), replace=False) for s in sizes]).astype(np.int32)
+    nets = NetNodes(
+        np.arange(m),
+        indptr,
+        cells,
+        np.arange(indptr[-1]),
+        np.ones((m, len(NET_FEATURES)), np.float32),
+        list(NET_FEATURES),
+    )
+    graph = CellNetGraph.from_net_nodes(nets, n)
+    torch.manual_seed(0)
+    stack = HeteroGSRStack(64, 6, k=8, concurrent=False)
+    x_c, x_n = torch.randn(n, 64), torch.randn(m, 64)
+    results = []
+    for device, concurrent in (("cpu", False), ("cuda", False), ("cuda", True)):
+        stack = stack.to(device)
+        stack.concurrent = concurrent
+        stack.zero_grad()
+        a = x_c.to(device).requires_grad_()
+        b = x_n.to(device).requires_grad_()
+        out_c, out_n = stack(a, b, graph.to(device))
+        (out_c.square().sum() + out_n.sum()).backward()
+        results.append([t.detach().cpu() for t in (out_c, out_n, a.grad, b.grad, stack.to_net_weight.grad)])
+    for other in results[1:]:
+        for want, got in zip(results[0], other):
+            torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-3 * want.abs().max().item())

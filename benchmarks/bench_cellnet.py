@@ -1,0 +1,385 @@
+#!/usr/bin/env python
+r"""The cell-net graph against the homogeneous ones: training step time and memory, and quality.
+
+**step**: one full training step (forward, backward, ``AdamW.step``) of the whole model
+(encoder, body, head; MSE on the design's standardised proxy label) on CircuitNet zero-riscy-a
+(38,656 cells; 39,532 net nodes with 152,165 pin edges; the capped clique has 300,818 nnz),
+ingested once with ``--net-model cell-net``, so ``gsr`` runs on the capped clique of the same
+store. Every configuration runs in its own child process (its peak RSS, ``VmHWM``, is its own),
+the configurations are interleaved ``--repeats`` times, and the median step of each is
+reported next to its ratio to ``gsr`` at the same depth in the same run: on a shared machine
+only the ratios within one run compare. Configurations: ``gsr`` (capped clique),
+``gsr-cellnet`` (sequential), ``gsr-cellnet:concurrent`` (the two relation products of each group
+on two threads, half the OpenMP threads each: the model's default from 2 threads), ``hetero-sage``.
+
+**quality**: the leave-one-design-out protocol of ``benchmarks/bench_quality.py`` (same
+designs, folds, trainer, epochs and scoring next to RUDY), with each configuration on a store
+of its own net model: ``gsr:16:8@capped-clique``, ``gsr:16:8@star``, ``gsr-cellnet:16:8``
+(``@cell-net`` implied for the cell-net models), ``hetero-sage:4``. Each fold runs in a child
+process through ``bench_quality.py``'s worker.
+
+    python benchmarks/bench_cellnet.py step --layers 16,64 --repeats 2 \
+        --out benchmarks/results/cellnet/step.json
+    python benchmarks/bench_cellnet.py quality --configs gsr:16:8@capped-clique gsr:16:8@star \
+        gsr-cellnet:16:8 hetero-sage:4 --epochs 30 --out benchmarks/results/cellnet/quality.jsonl
+    python benchmarks/bench_cellnet.py table --quality benchmarks/results/cellnet/quality.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import bench_quality  # the leave-one-design-out protocol: designs, folds, worker, tables
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / "build" / "bench_cellnet"
+STEP_DESIGN = "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0"
+CELLNET_MODELS = ("gsr-cellnet", "hetero-sage")
+
+
+def patch_trainer_if_needed() -> bool:
+    """Until the trainer builds graphs with :func:`gsr_eda.models.inputs.model_graph`, give its
+    ``_to_graph`` the model's graph input here (a no-op once it does). Returns whether it patched."""
+    import inspect
+
+    from gsr_eda.models.inputs import model_graph
+    from gsr_eda.train import trainer
+
+    if "model_graph" in inspect.getsource(trainer):
+        return False
+    original = trainer._to_graph
+    model_name = {"name": None}
+    original_train = trainer.train
+
+    def train(cfg, *args, **kwargs):
+        model_name["name"] = cfg.model
+        return original_train(cfg, *args, **kwargs)
+
+    def to_graph(record, *args, **kwargs):
+        graph = original(record, *args, **kwargs)
+        graph.adj = model_graph(model_name["name"], record, graph.x.device, "mean")
+        return graph
+
+    trainer._to_graph = to_graph
+    trainer.train = train
+    return True
+
+
+# ------------------------------------------------------------------------------------ stores
+
+
+def store_for(net_model: str, cache: Path, designs: dict[str, list[str]] | None = None) -> Path:
+    """A store of the proxy task's designs (or ``designs``) ingested with ``net_model`` (cached)."""
+    from gsr_eda.store import GraphStore
+
+    cache.mkdir(parents=True, exist_ok=True)
+    commands = designs if designs is not None else bench_quality.ingest_commands("proxy")
+    store = cache / f"{'proxy' if designs is None else 'step'}-{net_model}.h5"
+    present: set[str] = set()
+    if store.exists():
+        with GraphStore(store) as gs:
+            present = set(gs.designs)
+    exe = str(Path(sys.executable).with_name("gsr-eda"))
+    for name, argv in commands.items():
+        if name not in present:
+            cmd = [exe, "ingest", *argv, "--store", str(store), "--net-model", net_model]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return store
+
+
+# -------------------------------------------------------------------------------------- step
+
+
+def step_child(args: argparse.Namespace) -> dict:
+    """Median training step of one configuration, in this process."""
+    import numpy as np
+    import torch
+
+    from gsr_eda.bench.memory import current_rss_bytes, peak_rss_bytes
+    from gsr_eda.models import build_model, model_graph
+    from gsr_eda.store import GraphStore
+
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
+    with GraphStore(args.store) as gs:
+        record = gs.read(args.design)
+    name, concurrent = args.model.split(":")[0], args.model.endswith(":concurrent")
+    features = record.features.astype(np.float64)
+    x = torch.from_numpy(((features - features.mean(0)) / (features.std(0) + 1e-12)).astype(np.float32))
+    y = torch.from_numpy((record.cell_labels - record.cell_labels.mean()) / record.cell_labels.std())
+    graph = model_graph(name, record, "cpu")
+    model = build_model(name, x.shape[1], hidden=args.hidden, layers=args.layers, groups=2, k=args.k)
+    if name == "gsr-cellnet":  # explicit either way (the default is concurrent from 2 threads)
+        model.body.stack.concurrent = concurrent
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    del record
+    before = current_rss_bytes()
+    times, forward_times = [], []
+    for step in range(args.steps + 1):  # the first step warms up (allocator, OpenMP team)
+        start = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.mse_loss(model(x, graph), y)
+        forward = time.perf_counter()
+        loss.backward()
+        optimizer.step()
+        end = time.perf_counter()
+        if step:
+            times.append(end - start)
+            forward_times.append(forward - start)
+    return {
+        "model": args.model,
+        "layers": args.layers,
+        "hidden": args.hidden,
+        "k": args.k if name.startswith("gsr") else None,
+        "threads": args.threads,
+        "cells": int(x.shape[0]),
+        "net_nodes": getattr(graph, "num_nets", None),
+        "step_s": statistics.median(times),
+        "forward_s": statistics.median(forward_times),
+        "steps": times,
+        "rss_before_mib": round(before / 2**20, 1),
+        "peak_rss_mib": round(peak_rss_bytes() / 2**20, 1),
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def run_step(args: argparse.Namespace) -> None:
+    from gsr_eda.bench.machine import machine_info
+
+    commands = bench_quality.ingest_commands("proxy")
+    store = store_for("cell-net", args.cache, {STEP_DESIGN: commands[STEP_DESIGN]})
+    results: dict[tuple[str, int, int], list[dict]] = {}
+    for repeat in range(args.repeats):
+        for threads in args.threads:
+            for layers in args.layers:
+                for model in args.models:
+                    if model == "hetero-sage" and layers > args.max_dense_layers:
+                        continue
+                    cmd = [sys.executable, __file__, "step-child", "--store", str(store), "--design", STEP_DESIGN]
+                    cmd += ["--model", model, "--layers", str(layers), "--hidden", str(args.hidden)]
+                    cmd += ["--k", str(args.k), "--steps", str(args.steps), "--threads", str(threads)]
+                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+                    if proc.returncode != 0:
+                        row = {"model": model, "layers": layers, "threads": threads}
+                        row["error"] = (proc.stderr.strip().splitlines() or ["no message"])[-1][:200]
+                    else:
+                        row = json.loads(proc.stdout.strip().splitlines()[-1])
+                    row["repeat"] = repeat
+                    results.setdefault((model, layers, threads), []).append(row)
+                    print(json.dumps({k: v for k, v in row.items() if k != "steps"}), flush=True)
+    summary = []
+    for (model, layers, threads), rows in results.items():
+        ok = [r for r in rows if "error" not in r]
+        if not ok:
+            summary.append({"model": model, "layers": layers, "threads": threads, "error": rows[-1]["error"]})
+            continue
+        summary.append(
+            {
+                "model": model,
+                "layers": layers,
+                "threads": threads,
+                "step_s": statistics.median(r["step_s"] for r in ok),
+                "step_s_runs": [round(r["step_s"], 3) for r in ok],
+                "forward_s": statistics.median(r["forward_s"] for r in ok),
+                "peak_rss_mib": max(r["peak_rss_mib"] for r in ok),
+                "rss_before_mib": max(r["rss_before_mib"] for r in ok),
+            }
+        )
+    base = {(s["layers"], s["threads"]): s["step_s"] for s in summary if s["model"] == "gsr" and "step_s" in s}
+    for s in summary:
+        key = (s["layers"], s["threads"])
+        if "step_s" in s and key in base:
+            s["x_gsr_capped_clique"] = round(s["step_s"] / base[key], 3)
+    doc = {
+        "benchmark": "bench_cellnet step",
+        "design": STEP_DESIGN,
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "func"},
+        "machine": machine_info(sys.argv),
+        "summary": summary,
+        "runs": [r for rows in results.values() for r in rows],
+    }
+    print(step_markdown(summary))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+def step_markdown(summary: list[dict]) -> str:
+    lines = [
+        "| model | layers | threads | step (s) | runs (s) | x gsr capped clique | forward (s) | peak RSS (MiB) |",
+        "|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for s in sorted(summary, key=lambda s: (s["layers"], s["threads"], s["model"])):
+        if "error" in s:
+            lines.append(f"| {s['model']} | {s['layers']} | {s['threads']} | failed: {s['error']} | | | | |")
+            continue
+        lines.append(
+            f"| {s['model']} | {s['layers']} | {s['threads']} | {s['step_s']:.3f} | {', '.join(map(str, s['step_s_runs']))} "
+            f"| {s.get('x_gsr_capped_clique', float('nan')):.2f} | {s['forward_s']:.3f} | {s['peak_rss_mib']:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------- quality
+
+
+def parse_config(text: str) -> tuple[str, int, int, str]:
+    """``model:layers[:k][@net-model]`` -> (model, layers, k, net model)."""
+    spec, _, net_model = text.partition("@")
+    parts = spec.split(":")
+    model = parts[0]
+    net_model = net_model or ("cell-net" if model in CELLNET_MODELS else "capped-clique")
+    return model, int(parts[1]), int(parts[2]) if len(parts) > 2 else 8, net_model
+
+
+def quality_child(argv: list[str]) -> None:
+    """``bench_quality.py --worker ARGS`` in this process, with the trainer hook in place."""
+    patch_trainer_if_needed()
+    sys.argv = [bench_quality.__file__, "--worker", *argv]
+    bench_quality.main()
+
+
+def run_quality(args: argparse.Namespace) -> None:
+    configs = [parse_config(c) for c in args.configs]
+    stores = {net: store_for(net, args.cache) for net in sorted({c[3] for c in configs})}
+    from gsr_eda.store import GraphStore
+
+    with GraphStore(next(iter(stores.values()))) as gs:
+        names = sorted(gs.designs)
+    for test, val in bench_quality.folds(names):
+        if args.tests and test not in args.tests:
+            continue
+        for text, (model, layers, k, net_model) in zip(args.configs, configs):
+            worker = ["--task", "proxy", "--store", str(stores[net_model]), "--test", test, "--model", model]
+            worker += ["--layers", str(layers), "--k", str(k), "--epochs", str(args.epochs)]
+            worker += ["--patience", str(args.patience), "--hidden", str(args.hidden), "--seed", str(args.seed)]
+            worker += ["--threads", str(args.threads)]
+            if val is not None:
+                worker += ["--val", val]
+            started = time.perf_counter()
+            try:
+                proc = subprocess.run(
+                    [sys.executable, __file__, "quality-child", *worker],
+                    capture_output=True,
+                    text=True,
+                    timeout=args.timeout,
+                )
+                if proc.returncode == 0:
+                    row = json.loads(proc.stdout.strip().splitlines()[-1])
+                else:
+                    last = (proc.stderr.strip().splitlines() or ["no message"])[-1][:200]
+                    row = {"test": test, "model": model, "layers": layers, "error": f"exit {proc.returncode}: {last}"}
+            except subprocess.TimeoutExpired:
+                row = {"test": test, "model": model, "layers": layers, "error": f"timeout after {args.timeout}s"}
+            row.update(config=text, net_model=net_model, k=k if model.startswith("gsr") else None)
+            row["bench_seconds"] = round(time.perf_counter() - started, 1)
+            print(json.dumps({k: v for k, v in row.items() if k not in ("baselines", "curve")}), flush=True)
+            if args.out:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                with open(args.out, "a") as fh:
+                    fh.write(json.dumps(row) + "\n")
+
+
+def quality_summary(rows: list[dict]) -> str:
+    """Mean held-out Pearson per configuration over the folds it completed, with RUDY's on the same folds."""
+    by_config: dict[str, list[dict]] = {}
+    for r in rows:
+        if "error" not in r:
+            by_config.setdefault(r["config"], []).append(r)
+    lines = [
+        "| configuration | net model | folds | cells Pearson (mean) | gcells Pearson (mean) | RUDY cells / gcells "
+        "(same folds) | per fold (cells) |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    for config, group in by_config.items():
+        cells = [r["cells"]["pearson"] for r in group]
+        gcells = [r["gcells"]["pearson"] for r in group]
+        rudy_c = [r["baselines"]["rudy"]["cells"]["pearson"] for r in group]
+        rudy_g = [r["baselines"]["rudy"]["gcells"]["pearson"] for r in group]
+        per_fold = ", ".join(
+            f"{r['test'].split('-')[0] if r['test'][0].isdigit() else r['test']} {c:.2f}" for r, c in zip(group, cells)
+        )
+        lines.append(
+            f"| {config} | {group[0]['net_model']} | {len(group)} | {statistics.mean(cells):.3f} "
+            f"| {statistics.mean(gcells):.3f} | {statistics.mean(rudy_c):.3f} / {statistics.mean(rudy_g):.3f} "
+            f"| {per_fold} |"
+        )
+    failed = [r for r in rows if "error" in r]
+    for r in failed:
+        lines.append(
+            f"| {r.get('config', r['model'])} | {r.get('net_model', '')} | failed on {r['test']}: {r['error']} | | | | |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("step", help="Step time and peak memory at each depth.")
+    s.add_argument("--layers", type=lambda t: [int(v) for v in t.split(",")], default=[16, 64])
+    s.add_argument(
+        "--models",
+        type=lambda t: t.split(","),
+        default=["gsr", "gsr-cellnet", "gsr-cellnet:concurrent", "hetero-sage"],
+    )
+    s.add_argument("--hidden", type=int, default=128)
+    s.add_argument("--k", type=int, default=8)
+    s.add_argument("--steps", type=int, default=3)
+    s.add_argument("--repeats", type=int, default=2, help="Interleaved runs of every configuration.")
+    s.add_argument("--threads", type=lambda t: [int(v) for v in t.split(",")], default=[2])
+    s.add_argument(
+        "--max-dense-layers",
+        type=int,
+        default=64,
+        help="hetero-sage keeps every activation: skip it above this depth.",
+    )
+    s.add_argument("--timeout", type=int, default=1800)
+    s.add_argument("--cache", type=Path, default=CACHE)
+    s.add_argument("--out", type=Path, default=None)
+    c = sub.add_parser("step-child", help=argparse.SUPPRESS)
+    for name, kind in (("--store", str), ("--design", str), ("--model", str)):
+        c.add_argument(name, type=kind, required=True)
+    for name in ("--layers", "--hidden", "--k", "--steps", "--threads"):
+        c.add_argument(name, type=int, required=True)
+    q = sub.add_parser("quality", help="Leave-one-design-out quality per configuration and net model.")
+    q.add_argument("--configs", nargs="+", default=["gsr:16:8@capped-clique", "gsr-cellnet:16:8", "hetero-sage:4"])
+    q.add_argument("--tests", nargs="*", default=None)
+    q.add_argument("--epochs", type=int, default=30)
+    q.add_argument("--patience", type=int, default=10)
+    q.add_argument("--hidden", type=int, default=128)
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--threads", type=int, default=2)
+    q.add_argument("--timeout", type=int, default=3600)
+    q.add_argument("--cache", type=Path, default=CACHE)
+    q.add_argument("--out", type=Path, default=None)
+    t = sub.add_parser("table", help="Print the tables of result files.")
+    t.add_argument("--quality", type=Path, default=None)
+    t.add_argument("--step", type=Path, default=None)
+    args, rest = p.parse_known_args()
+    if args.command == "step-child":
+        print(json.dumps(step_child(args)))
+    elif args.command == "step":
+        run_step(args)
+    elif args.command == "quality":
+        run_quality(args)
+    elif args.command == "table":
+        if args.step:
+            print(step_markdown(json.loads(args.step.read_text())["summary"]))
+        if args.quality:
+            rows = [json.loads(line) for line in args.quality.read_text().splitlines() if line.strip()]
+            print(quality_summary(rows) + "\n\n" + bench_quality.markdown([r for r in rows if "error" not in r]))
+    if rest and args.command != "quality-child":
+        p.error(f"unrecognised arguments: {' '.join(rest)}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "quality-child":
+        quality_child(sys.argv[2:])
+    else:
+        main()
