@@ -6,13 +6,17 @@ position-independent work once, when it is created, and keeps it in memory:
 * the design (netlist, cell sizes, pin offsets, gcell grid),
 * the static node features (:func:`gsr_eda.graph.static_features`),
 * the graph (:func:`gsr_eda.graph.build_adjacency` with the checkpoint's net model), prepared
-  by the predictor for its device,
+  by the predictor for its device (for the cell-net models the cell-net graph, whose pin edges
+  do not depend on positions either),
 * the model itself, on its device.
 
 Each :meth:`CongestionSession.estimate` call recomputes only the position-dependent feature
 columns with :func:`gsr_eda.graph.position_features` (the same function ingest uses, so the
 model sees exactly what it was trained on), assembles them with the static columns in the
-checkpoint's feature order, and runs one forward pass. The position-independent parts of that
+checkpoint's feature order, and runs one forward pass. For the cell-net models (``gsr-cellnet``,
+``hetero-sage``) the net nodes' position-dependent features are recomputed the same way, with
+:func:`gsr_eda.graph.net_position_features` (ingest's function) from the same gcell maps as the
+cells', and written into the resident graph. The position-independent parts of that
 work are kept too: the design's :class:`~gsr_eda.graph.MapContext` (wired pins, their
 offsets and nets) and the text layout of the result files; the gcell spans of the cells are
 computed once per estimate and shared by the features, the gcell map and the coverage.
@@ -38,13 +42,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from gsr_eda.design import PlacedDesign
 from gsr_eda.errors import InputError
 from gsr_eda.flow.estimate import CongestionEstimate, ResultLayout
-from gsr_eda.graph import POSITION_FEATURES, MapContext, build_adjacency, position_features, static_features
+from gsr_eda.graph import (
+    POSITION_FEATURES,
+    MapContext,
+    NetContext,
+    build_adjacency,
+    net_features,
+    position_features,
+    position_maps,
+    static_features,
+)
 from gsr_eda.ingest import read_def_design
 from gsr_eda.ingest.def_positions import read_def_placement
+from gsr_eda.models.inputs import net_inputs
 from gsr_eda.predict.core import gcell_map_of_cells
 from gsr_eda.predict.predictor import Predictor, load_predictor
 from gsr_eda.store import GraphStore
@@ -87,9 +102,11 @@ class CongestionSession:
         if adjacency is None:
             adjacency = build_adjacency(design, predictor.net_model, predictor.net_cap)
         indptr, indices = adjacency
-        self._graph = predictor.prepare_graph(indptr, indices, design.num_nodes)
-        self._position_features = position_features
         self._maps = MapContext.of(design)
+        # Cell-net models: the net nodes' static part, kept; their features move with the cells.
+        self._nets = NetContext.of(design) if predictor.needs_net_nodes else None
+        self._graph = predictor.design_graph(design, indptr, indices)
+        self._position_features = position_features
         self._layout = ResultLayout(design.node_names, design.grid)
 
         # Place static and position columns into the checkpoint's feature order once; each
@@ -320,7 +337,11 @@ class CongestionSession:
                 return dataclasses.replace(last, reused=True, seconds=0.0)
             start = time.perf_counter()
             spans = self.design.gcell_spans(x, y_)
-            features = self._features(x, y_, spans)
+            maps = None
+            if self._nets is not None:
+                maps = position_maps(self.design, x, y_, context=self._maps, spans=spans)
+                self._move_net_nodes(x, y_, maps)
+            features = self._features(x, y_, spans, maps)
             scores = np.asarray(self.predictor.predict(features, self._graph), dtype=np.float32).reshape(-1)
             if not np.all(np.isfinite(scores)):
                 bad = int(np.count_nonzero(~np.isfinite(scores)))
@@ -347,12 +368,27 @@ class CongestionSession:
             return self._features(self._x, self._y)
         return self._features(*self._coerce(positions, y, units))
 
-    def _features(self, x: np.ndarray, y: np.ndarray, spans: np.ndarray | None = None) -> np.ndarray:
+    def _features(
+        self, x: np.ndarray, y: np.ndarray, spans: np.ndarray | None = None, maps: np.ndarray | None = None
+    ) -> np.ndarray:
         full = self._template.copy()
         if self._position_dst:
-            pos = self._position_features(self.design, x, y, context=self._maps, spans=spans)
+            extra = {} if maps is None else {"maps": maps}  # the maps the net features were computed from
+            pos = self._position_features(self.design, x, y, context=self._maps, spans=spans, **extra)
             full[:, self._position_dst] = np.asarray(pos.values, dtype=np.float32)[:, self._position_src]
         return full
+
+    def _move_net_nodes(self, x: np.ndarray, y: np.ndarray, maps: np.ndarray) -> None:
+        """Recompute the net nodes' features at ``(x, y)`` (ingest's values) into the resident graph."""
+        feats = net_features(self.design, x, y, context=self._nets, maps=maps)
+        self._graph.net_x.copy_(torch.from_numpy(net_inputs(feats)))
+
+    def net_features(self, positions: Any = None, y: Any = None, *, units: str = "um") -> np.ndarray | None:
+        """The raw ``(M, F')`` net-node features at these positions (cell-net models; else None)."""
+        if self._nets is None:
+            return None
+        x_, y_ = (self._x, self._y) if positions is None else self._coerce(positions, y, units)
+        return net_features(self.design, x_, y_, context=self._nets, map_context=self._maps)
 
     def _moved_less_than_half_gcell(self, x: np.ndarray, y: np.ndarray) -> bool:
         assert self._last_x is not None and self._last_y is not None
