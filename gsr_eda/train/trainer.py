@@ -36,6 +36,7 @@ from gsr_eda.errors import InputError
 from gsr_eda.graph.coarsening import build_hierarchy
 from gsr_eda.jsonable import json_safe
 from gsr_eda.models import ADJACENCY_NORMALIZATION, MODEL_NAMES, build_model
+from gsr_eda.models.inputs import CELLNET_MODELS, model_graph
 from gsr_eda.ops import CSRAdjacency
 from gsr_eda.predict.checkpoint import (
     BEST_NAME,
@@ -124,6 +125,10 @@ class TrainConfig:
         if self.multiscale not in SCHEDULES:
             raise InputError(f"unknown --multiscale {self.multiscale!r}; choose one of {', '.join(SCHEDULES)}")
         if self.multiscale != "off":
+            if self.model in CELLNET_MODELS:
+                raise InputError(
+                    f"--multiscale coarsens cell graphs; --model {self.model} trains on the cell-net graph"
+                )
             if self.coarse_levels < 1 or self.multiscale_epochs < 1:
                 raise InputError("--coarse-levels and --multiscale-epochs must be at least 1")
             if not 0.0 < self.window_fraction <= 1.0:
@@ -152,7 +157,7 @@ class Graph:
     x: torch.Tensor  # standardised features (N, F)
     y: torch.Tensor  # standardised targets (N,)
     labels: np.ndarray  # targets in label units (N,)
-    adj: Any  # CSRAdjacency
+    adj: Any  # the model's graph input (models.inputs.model_graph): CSRAdjacency or CellNetGraph
     masks: dict[int, torch.Tensor | None]  # split -> bool mask, None = all nodes
 
 
@@ -285,12 +290,12 @@ class _Data:
         return {n: records[n] for n in names}
 
 
-def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device) -> Graph:
+def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, model_name: str) -> Graph:
     masks: dict[int, torch.Tensor | None] = {}
     for split in (TRAIN, VAL, TEST):
         m = plan.mask(record.name, split)
         masks[split] = None if m is None else torch.from_numpy(m).to(device)
-    adj = _csr(record.indptr, record.indices, record.num_nodes, device)
+    adj = model_graph(model_name, record, device, ADJACENCY_NORMALIZATION)
     return Graph(
         record.name,
         std.features(record.features, device),
@@ -562,7 +567,7 @@ def _prepare(
         else _fit_standardizer(data, plan, records, my_train, ctx, device)
     )
     in_channels = len(std.feature_mean)
-    graphs = {n: _to_graph(records[n], plan, std, device) for n in needed}
+    graphs = {n: _to_graph(records[n], plan, std, device, cfg.model) for n in needed}
     schedule = _multiscale_schedule(cfg, {n: records[n] for n in my_train}, graphs, std, device, log)
     del records
 
@@ -722,7 +727,7 @@ def _finish(
         missing = [n for n in plan.test_designs if n not in graphs]
         if missing:
             for n, r in data.read(missing).items():
-                graphs[n] = _to_graph(r, plan, std, device)
+                graphs[n] = _to_graph(r, plan, std, device, cfg.model)
         test_metrics = json_safe(evaluate_graphs(best, [graphs[n] for n in plan.test_designs], TEST, std))
         log(
             f"best epoch {best_epoch}; test: pearson {test_metrics['pearson']}, spearman {test_metrics['spearman']}, "
