@@ -571,27 +571,8 @@ def _prepare(
     schedule = _multiscale_schedule(cfg, {n: records[n] for n in my_train}, graphs, std, device, log)
     del records
 
-    torch.manual_seed(cfg.seed)
-    model = build_model(
-        cfg.model, in_channels, hidden=cfg.hidden, layers=cfg.layers, groups=cfg.groups, k=cfg.k, dropout=cfg.dropout
-    ).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=cfg.epochs, eta_min=cfg.lr * cfg.min_lr_ratio
-    )
-    step_model = model
-    if ctx.enabled:
-        step_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
-        )
-    base = {
-        "gsr_eda_version": __version__,
-        "model": _model_config(cfg, in_channels),
-        "graph": {"net_model": data.net_model, "net_cap": data.net_cap, "normalization": ADJACENCY_NORMALIZATION},
-        "label": {"name": data.label["name"], "reduce": data.label["reduce"], "is_proxy": bool(data.label["is_proxy"])},
-        "feature_names": data.feature_names,
-        "standardizer": std.to_state(),
-    }
+    model, step_model, optimizer, scheduler = _build_model(cfg, in_channels, ctx, device)
+    base = _checkpoint_base(cfg, data, std, in_channels)
     session = _Session(
         cfg,
         data,
@@ -610,6 +591,37 @@ def _prepare(
     if state:
         _restore(session, state, out_dir, log)
     return session
+
+
+def _build_model(cfg: TrainConfig, in_channels: int, ctx: Any, device: torch.device) -> tuple[Any, Any, Any, Any]:
+    """The seeded model, its data-parallel wrapper (the model itself on one process), AdamW and
+    the cosine schedule."""
+    torch.manual_seed(cfg.seed)
+    model = build_model(
+        cfg.model, in_channels, hidden=cfg.hidden, layers=cfg.layers, groups=cfg.groups, k=cfg.k, dropout=cfg.dropout
+    ).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=cfg.epochs, eta_min=cfg.lr * cfg.min_lr_ratio
+    )
+    step_model = model
+    if ctx.enabled:
+        step_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    return model, step_model, optimizer, scheduler
+
+
+def _checkpoint_base(cfg: TrainConfig, data: _Data, std: Standardizer, in_channels: int) -> dict[str, Any]:
+    """What every checkpoint of the run carries besides weights and training state."""
+    return {
+        "gsr_eda_version": __version__,
+        "model": _model_config(cfg, in_channels),
+        "graph": {"net_model": data.net_model, "net_cap": data.net_cap, "normalization": ADJACENCY_NORMALIZATION},
+        "label": {"name": data.label["name"], "reduce": data.label["reduce"], "is_proxy": bool(data.label["is_proxy"])},
+        "feature_names": data.feature_names,
+        "standardizer": std.to_state(),
+    }
 
 
 def _restore(s: _Session, state: dict[str, Any], out_dir: Path, log: Callable[[str], None]) -> None:
