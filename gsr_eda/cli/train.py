@@ -124,6 +124,14 @@ def train(
     ),
     val_fraction: float = typer.Option(0.15, "--val-fraction", help="Share of designs (or nodes) for validation."),
     test_fraction: float = typer.Option(0.15, "--test-fraction", help="Share of designs (or nodes) held out for test."),
+    loss: str = typer.Option(
+        "mse",
+        "--loss",
+        help="Training loss per design's step, on standardised targets: mse, or pearson (1 - Pearson "
+        "correlation over the step's training nodes: invariant to each design's label scale and offset, "
+        "the metric held-out designs are scored on; the prediction's own scale is then free, so its R^2 "
+        "and MAE mean little). Validation loss is the MSE either way (docs/training.md).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, initial weights, design order and dropout."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda (cuda:N) or auto."),
     threads: Optional[int] = typer.Option(
@@ -199,6 +207,7 @@ def train(
         patience=patience,
         monitor=monitor,
         seed=seed,
+        loss=loss,
         split=split,
         val_fraction=val_fraction,
         test_fraction=test_fraction,

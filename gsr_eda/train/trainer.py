@@ -1,7 +1,28 @@
 r"""Full-graph training of congestion models on a graph store, one design per optimiser step.
 
-Loss: mean squared error on standardised targets over the step's training nodes,
-:math:`\mathcal L = \frac{1}{|T|}\sum_{i \in T} (\hat z_i - z_i)^2` with :math:`z = (y - \mu_y)/\sigma_y`.
+Loss (``TrainConfig.loss``, ``gsr-eda train --loss``), over the step's training nodes :math:`T` of
+one design, on the standardised targets :math:`z = (y - \mu_y)/\sigma_y` (:math:`\mu_y, \sigma_y` of
+all training nodes):
+
+* ``mse`` (default): :math:`\mathcal L = \frac{1}{|T|}\sum_{i \in T} (\hat z_i - z_i)^2`. It depends on
+  each design's label scale: a design whose labels spread twice as wide weighs four times as much,
+  and a model is penalised for the offset and scale of its prediction on a design, which Pearson
+  per design (the metric that counts on unseen designs) ignores.
+* ``pearson``: :math:`\mathcal L = 1 - r`, with
+  :math:`r = \frac{1}{|T|}\sum_{i \in T} \frac{\hat z_i - \bar{\hat z}}{\sqrt{s^2_{\hat z} + \epsilon}}
+  \cdot \frac{z_i - \bar z}{\sqrt{s^2_z + \epsilon}}`, the means and (population) variances
+  :math:`s^2` taken over :math:`T` and :math:`\epsilon = 10^{-8}` guarding a constant prediction
+  or target. Standardisation is affine, and :math:`r` is invariant to :math:`z \mapsto a z + b`
+  (:math:`a > 0`) of the target and of the prediction (exactly, up to :math:`\epsilon / s^2`):
+  each design's step weighs the same whatever its label scale or offset, and the model is free
+  in the scale and offset of its output (its R^2 and MAE are then not meaningful; its rank
+  metrics and Pearson are). Bounded in [0, 2], so one design cannot dominate an epoch's
+  gradients. A multiscale step applies the same loss to each of its terms (with the term's
+  weight).
+
+Validation loss (``val_loss``, ``--monitor loss``) stays the MSE on standardised targets whatever
+``loss`` is; ``train_loss`` is the mean step loss of the chosen ``loss``.
+
 Optimiser AdamW, cosine learning-rate decay over ``epochs`` (to ``lr * min_lr_ratio``), gradient
 clipping by global norm, early stopping when the monitored validation metric has not improved
 for ``patience`` epochs.
@@ -58,6 +79,10 @@ from gsr_eda.train.splits import MIN_DESIGNS_FOR_DESIGN_SPLIT, TEST, TRAIN, VAL,
 DEFAULT_IGNORED_FEATURES = ("x_norm", "y_norm")
 #: Validation metrics that can drive early stopping and ``best.pt``; all but ``loss`` are maximised.
 MONITORS = ("pearson", "spearman", "kendall", "r2", "loss")
+#: Training losses (module docstring): MSE on standardised targets, or 1 - Pearson per design.
+LOSSES = ("mse", "pearson")
+#: Guards the variances of the Pearson loss against a constant prediction or target.
+PEARSON_EPS = 1e-8
 EPOCH_COLUMNS = (
     "epoch",
     "lr",
@@ -92,6 +117,7 @@ class TrainConfig:
     patience: int = 10
     monitor: str = "pearson"
     seed: int = 0
+    loss: str = "mse"  # mse | pearson (module docstring)
     split: str = "auto"  # auto | design | node
     val_fraction: float = 0.15
     test_fraction: float = 0.15
@@ -114,6 +140,8 @@ class TrainConfig:
             raise InputError(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_NAMES)}")
         if self.monitor not in MONITORS:
             raise InputError(f"unknown monitor {self.monitor!r}; choose one of {', '.join(MONITORS)}")
+        if self.loss not in LOSSES:
+            raise InputError(f"unknown --loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
         if self.split not in ("auto", "design", "node"):
             raise InputError(f"unknown split {self.split!r}; choose auto, design or node")
         for name in ("hidden", "layers", "groups", "k", "epochs"):
@@ -686,6 +714,23 @@ def _step_terms(s: _Session, g: Graph, epoch: int, rng: np.random.Generator) -> 
     return s.schedule.terms(g.name, epoch, rng)
 
 
+def pearson_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = PEARSON_EPS) -> torch.Tensor:
+    """``1 - r(pred, target)`` over all entries, each side centred and scaled by ``sqrt(var + eps)``
+    (population variance), so a constant side gives ``r = 0`` instead of a division by zero."""
+    p = pred - pred.mean()
+    t = target - target.mean()
+    p = p / torch.sqrt(p.pow(2).mean() + eps)
+    t = t / torch.sqrt(t.pow(2).mean() + eps)
+    return 1.0 - (p * t).mean()
+
+
+def step_loss_fn(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """The training loss ``kind`` (:data:`LOSSES`) of one design's nodes, on standardised targets."""
+    if kind == "pearson":
+        return pearson_loss(pred, target)
+    return torch.nn.functional.mse_loss(pred, target)
+
+
 def _train_epoch(
     s: _Session, epoch: int, ctx: Any, device: torch.device, steps: int, report: Callable[[str], None]
 ) -> float:
@@ -702,9 +747,7 @@ def _train_epoch(
         s.optimizer.zero_grad(set_to_none=True)
         loss = sum(
             term.weight
-            * torch.nn.functional.mse_loss(
-                _select(s.step_model(term.x, term.adj), term.mask), _select(term.y, term.mask)
-            )
+            * step_loss_fn(_select(s.step_model(term.x, term.adj), term.mask), _select(term.y, term.mask), s.cfg.loss)
             for term in _step_terms(s, s.train_graphs[idx], epoch, rng)
         )
         loss.backward()
