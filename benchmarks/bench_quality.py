@@ -27,7 +27,7 @@ time-to-quality figure.
     python benchmarks/bench_quality.py --task proxy --configs gsr:16:8 revgnn:16 gcn:2 gcn:4 sage:2 sage:4 \\
         --epochs 30 --hidden 128 --out benchmarks/results/quality/lodo_proxy.jsonl
 
-Configs are ``model:layers`` or ``gsr:layers:k``, with an optional multiscale suffix ``:c2f`` (coarse-to-fine), ``:sub`` (sub-to-full) or ``:grad`` (multiscale gradients), e.g. ``gsr:16:8:c2f``. Timings depend on the machine's load: say so.
+Configs are ``model:layers`` or ``gsr:layers:k``, with an optional multiscale suffix ``:c2f`` (coarse-to-fine), ``:sub`` (sub-to-full) or ``:grad`` (multiscale gradients), e.g. ``gsr:16:8:c2f``. ``--loss pearson`` trains every configuration with ``gsr-eda train --loss pearson`` (default ``mse``). Timings depend on the machine's load: say so.
 """
 
 from __future__ import annotations
@@ -210,6 +210,7 @@ def worker(args: argparse.Namespace) -> dict:
         epochs=args.epochs,
         lr=args.lr,
         seed=args.seed,
+        loss=args.loss,
         patience=args.epochs if fixed_epochs else args.patience,
         val_designs=[args.test] if fixed_epochs else [args.val],
         test_designs=None if fixed_epochs else [args.test],
@@ -239,6 +240,7 @@ def worker(args: argparse.Namespace) -> dict:
         "hidden": args.hidden,
         "epochs": args.epochs,
         "seed": args.seed,
+        "loss": args.loss,
         "test": args.test,
         "val": args.val,
         "ignore_features": args.ignore_features,
@@ -278,10 +280,13 @@ def parse_config(text: str) -> tuple[str, int, int, str]:
 
 
 def config_name(row: dict) -> str:
-    """How a result row's configuration is printed: ``gsr 16 k8``, ``gsr 16 k8 coarse-to-fine``."""
+    """How a result row's configuration is printed: ``gsr 16 k8``, ``gsr 16 k8 coarse-to-fine``,
+    ``gsr 16 k8 pearson loss``."""
     name = f"{row['model']} {row['layers']}" + (f" k{row['k']}" if row.get("k") else "")
     schedule = row.get("multiscale", "off")
-    return name if schedule == "off" else f"{name} {schedule}"
+    name = name if schedule == "off" else f"{name} {schedule}"
+    loss = row.get("loss", "mse")  # rows written before --loss trained with MSE
+    return name if loss == "mse" else f"{name} {loss} loss"
 
 
 def _f(value: float | None) -> str:
@@ -380,6 +385,12 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
+        "--loss",
+        default="mse",
+        choices=["mse", "pearson"],
+        help="Training loss of every configuration (gsr-eda train --loss); recorded in each row.",
+    )
+    p.add_argument(
         "--ignore-features",
         default="x_norm,y_norm",
         help="Stored features the models do not read (gsr-eda train's default; 'none' for all).",
@@ -458,6 +469,8 @@ def main() -> None:
                 str(args.lr),
                 "--seed",
                 str(args.seed),
+                "--loss",
+                args.loss,
                 "--threads",
                 str(args.threads),
                 "--ignore-features",
