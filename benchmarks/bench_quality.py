@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -344,6 +345,7 @@ def time_to_quality(rows: list[dict], reference: str = "revgnn", clock: str = "w
         "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     by_test: dict[str, list[dict]] = {}
+    summary: dict[str, list[tuple]] = {}
     for r in rows:
         if r.get("curve"):
             by_test.setdefault(r["test"], []).append(r)
@@ -358,11 +360,29 @@ def time_to_quality(rows: list[dict], reference: str = "revgnn", clock: str = "w
         for r in group:
             best = max(r["curve"], key=lambda point: point[2])
             reached = first_time_at(r["curve"], target, clock)
+            summary.setdefault(config_name(r), []).append((reached, ref_time, single_time, best[2]))
             lines.append(
                 f"| {test} | {target:.3f} | {config_name(r)} | {_seconds(reached)} | {_ratio(reached, ref_time)} "
                 f"| {_ratio(reached, single_time)} | {best[2]:.3f} | {best[CLOCKS[clock]]:.0f} |"
             )
+    lines += [
+        "",
+        "| configuration | folds reaching the target | median x reference | median x single-scale gsr "
+        "| mean best held-out Pearson |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, points in summary.items():
+        to_ref = [t / r for t, r, _, _ in points if t is not None and r]
+        to_single = [t / s for t, _, s, _ in points if t is not None and s]
+        lines.append(
+            f"| {name} | {sum(t is not None for t, *_ in points)} of {len(points)} | {_median(to_ref)} "
+            f"| {_median(to_single)} | {sum(p for *_, p in points) / len(points):.3f} |"
+        )
     return "\n".join(lines)
+
+
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}" if values else "-"
 
 
 def _seconds(value: float | None) -> str:
