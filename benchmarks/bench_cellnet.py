@@ -12,6 +12,9 @@ only the ratios within one run compare. Configurations: ``gsr`` (capped clique),
 ``gsr-cellnet`` (sequential), ``gsr-cellnet:concurrent`` (the two relation products of each group
 on two threads, half the OpenMP threads each: the model's default from 2 threads), ``hetero-sage``.
 
+**profile**: the seconds a step spends in each kernel of the compute core, ``gsr`` against
+``gsr-cellnet`` (sequential), in one process.
+
 **quality**: the leave-one-design-out protocol of ``benchmarks/bench_quality.py`` (same
 designs, folds, trainer, epochs and scoring next to RUDY), with each configuration on a store
 of its own net model: ``gsr:16:8@capped-clique``, ``gsr:16:8@star``, ``gsr-cellnet:16:8``
@@ -22,6 +25,7 @@ process through ``bench_quality.py``'s worker.
         --out benchmarks/results/cellnet/step.json
     python benchmarks/bench_cellnet.py quality --configs gsr:16:8@capped-clique gsr:16:8@star \
         gsr-cellnet:16:8 hetero-sage:4 --epochs 30 --out benchmarks/results/cellnet/quality.jsonl
+    python benchmarks/bench_cellnet.py profile --threads 1 --out benchmarks/results/cellnet/profile.json
     python benchmarks/bench_cellnet.py table --quality benchmarks/results/cellnet/quality.jsonl
 """
 
@@ -226,6 +230,69 @@ def step_markdown(summary: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def run_profile(args: argparse.Namespace) -> None:
+    """Seconds per training step in each compute-core kernel (sequential relation products)."""
+    import collections
+
+    import numpy as np
+    import torch
+
+    from gsr_eda.models import build_model, model_graph
+    from gsr_eda.ops import kernels
+    from gsr_eda.store import GraphStore
+
+    torch.set_num_threads(args.threads)
+    spent: dict[str, float] = collections.defaultdict(float)
+    for name in [n for n in dir(kernels) if n.endswith("_into")]:
+        kernel = getattr(kernels, name)
+
+        def timed(*a, _kernel=kernel, _name=name, **kw):
+            start = time.perf_counter()
+            _kernel(*a, **kw)
+            spent[_name] += time.perf_counter() - start
+
+        setattr(kernels, name, timed)  # the blocks call kernels.<name>: every call is timed
+    commands = bench_quality.ingest_commands("proxy")
+    store = store_for("cell-net", args.cache, {STEP_DESIGN: commands[STEP_DESIGN]})
+    with GraphStore(store) as gs:
+        record = gs.read(STEP_DESIGN)
+    features = record.features.astype(np.float64)
+    x = torch.from_numpy(((features - features.mean(0)) / (features.std(0) + 1e-12)).astype(np.float32))
+    y = torch.randn(record.num_nodes)
+    rows = []
+    for repeat in range(args.repeats):
+        for name in ("gsr", "gsr-cellnet"):
+            torch.manual_seed(0)
+            graph = model_graph(name, record)
+            model = build_model(name, x.shape[1], hidden=args.hidden, layers=args.layers, k=args.k)
+            if name == "gsr-cellnet":
+                model.body.stack.concurrent = False
+            optimizer = torch.optim.AdamW(model.parameters())
+            for step in range(args.steps + 1):
+                if step == 1:
+                    spent.clear()
+                    start = time.perf_counter()
+                optimizer.zero_grad(set_to_none=True)
+                torch.nn.functional.mse_loss(model(x, graph), y).backward()
+                optimizer.step()
+            total = (time.perf_counter() - start) / args.steps
+            row = {"model": name, "repeat": repeat, "step_s": round(total, 3)}
+            row.update({k: round(v / args.steps, 3) for k, v in sorted(spent.items())})
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    names = sorted({k for r in rows for k in r if k.endswith("_into")})
+    lines = ["| model | repeat | step (s) | " + " | ".join(n.removesuffix("_into") for n in names) + " |"]
+    lines.append("|---|---:|---:|" + "---:|" * len(names))
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['repeat']} | {r['step_s']} | " + " | ".join(str(r.get(n, "")) for n in names) + " |"
+        )
+    print("\n".join(lines))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"threads": args.threads, "layers": args.layers, "rows": rows}, indent=1) + "\n")
+
+
 # ----------------------------------------------------------------------------------- quality
 
 
@@ -347,6 +414,15 @@ def main() -> None:
         c.add_argument(name, type=kind, required=True)
     for name in ("--layers", "--hidden", "--k", "--steps", "--threads"):
         c.add_argument(name, type=int, required=True)
+    f = sub.add_parser("profile", help="Seconds per step in each kernel, gsr against gsr-cellnet.")
+    f.add_argument("--layers", type=int, default=16)
+    f.add_argument("--hidden", type=int, default=128)
+    f.add_argument("--k", type=int, default=8)
+    f.add_argument("--steps", type=int, default=2)
+    f.add_argument("--repeats", type=int, default=2)
+    f.add_argument("--threads", type=int, default=1)
+    f.add_argument("--cache", type=Path, default=CACHE)
+    f.add_argument("--out", type=Path, default=None)
     q = sub.add_parser("quality", help="Leave-one-design-out quality per configuration and net model.")
     q.add_argument("--configs", nargs="+", default=["gsr:16:8@capped-clique", "gsr-cellnet:16:8", "hetero-sage:4"])
     q.add_argument("--tests", nargs="*", default=None)
@@ -368,12 +444,17 @@ def main() -> None:
         run_step(args)
     elif args.command == "quality":
         run_quality(args)
+    elif args.command == "profile":
+        run_profile(args)
     elif args.command == "table":
         if args.step:
             print(step_markdown(json.loads(args.step.read_text())["summary"]))
         if args.quality:
             rows = [json.loads(line) for line in args.quality.read_text().splitlines() if line.strip()]
-            print(quality_summary(rows) + "\n\n" + bench_quality.markdown([r for r in rows if "error" not in r]))
+            named = [  # bench_quality's table names a row by model: add the net model to it
+                {**r, "model": f"{r['model']}@{r['net_model']}"} for r in rows if "error" not in r
+            ]
+            print(quality_summary(rows) + "\n\n" + bench_quality.markdown(named))
     if rest and args.command != "quality-child":
         p.error(f"unrecognised arguments: {' '.join(rest)}")
 
