@@ -10,7 +10,7 @@ the configurations are interleaved ``--repeats`` times, and the median step of e
 reported next to its ratio to ``gsr`` at the same depth in the same run: on a shared machine
 only the ratios within one run compare. Configurations: ``gsr`` (capped clique),
 ``gsr-cellnet`` (sequential), ``gsr-cellnet:concurrent`` (the two relation products of each group
-on two threads, half the OpenMP threads each: the model's default from 2 threads), ``hetero-sage``.
+on two threads, half the OpenMP threads each; off by default), ``hetero-sage``.
 
 **profile**: the seconds a step spends in each kernel of the compute core, ``gsr`` against
 ``gsr-cellnet`` (sequential), in one process.
@@ -18,8 +18,9 @@ on two threads, half the OpenMP threads each: the model's default from 2 threads
 **quality**: the leave-one-design-out protocol of ``benchmarks/bench_quality.py`` (same
 designs, folds, trainer, epochs and scoring next to RUDY), with each configuration on a store
 of its own net model: ``gsr:16:8@capped-clique``, ``gsr:16:8@star``, ``gsr-cellnet:16:8``
-(``@cell-net`` implied for the cell-net models), ``hetero-sage:4``. Each fold runs in a child
-process through ``bench_quality.py``'s worker.
+(``@cell-net`` implied for the cell-net models), ``hetero-sage:4``; ``model:layers:k``. Each fold runs in a child
+process through ``bench_quality.py``'s worker (the trainer builds each model's graph input
+with :func:`gsr_eda.models.inputs.model_graph`).
 
     python benchmarks/bench_cellnet.py step --layers 16,64 --repeats 2 \
         --out benchmarks/results/cellnet/step.json
@@ -45,34 +46,6 @@ REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "build" / "bench_cellnet"
 STEP_DESIGN = "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0"
 CELLNET_MODELS = ("gsr-cellnet", "hetero-sage")
-
-
-def patch_trainer_if_needed() -> bool:
-    """Until the trainer builds graphs with :func:`gsr_eda.models.inputs.model_graph`, give its
-    ``_to_graph`` the model's graph input here (a no-op once it does). Returns whether it patched."""
-    import inspect
-
-    from gsr_eda.models.inputs import model_graph
-    from gsr_eda.train import trainer
-
-    if "model_graph" in inspect.getsource(trainer):
-        return False
-    original = trainer._to_graph
-    model_name = {"name": None}
-    original_train = trainer.train
-
-    def train(cfg, *args, **kwargs):
-        model_name["name"] = cfg.model
-        return original_train(cfg, *args, **kwargs)
-
-    def to_graph(record, *args, **kwargs):
-        graph = original(record, *args, **kwargs)
-        graph.adj = model_graph(model_name["name"], record, graph.x.device, "mean")
-        return graph
-
-    trainer._to_graph = to_graph
-    trainer.train = train
-    return True
 
 
 # ------------------------------------------------------------------------------------ stores
@@ -119,7 +92,7 @@ def step_child(args: argparse.Namespace) -> dict:
     y = torch.from_numpy((record.cell_labels - record.cell_labels.mean()) / record.cell_labels.std())
     graph = model_graph(name, record, "cpu")
     model = build_model(name, x.shape[1], hidden=args.hidden, layers=args.layers, groups=2, k=args.k)
-    if name == "gsr-cellnet":  # explicit either way (the default is concurrent from 2 threads)
+    if name == "gsr-cellnet":  # explicit either way (the model default is sequential)
         model.body.stack.concurrent = concurrent
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     del record
@@ -265,8 +238,6 @@ def run_profile(args: argparse.Namespace) -> None:
             torch.manual_seed(0)
             graph = model_graph(name, record)
             model = build_model(name, x.shape[1], hidden=args.hidden, layers=args.layers, k=args.k)
-            if name == "gsr-cellnet":
-                model.body.stack.concurrent = False
             optimizer = torch.optim.AdamW(model.parameters())
             for step in range(args.steps + 1):
                 if step == 1:
@@ -305,13 +276,6 @@ def parse_config(text: str) -> tuple[str, int, int, str]:
     return model, int(parts[1]), int(parts[2]) if len(parts) > 2 else 8, net_model
 
 
-def quality_child(argv: list[str]) -> None:
-    """``bench_quality.py --worker ARGS`` in this process, with the trainer hook in place."""
-    patch_trainer_if_needed()
-    sys.argv = [bench_quality.__file__, "--worker", *argv]
-    bench_quality.main()
-
-
 def run_quality(args: argparse.Namespace) -> None:
     configs = [parse_config(c) for c in args.configs]
     stores = {net: store_for(net, args.cache) for net in sorted({c[3] for c in configs})}
@@ -332,7 +296,7 @@ def run_quality(args: argparse.Namespace) -> None:
             started = time.perf_counter()
             try:
                 proc = subprocess.run(
-                    [sys.executable, __file__, "quality-child", *worker],
+                    [sys.executable, bench_quality.__file__, "--worker", *worker],
                     capture_output=True,
                     text=True,
                     timeout=args.timeout,
@@ -437,7 +401,7 @@ def main() -> None:
     t = sub.add_parser("table", help="Print the tables of result files.")
     t.add_argument("--quality", type=Path, default=None)
     t.add_argument("--step", type=Path, default=None)
-    args, rest = p.parse_known_args()
+    args = p.parse_args()
     if args.command == "step-child":
         print(json.dumps(step_child(args)))
     elif args.command == "step":
@@ -455,12 +419,7 @@ def main() -> None:
                 {**r, "model": f"{r['model']}@{r['net_model']}"} for r in rows if "error" not in r
             ]
             print(quality_summary(rows) + "\n\n" + bench_quality.markdown(named))
-    if rest and args.command != "quality-child":
-        p.error(f"unrecognised arguments: {' '.join(rest)}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "quality-child":
-        quality_child(sys.argv[2:])
-    else:
-        main()
+    main()

@@ -19,9 +19,7 @@ from gsr_eda.nn import HeteroGSRStack
 class GSRCellNetBody(nn.Module):
     """Net encoder + :class:`HeteroGSRStack`; ``body(h_cells, graph) -> h_cells``."""
 
-    def __init__(
-        self, hidden: int, layers: int, groups: int, k: int, dropout: float, concurrent: bool | None = None
-    ) -> None:
+    def __init__(self, hidden: int, layers: int, groups: int, k: int, dropout: float, concurrent: bool = False) -> None:
         super().__init__()
         self.net_encoder = nn.Linear(NET_INPUT_CHANNELS, hidden)
         self.stack = HeteroGSRStack(hidden, layers, groups=groups, k=k, dropout=dropout, concurrent=concurrent)

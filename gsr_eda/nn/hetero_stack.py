@@ -292,12 +292,11 @@ class HeteroGSRStack(torch.nn.Module):
             relation, layer and group, so the backward reconstruction stays exact).
         save_indices: keep each block's top-k positions (``L * C * (N + M) * k`` bytes).
         concurrent: run each group's two relation products concurrently (:class:`PairRunner`:
-            two threads with half the OpenMP team each on the CPU, two streams on CUDA).
-            ``None`` (default): on the CPU whenever the kernels' OpenMP team has two or more
-            threads (the pair then uses the same cores; with one thread it stays sequential, so
-            a one-thread budget is kept), never on CUDA. On the 2-core CI machine it made the
-            16-layer step 1.6-2.6x faster than one 2-thread team per product (benchmarks/README.md,
-            "Cell-net graphs"). Results are the same either way up to float summation order.
+            two threads with half the OpenMP team each on the CPU, two streams on CUDA). Off by
+            default: on an idle 2-core machine it was 5-11% slower than one 2-thread team per
+            product, and paid (2.2-2.4x) only under load, where the team's barriers stall
+            (benchmarks/README.md, "Cell-net graphs"). Results are the same either way up to
+            float summation order.
 
     Parameters, stacked over layers and groups, for each relation ``r`` of :data:`RELATIONS`:
     ``{r}_ln_weight``, ``{r}_ln_bias``, ``{r}_bias`` ``(L, C, d)`` and ``{r}_weight``
@@ -312,7 +311,7 @@ class HeteroGSRStack(torch.nn.Module):
         k: int = 8,
         dropout: float = 0.0,
         save_indices: bool = True,
-        concurrent: bool | None = None,
+        concurrent: bool = False,
     ) -> None:
         super().__init__()
         if groups < 2:
@@ -330,7 +329,7 @@ class HeteroGSRStack(torch.nn.Module):
         self.group_dim = dim
         self.dropout = float(dropout)
         self.save_indices = bool(save_indices)
-        self.concurrent = concurrent
+        self.concurrent = bool(concurrent)
         shape = (num_layers, groups, dim)
         for r in RELATIONS:
             self.register_parameter(f"{r}_ln_weight", torch.nn.Parameter(torch.empty(shape)))
@@ -384,15 +383,10 @@ class HeteroGSRStack(torch.nn.Module):
             "seed": int(seed),
             "save_indices": self.save_indices,
             "needs_backward": needs_backward,
-            "concurrent": self._concurrent_now(x_cell.device),
+            "concurrent": self.concurrent,
             "cpu_threads": int(_core.cpu_max_threads()) if x_cell.device.type == "cpu" else None,
         }
         return _HeteroGSRStackFunction.apply(x_cell, x_net, graph, config, *params)
-
-    def _concurrent_now(self, device: torch.device) -> bool:
-        if self.concurrent is not None:
-            return bool(self.concurrent)
-        return device.type == "cpu" and int(_core.cpu_max_threads()) >= 2
 
     def extra_repr(self) -> str:
         return (
