@@ -27,7 +27,7 @@ time-to-quality figure.
     python benchmarks/bench_quality.py --task proxy --configs gsr:16:8 revgnn:16 gcn:2 gcn:4 sage:2 sage:4 \\
         --epochs 30 --hidden 128 --out benchmarks/results/quality/lodo_proxy.jsonl
 
-Configs are ``model:layers`` or ``gsr:layers:k``, with an optional multiscale suffix ``:c2f`` (coarse-to-fine), ``:sub`` (sub-to-full) or ``:grad`` (multiscale gradients), e.g. ``gsr:16:8:c2f``. ``--loss pearson`` trains every configuration with ``gsr-eda train --loss pearson`` (default ``mse``). Timings depend on the machine's load: say so.
+Configs are ``model:layers`` or ``gsr:layers:k``, with an optional multiscale suffix ``:c2f`` (coarse-to-fine), ``:sub`` (sub-to-full) or ``:grad`` (multiscale gradients), e.g. ``gsr:16:8:c2f``. ``--loss pearson`` trains every configuration with ``gsr-eda train --loss pearson`` (default ``mse``); ``--feature-scale design`` and ``--target-scale design`` likewise. Timings depend on the machine's load: say so.
 """
 
 from __future__ import annotations
@@ -213,10 +213,13 @@ def worker(args: argparse.Namespace) -> dict:
         seed=args.seed,
         loss=args.loss,
         patience=args.epochs if fixed_epochs else args.patience,
+        min_epochs=args.min_epochs,
         val_designs=[args.test] if fixed_epochs else [args.val],
         test_designs=None if fixed_epochs else [args.test],
         num_threads=args.threads,
         ignore_features=split_features(args.ignore_features),
+        feature_scale=args.feature_scale,
+        target_scale=args.target_scale,
         multiscale=args.multiscale,
         coarse_levels=args.coarse_levels,
         multiscale_epochs=args.multiscale_epochs,
@@ -245,6 +248,9 @@ def worker(args: argparse.Namespace) -> dict:
         "test": args.test,
         "val": args.val,
         "ignore_features": args.ignore_features,
+        "min_epochs": args.min_epochs,
+        "feature_scale": args.feature_scale,
+        "target_scale": args.target_scale,
         "train": result.split.train_designs,
         "selection": "last.pt (fixed epochs)" if fixed_epochs else "best.pt",
         "best_epoch": result.best_epoch,
@@ -287,7 +293,12 @@ def config_name(row: dict) -> str:
     schedule = row.get("multiscale", "off")
     name = name if schedule == "off" else f"{name} {schedule}"
     loss = row.get("loss", "mse")  # rows written before --loss trained with MSE
-    return name if loss == "mse" else f"{name} {loss} loss"
+    name = name if loss == "mse" else f"{name} {loss} loss"
+    if row.get("min_epochs", 0) != 10:  # rows written before --min-epochs chose among every epoch
+        name = f"{name} min-epochs {row.get('min_epochs', 0)}"
+    # Rows written before the scales were options standardised with pooled statistics.
+    scales = [f"pooled {what}s" for what in ("feature", "target") if row.get(f"{what}_scale", "pooled") == "pooled"]
+    return " ".join([name, *scales])
 
 
 def _f(value: float | None) -> str:
@@ -332,13 +343,15 @@ def first_time_at(curve: list, target: float, clock: str = "wall") -> float | No
     return next((point[CLOCKS[clock]] for point in curve if point[2] >= target), None)
 
 
-def time_to_quality(rows: list[dict], reference: str = "revgnn", clock: str = "wall") -> str:
-    """Per test design: seconds each configuration needs to reach the reference model's best held-out
-    Pearson, and that time as a fraction of the reference's and of single-scale GSR-GNN's."""
+def time_to_quality(rows: list[dict], reference: str = "revgnn", clock: str = "wall", fraction: float = 1.0) -> str:
+    """Per test design: seconds each configuration needs to reach ``fraction`` of the reference model's
+    best held-out Pearson, and that time as a fraction of the reference's and of single-scale GSR-GNN's."""
     if clock == "cpu" and any(len(r.get("curve", [[]])[0]) < 4 for r in rows if r.get("curve")):
         clock = "wall"  # rows written before CPU seconds were recorded
     lines = [
-        f"Clock: {clock} seconds from the start of training. Target: the best held-out cells Pearson of {reference}.",
+        f"Clock: {clock} seconds from the start of training. Target: "
+        + ("the" if fraction == 1.0 else f"{fraction:g} x the")
+        + f" best held-out cells Pearson of {reference}.",
         "",
         "| test design | target | configuration | seconds to target | x reference | x single-scale gsr "
         "| best held-out Pearson | seconds to its best |",
@@ -353,7 +366,7 @@ def time_to_quality(rows: list[dict], reference: str = "revgnn", clock: str = "w
         ref = next((r for r in group if r["model"] == reference), None)
         if ref is None:
             continue
-        target = max(point[2] for point in ref["curve"])
+        target = fraction * max(point[2] for point in ref["curve"])
         ref_time = first_time_at(ref["curve"], target, clock)
         single = next((r for r in group if r["model"] == "gsr" and r.get("multiscale", "off") == "off"), None)
         single_time = first_time_at(single["curve"], target, clock) if single else None
@@ -400,6 +413,9 @@ def main() -> None:
     p.add_argument("--tests", nargs="*", default=None, help="Only these test designs (default: every design).")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--patience", type=int, default=10)
+    p.add_argument(
+        "--min-epochs", type=int, default=10, help="gsr-eda train --min-epochs of every configuration; recorded."
+    )
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
@@ -410,6 +426,13 @@ def main() -> None:
         choices=["mse", "pearson"],
         help="Training loss of every configuration (gsr-eda train --loss); recorded in each row.",
     )
+    for what in ("feature", "target"):
+        p.add_argument(
+            f"--{what}-scale",
+            default="design",
+            choices=["pooled", "design"],
+            help=f"Every configuration's gsr-eda train --{what}-scale; recorded in each row.",
+        )
     p.add_argument(
         "--ignore-features",
         default="x_norm,y_norm",
@@ -430,7 +453,15 @@ def main() -> None:
     )
     p.add_argument("--out", type=Path, default=None, help="Append rows to this JSON-lines file.")
     p.add_argument("--timeout", type=int, default=3600, help="Seconds per configuration and fold.")
-    p.add_argument("--markdown", type=Path, default=None, help="Only print the table of an existing JSON-lines file.")
+    p.add_argument(
+        "--markdown", type=Path, nargs="+", default=None, help="Only print the tables of existing JSON-lines files."
+    )
+    p.add_argument(
+        "--target-fraction",
+        type=float,
+        default=1.0,
+        help="Time to quality: the target is this fraction of the reference's best held-out Pearson.",
+    )
     p.add_argument(
         "--clock",
         default="cpu",
@@ -451,8 +482,8 @@ def main() -> None:
         print(json.dumps(worker(args)))
         return
     if args.markdown:
-        rows = [json.loads(line) for line in args.markdown.read_text().splitlines() if line.strip()]
-        print(markdown(rows) + "\n\n" + time_to_quality(rows, clock=args.clock))
+        rows = [json.loads(line) for path in args.markdown for line in path.read_text().splitlines() if line.strip()]
+        print(markdown(rows) + "\n\n" + time_to_quality(rows, clock=args.clock, fraction=args.target_fraction))
         return
     if not DATA.is_dir():
         sys.exit(f"benchmark data not found at {DATA}")
@@ -483,6 +514,8 @@ def main() -> None:
                 str(args.epochs),
                 "--patience",
                 str(args.patience),
+                "--min-epochs",
+                str(args.min_epochs),
                 "--hidden",
                 str(args.hidden),
                 "--lr",
@@ -495,6 +528,10 @@ def main() -> None:
                 str(args.threads),
                 "--ignore-features",
                 args.ignore_features,
+                "--feature-scale",
+                args.feature_scale,
+                "--target-scale",
+                args.target_scale,
                 "--multiscale",
                 schedule,
                 "--coarse-levels",

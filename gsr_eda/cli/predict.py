@@ -52,7 +52,9 @@ def predict(
     hotspot_threshold: float = typer.Option(
         0.9,
         "--hotspot-threshold",
-        help="A gcell whose predicted congestion (label units) exceeds this is a hotspot.",
+        help="A gcell whose predicted congestion exceeds this is a hotspot. In label units, or for a model "
+        "trained with --target-scale design (the default) on the training designs' typical scale: its "
+        "values rank gcells within the design (summary 'values': relative).",
     ),
     fail_above: Optional[float] = typer.Option(
         None,
@@ -98,7 +100,11 @@ def predict(
         path=ck_path,
     )
     pred = predict_design(predictor, inputs.design, inputs.indptr, inputs.indices, inputs.features)
-    summary = pred.summary(hotspot_threshold) | {"source": inputs.source, "checkpoint": str(ck_path)}
+    summary = pred.summary(hotspot_threshold) | {
+        "source": inputs.source,
+        "checkpoint": str(ck_path),
+        "values": "relative" if predictor.standardizer.target_scale == "design" else "label units",
+    }
     summary["files"] = _write_outputs(pred, out, heatmap, hotspot_threshold)
     gate_tripped = fail_above is not None and summary["hotspot_fraction"] > fail_above
     summary["gate"] = None if fail_above is None else {"fail_above": fail_above, "tripped": gate_tripped}
@@ -206,5 +212,10 @@ def _report(summary: dict, hotspot_threshold: float, json_out: bool) -> None:
         f"hotspots (> {hotspot_threshold:g}): {summary['hotspot_gcells']:,} gcells "
         f"({100 * summary['hotspot_fraction']:.2f}%)"
     )
+    if summary["values"] == "relative":
+        typer.echo(
+            "  values are relative: the model learnt each design's congestion against its own mean "
+            "(--target-scale design), shown on the training designs' typical scale"
+        )
     for what, path in summary["files"].items():
         typer.echo(f"  {what}: {path}")

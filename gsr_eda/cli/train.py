@@ -75,6 +75,21 @@ def train(
         "absolute die position: it is a shortcut that holds on the training dies only, and leaving it out "
         "raised the held-out Pearson on CircuitNet zero-riscy-a from 0.38 to 0.52 (docs/training.md).",
     ),
+    feature_scale: str = typer.Option(
+        "design",
+        "--feature-scale",
+        help="Where the features' standardisation comes from: 'design' (each design's own, also for a new "
+        "design at prediction time; the default, since a value's meaning differs between dies) or 'pooled' "
+        "(the training designs' statistics, saved with the model).",
+    ),
+    target_scale: str = typer.Option(
+        "design",
+        "--target-scale",
+        help="Where the labels' standardisation for the loss comes from: 'design' (the default: each design's "
+        "own, so the model learns where a design is congested relative to itself; predictions come back on "
+        "the training designs' typical scale) or 'pooled' (label units; they did not transfer to unseen "
+        "designs either: R^2 from -78 to 0.4). docs/training.md, 'Unseen designs', measures both.",
+    ),
     multiscale: str = typer.Option(
         "off",
         "--multiscale",
@@ -111,6 +126,12 @@ def train(
     grad_clip: float = typer.Option(1.0, "--grad-clip", help="Clip the global gradient norm to this value."),
     patience: int = typer.Option(
         10, "--patience", help="Early stop after this many epochs without validation improvement."
+    ),
+    min_epochs: int = typer.Option(
+        10,
+        "--min-epochs",
+        help="Epochs before best.pt may be chosen and patience starts counting (a run shorter than this "
+        "chooses its last epoch): an underfit early model can rank a validation design well by chance.",
     ),
     monitor: str = typer.Option(
         "pearson",
@@ -193,6 +214,8 @@ def train(
         multiscale_epochs=multiscale_epochs,
         window_fraction=window_fraction,
         ignore_features=[] if ignore_features.strip().lower() == "none" else split_names([ignore_features]) or [],
+        feature_scale=feature_scale,
+        target_scale=target_scale,
         model=model,
         hidden=hidden,
         layers=layers,
@@ -205,6 +228,7 @@ def train(
         weight_decay=weight_decay,
         grad_clip=grad_clip,
         patience=patience,
+        min_epochs=min_epochs,
         monitor=monitor,
         seed=seed,
         loss=loss,

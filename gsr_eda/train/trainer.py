@@ -1,8 +1,9 @@
 r"""Full-graph training of congestion models on a graph store, one design per optimiser step.
 
 Loss (``TrainConfig.loss``, ``gsr-eda train --loss``), over the step's training nodes :math:`T` of
-one design, on the standardised targets :math:`z = (y - \mu_y)/\sigma_y` (:math:`\mu_y, \sigma_y` of
-all training nodes):
+one design, on the standardised targets :math:`z = (y - \mu_y)/\sigma_y`, with :math:`\mu_y, \sigma_y`
+the design's own (``target_scale="design"``, the default) or those of all training nodes
+(``"pooled"``); features likewise (``feature_scale``; :mod:`gsr_eda.predict.normalization`):
 
 * ``mse`` (default): :math:`\mathcal L = \frac{1}{|T|}\sum_{i \in T} (\hat z_i - z_i)^2`. It depends on
   each design's label scale: a design whose labels spread twice as wide weighs four times as much,
@@ -25,7 +26,9 @@ Validation loss (``val_loss``, ``--monitor loss``) stays the MSE on standardised
 
 Optimiser AdamW, cosine learning-rate decay over ``epochs`` (to ``lr * min_lr_ratio``), gradient
 clipping by global norm, early stopping when the monitored validation metric has not improved
-for ``patience`` epochs.
+for ``patience`` epochs. The first ``min_epochs`` epochs are never chosen as ``best.pt`` and never
+count towards patience: an underfit early model can rank one validation design well by chance,
+and on unseen designs that choice was the commonest failure (docs/training.md, "Unseen designs").
 
 Reproducibility: every random draw (design order, dropout) comes from generators re-seeded at
 the start of each epoch from ``(seed, epoch, rank)``, and deterministic algorithms are requested,
@@ -68,7 +71,7 @@ from gsr_eda.predict.checkpoint import (
     resolve_device,
     save_checkpoint,
 )
-from gsr_eda.predict.normalization import Standardizer
+from gsr_eda.predict.normalization import SCALES, Standardizer
 from gsr_eda.store import GraphStore
 from gsr_eda.train.curves import plot_learning_curves
 from gsr_eda.train.distributed import init_distributed, shutdown_distributed
@@ -115,6 +118,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     grad_clip: float = 1.0
     patience: int = 10
+    min_epochs: int = 10  # epochs before best.pt may be chosen and patience counts (module docstring)
     monitor: str = "pearson"
     seed: int = 0
     loss: str = "mse"  # mse | pearson (module docstring)
@@ -124,6 +128,10 @@ class TrainConfig:
     #: Stored features the model does not read; the absolute die position by default, since where a
     #: hotspot sits on one die does not carry over to another (docs/training.md, "Unseen designs").
     ignore_features: list[str] = field(default_factory=lambda: list(DEFAULT_IGNORED_FEATURES))
+    #: Where the feature and target standardisation statistics come from: pooled over the training
+    #: designs, or each design's own (gsr_eda.predict.normalization; docs/training.md, "Unseen designs").
+    feature_scale: str = "design"
+    target_scale: str = "design"
     val_designs: list[str] | None = None  # held out for early stopping (a split by design around them)
     test_designs: list[str] | None = None  # held out and scored once, at the end
     #: Multiscale training (gsr_eda.train.multiscale): off, coarse-to-fine, sub-to-full or gradients.
@@ -142,6 +150,11 @@ class TrainConfig:
             raise InputError(f"unknown monitor {self.monitor!r}; choose one of {', '.join(MONITORS)}")
         if self.loss not in LOSSES:
             raise InputError(f"unknown --loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        for name in ("feature_scale", "target_scale"):
+            if getattr(self, name) not in SCALES:
+                raise InputError(
+                    f"unknown --{name.replace('_', '-')} {getattr(self, name)!r}; choose one of {', '.join(SCALES)}"
+                )
         if self.split not in ("auto", "design", "node"):
             raise InputError(f"unknown split {self.split!r}; choose auto, design or node")
         for name in ("hidden", "layers", "groups", "k", "epochs"):
@@ -161,8 +174,10 @@ class TrainConfig:
                 raise InputError("--coarse-levels and --multiscale-epochs must be at least 1")
             if not 0.0 < self.window_fraction <= 1.0:
                 raise InputError(f"--window-fraction must be in (0, 1], got {self.window_fraction}")
-        if self.lr <= 0 or self.grad_clip <= 0 or self.weight_decay < 0 or self.patience < 1:
-            raise InputError("--lr and --grad-clip must be positive, --weight-decay >= 0, --patience >= 1")
+        if self.lr <= 0 or self.grad_clip <= 0 or self.weight_decay < 0 or self.patience < 1 or self.min_epochs < 0:
+            raise InputError(
+                "--lr and --grad-clip must be positive, --weight-decay >= 0, --patience >= 1, --min-epochs >= 0"
+            )
         self._check_model_options()
 
     def _check_model_options(self) -> None:
@@ -324,10 +339,11 @@ def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, 
         m = plan.mask(record.name, split)
         masks[split] = None if m is None else torch.from_numpy(m).to(device)
     adj = model_graph(model_name, record, device, ADJACENCY_NORMALIZATION)
+    train_nodes = plan.mask(record.name, TRAIN)
     return Graph(
         record.name,
         std.features(record.features, device),
-        std.target(record.cell_labels, device),
+        std.target(record.cell_labels, device, fit_on=None if train_nodes is None else record.cell_labels[train_nodes]),
         np.asarray(record.cell_labels, dtype=np.float32),
         adj,
         masks,
@@ -429,7 +445,12 @@ def _fit_standardizer(
         feats.append(records[n].features[:, columns] if m is None else records[n].features[m][:, columns])
         targets.append(records[n].cell_labels if m is None else records[n].cell_labels[m])
     moments = Standardizer.moments(feats, targets) if feats else np.zeros(2 * len(columns) + 4)
-    return Standardizer.from_moments(np.asarray(ctx.all_reduce_sum(list(moments), device)), columns)
+    return Standardizer.from_moments(
+        np.asarray(ctx.all_reduce_sum(list(moments), device)),
+        columns,
+        feature_scale=data.cfg.feature_scale,
+        target_scale=data.cfg.target_scale,
+    )
 
 
 def _run(
@@ -498,7 +519,8 @@ def _validate(s: _Session, epoch: int, lr: float, train_loss: float, started: fl
     """Score the validation designs, append the epoch's row and update best epoch and patience.
 
     Patience counts only epochs on the full graphs: a multiscale run's cheap epochs may set a
-    best score, but never stop the run before it has trained at full resolution.
+    best score, but never stop the run before it has trained at full resolution. Neither counts
+    before ``min_epochs``.
     """
     val = evaluate_graphs(s.model, s.val_graphs, VAL, s.std)
     row = {
@@ -511,11 +533,13 @@ def _validate(s: _Session, epoch: int, lr: float, train_loss: float, started: fl
     }
     s.history.append(row)
     score = _score(val, s.cfg.monitor)
-    improved = not math.isnan(score) and score > s.best_score
+    # A run shorter than min_epochs still chooses among its last epoch.
+    eligible = epoch + 1 >= min(s.cfg.min_epochs, s.cfg.epochs)
+    improved = eligible and not math.isnan(score) and score > s.best_score
     full_graph = s.schedule is None or s.schedule.is_full_graph_epoch(epoch)
     if improved:
         s.best_epoch, s.best_score, s.wait = epoch + 1, score, 0
-    elif full_graph:
+    elif full_graph and eligible:
         s.wait += 1
     return row | {"improved": improved}
 

@@ -116,6 +116,7 @@ def test_train_resume_evaluate_predict_and_gate(store, tmp_path, capsys, monkeyp
     assert code == EXIT_GATE, err
     summary = json.loads(out)
     assert summary["hotspot_fraction"] == 1.0 and summary["gate"]["tripped"]
+    assert summary["values"] == "relative"  # trained with the default --target-scale design
     assert (tmp_path / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     gate_args[gate_args.index("-1e9")] = "1e9"
     code, out, _ = run_cli(gate_args, capsys, monkeypatch)

@@ -74,7 +74,7 @@ def test_pearson_loss_of_a_constant_side_is_finite_with_finite_gradients():
 
 def test_training_with_pearson_is_invariant_to_an_affine_rescale_of_a_design(tmp_path):
     """Rescaling one training design's labels (a y + b) leaves every Pearson training step unchanged,
-    while the MSE steps change (that design weighs a^2 as much)."""
+    while MSE steps on pooled targets change (that design weighs a^2 as much)."""
     plain = _rescaled_store(tmp_path / "plain.h5", {})
     scaled = _rescaled_store(tmp_path / "scaled.h5", {"design1": (7.0, 3.0), "design3": (0.2, -1.0)})
     common = dict(val_designs=["design0"], test_designs=["design2"], seed=3)
@@ -88,9 +88,15 @@ def test_training_with_pearson_is_invariant_to_an_affine_rescale_of_a_design(tmp
     np.testing.assert_allclose(
         [r["val_pearson"] for r in p_scaled.history], [r["val_pearson"] for r in p_plain.history], atol=1e-4
     )
-    m_plain = _run(plain, tmp_path / "mp", 3, loss="mse", **common)
-    m_scaled = _run(scaled, tmp_path / "ms", 3, loss="mse", **common)
+    m_plain = _run(plain, tmp_path / "mp", 3, loss="mse", target_scale="pooled", **common)
+    m_scaled = _run(scaled, tmp_path / "ms", 3, loss="mse", target_scale="pooled", **common)
     assert abs(m_scaled.history[0]["train_loss"] - m_plain.history[0]["train_loss"]) > 1e-2
+    # With each design's labels standardised on their own (the default), MSE is invariant too.
+    d_plain = _run(plain, tmp_path / "dp", 3, loss="mse", **common)
+    d_scaled = _run(scaled, tmp_path / "ds", 3, loss="mse", **common)
+    np.testing.assert_allclose(
+        [r["train_loss"] for r in d_scaled.history], [r["train_loss"] for r in d_plain.history], rtol=1e-4
+    )
 
 
 def test_pearson_training_runs_is_reproducible_and_saves_its_loss(four_design_store, tmp_path):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from gsr_eda.errors import InputError
 from gsr_eda.predict import load_predictor
 from gsr_eda.predict.checkpoint import load_checkpoint
 from gsr_eda.train import TrainConfig, train
@@ -109,3 +110,31 @@ def test_node_split_stored_in_the_store_is_used(stored_split_store, tmp_path):
     assert plan.source == "stored"
     for name, split in stored.items():
         assert np.array_equal(plan.node_masks[name], split)
+
+
+def test_per_design_scales_make_predictions_invariant_to_a_designs_feature_units(four_design_store, tmp_path):
+    from gsr_eda.store import GraphStore
+
+    run = tmp_path / "run"
+    _run(four_design_store, run, 2, model="sage", layers=2, feature_scale="design", target_scale="design")
+    predictor = load_predictor(run)
+    assert (predictor.standardizer.feature_scale, predictor.standardizer.target_scale) == ("design", "design")
+    with GraphStore(four_design_store) as store:
+        record = store.read(store.designs[0])
+    adj = predictor.prepare_graph(record.indptr, record.indices, record.num_nodes)
+    # The same design in other units (every feature scaled and shifted) reads the same to the model.
+    rescaled = record.features.astype(np.float64) * 3.0 + 5.0
+    np.testing.assert_allclose(predictor.predict(rescaled, adj), predictor.predict(record.features, adj), atol=1e-4)
+    with pytest.raises(InputError, match="--target-scale"):
+        TrainConfig(store="s.h5", target_scale="global").validate()
+
+
+def test_min_epochs_keeps_early_epochs_out_of_model_selection_and_patience(four_design_store, tmp_path):
+    result = _run(four_design_store, tmp_path / "a", 6, model="sage", layers=2, patience=1, min_epochs=3)
+    assert result.best_epoch >= 3
+    assert len(result.history) >= 4  # epoch 3 sets the first best; patience starts counting after it
+    # A run shorter than min_epochs chooses its last epoch.
+    short = _run(four_design_store, tmp_path / "b", 2, model="sage", layers=2, min_epochs=10)
+    assert short.best_epoch == 2 and len(short.history) == 2
+    with pytest.raises(InputError, match="--min-epochs"):
+        TrainConfig(store="s.h5", min_epochs=-1).validate()
