@@ -80,6 +80,8 @@ from gsr_eda.train.multiscale import SCHEDULES, LossTerm, MultiscaleSchedule, Sc
 from gsr_eda.train.splits import MIN_DESIGNS_FOR_DESIGN_SPLIT, TEST, TRAIN, VAL, SplitPlan, plan_split
 
 DEFAULT_IGNORED_FEATURES = ("x_norm", "y_norm")
+#: What a run saved before these options existed trained with: its resume keeps that behaviour.
+BEFORE_SCALES = {"feature_scale": "pooled", "target_scale": "pooled", "min_epochs": 0}
 #: Validation metrics that can drive early stopping and ``best.pt``; all but ``loss`` are maximised.
 MONITORS = ("pearson", "spearman", "kendall", "r2", "loss")
 #: Training losses (module docstring): MSE on standardised targets, or 1 - Pearson per design.
@@ -413,7 +415,7 @@ def train(
         state = load_checkpoint(out_dir / LAST_NAME)
         if "train" not in state:
             raise InputError("checkpoint has no training state to resume from", out_dir / LAST_NAME)
-        saved = TrainConfig(**state["train"]["config"])
+        saved = TrainConfig(**(BEFORE_SCALES | state["train"]["config"]))
         saved.epochs, saved.device = cfg.epochs, cfg.device
         if cfg.store:
             saved.store = cfg.store  # the store may have moved; its features are checked below
