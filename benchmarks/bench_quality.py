@@ -214,6 +214,7 @@ def worker(args: argparse.Namespace) -> dict:
         loss=args.loss,
         patience=args.epochs if fixed_epochs else args.patience,
         min_epochs=args.min_epochs,
+        dropout=args.dropout,
         val_designs=[args.test] if fixed_epochs else [args.val],
         test_designs=None if fixed_epochs else [args.test],
         num_threads=args.threads,
@@ -249,6 +250,7 @@ def worker(args: argparse.Namespace) -> dict:
         "val": args.val,
         "ignore_features": args.ignore_features,
         "min_epochs": args.min_epochs,
+        "dropout": args.dropout,
         "feature_scale": args.feature_scale,
         "target_scale": args.target_scale,
         "train": result.split.train_designs,
@@ -294,6 +296,8 @@ def config_name(row: dict) -> str:
     name = name if schedule == "off" else f"{name} {schedule}"
     loss = row.get("loss", "mse")  # rows written before --loss trained with MSE
     name = name if loss == "mse" else f"{name} {loss} loss"
+    if row.get("dropout"):
+        name = f"{name} dropout {row['dropout']:g}"
     if row.get("min_epochs", 0) != 10:  # rows written before --min-epochs chose among every epoch
         name = f"{name} min-epochs {row.get('min_epochs', 0)}"
     # Rows written before the scales were options standardised with pooled statistics.
@@ -413,6 +417,7 @@ def main() -> None:
     p.add_argument("--tests", nargs="*", default=None, help="Only these test designs (default: every design).")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--patience", type=int, default=10)
+    p.add_argument("--dropout", type=float, default=0.0, help="gsr-eda train --dropout of every configuration.")
     p.add_argument(
         "--min-epochs", type=int, default=10, help="gsr-eda train --min-epochs of every configuration; recorded."
     )
@@ -516,6 +521,8 @@ def main() -> None:
                 str(args.patience),
                 "--min-epochs",
                 str(args.min_epochs),
+                "--dropout",
+                str(args.dropout),
                 "--hidden",
                 str(args.hidden),
                 "--lr",
