@@ -19,13 +19,15 @@ import argparse
 import numpy as np
 import scipy.sparse as sp
 
+from gsr_eda.predict.normalization import column_moments
 from gsr_eda.store import GraphStore
 from gsr_eda.train.trainer import DEFAULT_IGNORED_FEATURES
 
 
 def standardise(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
-    std = ref.std(0)
-    return (x - ref.mean(0)) / np.where(std > 1e-12, std, 1.0)
+    """``x`` standardised with the column statistics of ``ref`` (the trainer's rule)."""
+    mean, std = column_moments(ref)
+    return (x - mean) / std
 
 
 def neighbour_means(record, x: np.ndarray, hops: int) -> list[np.ndarray]:

@@ -83,15 +83,12 @@ class Standardizer:
         if n == 0 or m == 0:
             raise ValueError("no training nodes to fit the standardisation on")
         mean = sx / n
-        std = np.sqrt(np.maximum(sxx / n - mean**2, 0.0))
-        std[std < 1e-12] = 1.0
         t_mean = sy / m
-        t_std = float(np.sqrt(max(syy / m - t_mean**2, 0.0)))
         return cls(
             mean,
-            std,
+            _unit_floor(np.sqrt(np.maximum(sxx / n - mean**2, 0.0))),
             float(t_mean),
-            t_std if t_std > 1e-12 else 1.0,
+            float(_unit_floor(np.sqrt(max(syy / m - t_mean**2, 0.0)))),
             None if columns is None else np.asarray(columns, dtype=np.int64),
             feature_scale,
             target_scale,
@@ -110,7 +107,7 @@ class Standardizer:
     def features(self, x: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
         """The model's input: the selected stored columns of one design, standardised, float32 on ``device``."""
         x = self.select(x).astype(np.float64)
-        mean, std = _moments(x) if self.feature_scale == "design" else (self.feature_mean, self.feature_std)
+        mean, std = column_moments(x) if self.feature_scale == "design" else (self.feature_mean, self.feature_std)
         return torch.from_numpy(((x - mean) / std).astype(np.float32)).to(device)
 
     def target(
@@ -120,7 +117,7 @@ class Standardizer:
         come from (default ``y``; its training nodes in a split by node)."""
         y = np.asarray(y, dtype=np.float64)
         if self.target_scale == "design":
-            mean, std = _moments(y if fit_on is None else np.asarray(fit_on, dtype=np.float64))
+            mean, std = column_moments(y if fit_on is None else np.asarray(fit_on, dtype=np.float64))
         else:
             mean, std = self.target_mean, self.target_std
         return torch.from_numpy(((y - mean) / std).astype(np.float32)).to(device)
@@ -153,9 +150,11 @@ class Standardizer:
         )
 
 
-def _moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation over axis 0, a (near-)constant column's deviation set to 1."""
-    mean = values.mean(0)
-    std = np.atleast_1d(values.std(0))
-    std[std < 1e-12] = 1.0
-    return mean, std if values.ndim > 1 else std[0]
+def column_moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of ``values`` over axis 0 (one design's own statistics)."""
+    return values.mean(0), _unit_floor(values.std(0))
+
+
+def _unit_floor(std: np.ndarray | float) -> np.ndarray:
+    """A (near-)constant column's deviation set to 1, so it is centred, never divided by zero."""
+    return np.where(np.asarray(std) < 1e-12, 1.0, std)

@@ -81,7 +81,7 @@ from gsr_eda.train.splits import MIN_DESIGNS_FOR_DESIGN_SPLIT, TEST, TRAIN, VAL,
 
 DEFAULT_IGNORED_FEATURES = ("x_norm", "y_norm")
 #: What a run saved before these options existed trained with: its resume keeps that behaviour.
-BEFORE_SCALES = {"feature_scale": "pooled", "target_scale": "pooled", "min_epochs": 0}
+OLD_RUN_DEFAULTS = {"feature_scale": "pooled", "target_scale": "pooled", "min_epochs": 0}
 #: Validation metrics that can drive early stopping and ``best.pt``; all but ``loss`` are maximised.
 MONITORS = ("pearson", "spearman", "kendall", "r2", "loss")
 #: Training losses (module docstring): MSE on standardised targets, or 1 - Pearson per design.
@@ -336,19 +336,15 @@ class _Data:
 
 
 def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, model_name: str) -> Graph:
-    masks: dict[int, torch.Tensor | None] = {}
-    for split in (TRAIN, VAL, TEST):
-        m = plan.mask(record.name, split)
-        masks[split] = None if m is None else torch.from_numpy(m).to(device)
-    adj = model_graph(model_name, record, device, ADJACENCY_NORMALIZATION)
-    train_nodes = plan.mask(record.name, TRAIN)
+    node_masks = {split: plan.mask(record.name, split) for split in (TRAIN, VAL, TEST)}
+    train_nodes = node_masks[TRAIN]
     return Graph(
         record.name,
         std.features(record.features, device),
         std.target(record.cell_labels, device, fit_on=None if train_nodes is None else record.cell_labels[train_nodes]),
         np.asarray(record.cell_labels, dtype=np.float32),
-        adj,
-        masks,
+        model_graph(model_name, record, device, ADJACENCY_NORMALIZATION),
+        {split: None if m is None else torch.from_numpy(m).to(device) for split, m in node_masks.items()},
     )
 
 
@@ -415,7 +411,7 @@ def train(
         state = load_checkpoint(out_dir / LAST_NAME)
         if "train" not in state:
             raise InputError("checkpoint has no training state to resume from", out_dir / LAST_NAME)
-        saved = TrainConfig(**(BEFORE_SCALES | state["train"]["config"]))
+        saved = TrainConfig(**(OLD_RUN_DEFAULTS | state["train"]["config"]))
         saved.epochs, saved.device = cfg.epochs, cfg.device
         if cfg.store:
             saved.store = cfg.store  # the store may have moved; its features are checked below

@@ -141,17 +141,17 @@ def test_min_epochs_keeps_early_epochs_out_of_model_selection_and_patience(four_
 
 
 def test_resuming_a_run_saved_before_the_scales_keeps_its_pooled_statistics(four_design_store, tmp_path):
-    from gsr_eda.train.trainer import BEFORE_SCALES
+    from gsr_eda.train.trainer import OLD_RUN_DEFAULTS
 
     run = tmp_path / "run"
-    _run(four_design_store, run, 2, model="sage", layers=2, **BEFORE_SCALES)
+    _run(four_design_store, run, 2, model="sage", layers=2, **OLD_RUN_DEFAULTS)
     old = torch.load(run / "last.pt", weights_only=True)
-    for key in BEFORE_SCALES:  # as a checkpoint written before the options existed
+    for key in OLD_RUN_DEFAULTS:  # as a checkpoint written before the options existed
         del old["train"]["config"][key]
     for key in ("feature_scale", "target_scale"):
         del old["standardizer"][key]
     torch.save(old, run / "last.pt")
     train(TrainConfig(store="", epochs=3), run, resume=True, log=_quiet, show_progress=False)
     saved = json.loads((run / "config.json").read_text())
-    assert {key: saved[key] for key in BEFORE_SCALES} == BEFORE_SCALES
+    assert {key: saved[key] for key in OLD_RUN_DEFAULTS} == OLD_RUN_DEFAULTS
     assert load_predictor(run).standardizer.feature_scale == "pooled"
