@@ -73,27 +73,40 @@ def store_for(net_model: str, cache: Path, designs: dict[str, list[str]] | None 
 # -------------------------------------------------------------------------------------- step
 
 
+def model_and_graph(spec: str, record, args: argparse.Namespace) -> tuple:
+    """The seeded model of ``spec`` (``model[:concurrent][:edges]``) and its graph input."""
+    import torch
+
+    from gsr_eda.models import build_model, model_graph
+
+    name, *options = spec.split(":")
+    cellnet = {"two_pin_nets": "edges" if "edges" in options else "nodes"} if name in CELLNET_MODELS else {}
+    torch.manual_seed(0)
+    graph = model_graph(name, record, "cpu", **cellnet)
+    model = build_model(
+        name, record.features.shape[1], hidden=args.hidden, layers=args.layers, groups=2, k=args.k, **cellnet
+    )
+    if name == "gsr-cellnet":  # explicit either way (the model default is sequential)
+        model.body.stack.concurrent = "concurrent" in options
+    return model, graph
+
+
 def step_child(args: argparse.Namespace) -> dict:
     """Median training step of one configuration, in this process."""
     import numpy as np
     import torch
 
     from gsr_eda.bench.memory import current_rss_bytes, peak_rss_bytes
-    from gsr_eda.models import build_model, model_graph
     from gsr_eda.store import GraphStore
 
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     with GraphStore(args.store) as gs:
         record = gs.read(args.design)
-    name, concurrent = args.model.split(":")[0], args.model.endswith(":concurrent")
     features = record.features.astype(np.float64)
     x = torch.from_numpy(((features - features.mean(0)) / (features.std(0) + 1e-12)).astype(np.float32))
     y = torch.from_numpy((record.cell_labels - record.cell_labels.mean()) / record.cell_labels.std())
-    graph = model_graph(name, record, "cpu")
-    model = build_model(name, x.shape[1], hidden=args.hidden, layers=args.layers, groups=2, k=args.k)
-    if name == "gsr-cellnet":  # explicit either way (the model default is sequential)
-        model.body.stack.concurrent = concurrent
+    model, graph = model_and_graph(args.model, record, args)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     del record
     before = current_rss_bytes()
@@ -113,7 +126,7 @@ def step_child(args: argparse.Namespace) -> dict:
         "model": args.model,
         "layers": args.layers,
         "hidden": args.hidden,
-        "k": args.k if name.startswith("gsr") else None,
+        "k": args.k if args.model.startswith("gsr") else None,
         "threads": args.threads,
         "cells": int(x.shape[0]),
         "net_nodes": getattr(graph, "num_nets", None),
@@ -210,7 +223,6 @@ def run_profile(args: argparse.Namespace) -> None:
     import numpy as np
     import torch
 
-    from gsr_eda.models import build_model, model_graph
     from gsr_eda.ops import kernels
     from gsr_eda.store import GraphStore
 
@@ -234,10 +246,8 @@ def run_profile(args: argparse.Namespace) -> None:
     y = torch.randn(record.num_nodes)
     rows = []
     for repeat in range(args.repeats):
-        for name in ("gsr", "gsr-cellnet"):
-            torch.manual_seed(0)
-            graph = model_graph(name, record)
-            model = build_model(name, x.shape[1], hidden=args.hidden, layers=args.layers, k=args.k)
+        for name in args.models.split(","):
+            model, graph = model_and_graph(name, record, args)
             optimizer = torch.optim.AdamW(model.parameters())
             for step in range(args.steps + 1):
                 if step == 1:
@@ -267,13 +277,16 @@ def run_profile(args: argparse.Namespace) -> None:
 # ----------------------------------------------------------------------------------- quality
 
 
-def parse_config(text: str) -> tuple[str, int, int, str]:
-    """``model:layers[:k][@net-model]`` -> (model, layers, k, net model)."""
+def parse_config(text: str) -> tuple[str, int, int, str, str]:
+    """``model:layers[:k][:edges][@net-model]`` -> (model, layers, k, net model, two-pin nets)."""
     spec, _, net_model = text.partition("@")
     parts = spec.split(":")
+    two_pin_nets = "edges" if parts[-1] == "edges" else "nodes"
+    if two_pin_nets == "edges":
+        parts.pop()
     model = parts[0]
     net_model = net_model or ("cell-net" if model in CELLNET_MODELS else "capped-clique")
-    return model, int(parts[1]), int(parts[2]) if len(parts) > 2 else 8, net_model
+    return model, int(parts[1]), int(parts[2]) if len(parts) > 2 else 8, net_model, two_pin_nets
 
 
 def run_quality(args: argparse.Namespace) -> None:
@@ -286,8 +299,9 @@ def run_quality(args: argparse.Namespace) -> None:
     for test, val in bench_quality.folds(names):
         if args.tests and test not in args.tests:
             continue
-        for text, (model, layers, k, net_model) in zip(args.configs, configs):
+        for text, (model, layers, k, net_model, two_pin_nets) in zip(args.configs, configs):
             worker = ["--task", "proxy", "--store", str(stores[net_model]), "--test", test, "--model", model]
+            worker += ["--two-pin-nets", two_pin_nets]
             worker += ["--layers", str(layers), "--k", str(k), "--epochs", str(args.epochs)]
             worker += ["--patience", str(args.patience), "--hidden", str(args.hidden), "--seed", str(args.seed)]
             worker += ["--threads", str(args.threads)]
@@ -380,6 +394,7 @@ def main() -> None:
         c.add_argument(name, type=int, required=True)
     f = sub.add_parser("profile", help="Seconds per step in each kernel, gsr against gsr-cellnet.")
     f.add_argument("--layers", type=int, default=16)
+    f.add_argument("--models", default="gsr,gsr-cellnet", help="Comma-separated, as step's --models.")
     f.add_argument("--hidden", type=int, default=128)
     f.add_argument("--k", type=int, default=8)
     f.add_argument("--steps", type=int, default=2)

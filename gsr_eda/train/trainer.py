@@ -60,7 +60,7 @@ from gsr_eda.errors import InputError
 from gsr_eda.graph.coarsening import build_hierarchy
 from gsr_eda.jsonable import json_safe
 from gsr_eda.models import ADJACENCY_NORMALIZATION, MODEL_NAMES, build_model
-from gsr_eda.models.inputs import CELLNET_MODELS, model_graph
+from gsr_eda.models.inputs import CELLNET_MODELS, TWO_PIN_NETS, model_graph
 from gsr_eda.ops import CSRAdjacency
 from gsr_eda.predict.checkpoint import (
     BEST_NAME,
@@ -81,7 +81,7 @@ from gsr_eda.train.splits import MIN_DESIGNS_FOR_DESIGN_SPLIT, TEST, TRAIN, VAL,
 
 DEFAULT_IGNORED_FEATURES = ("x_norm", "y_norm")
 #: What a run saved before these options existed trained with: its resume keeps that behaviour.
-OLD_RUN_DEFAULTS = {"feature_scale": "pooled", "target_scale": "pooled", "min_epochs": 0}
+OLD_RUN_DEFAULTS = {"feature_scale": "pooled", "target_scale": "pooled", "min_epochs": 0, "two_pin_nets": "nodes"}
 #: Validation metrics that can drive early stopping and ``best.pt``; all but ``loss`` are maximised.
 MONITORS = ("pearson", "spearman", "kendall", "r2", "loss")
 #: Training losses (module docstring): MSE on standardised targets, or 1 - Pearson per design.
@@ -114,6 +114,8 @@ class TrainConfig:
     groups: int = 2
     k: int = 8
     dropout: float = 0.0
+    #: Cell-net models only: the nets of two cells as net nodes or as cell pairs (gsr_eda.models.inputs).
+    two_pin_nets: str = "nodes"
     epochs: int = 50
     lr: float = 1e-3
     min_lr_ratio: float = 0.01
@@ -157,6 +159,8 @@ class TrainConfig:
                 raise InputError(
                     f"unknown --{name.replace('_', '-')} {getattr(self, name)!r}; choose one of {', '.join(SCALES)}"
                 )
+        if self.two_pin_nets not in TWO_PIN_NETS:
+            raise InputError(f"unknown --two-pin-nets {self.two_pin_nets!r}; choose one of {', '.join(TWO_PIN_NETS)}")
         if self.split not in ("auto", "design", "node"):
             raise InputError(f"unknown split {self.split!r}; choose auto, design or node")
         for name in ("hidden", "layers", "groups", "k", "epochs"):
@@ -186,12 +190,19 @@ class TrainConfig:
         """The model's own checks (dropout range, --hidden a multiple of --groups, --k per group),
         run on a one-layer probe before any data is read, so a bad combination is a usage error."""
         try:
-            build_model(self.model, 1, hidden=self.hidden, layers=1, groups=self.groups, k=self.k, dropout=self.dropout)
+            build_model(self.model, 1, layers=1, **self.model_options())
         except ValueError as err:
             raise InputError(
                 f"--model {self.model} with --hidden {self.hidden} --groups {self.groups} "
-                f"--k {self.k} --dropout {self.dropout}: {err}"
+                f"--k {self.k} --dropout {self.dropout} --two-pin-nets {self.two_pin_nets}: {err}"
             ) from None
+
+    def model_options(self) -> dict[str, Any]:
+        """The options of :func:`gsr_eda.models.build_model` besides the name, inputs and depth."""
+        options = {"hidden": self.hidden, "groups": self.groups, "k": self.k, "dropout": self.dropout}
+        if self.model in CELLNET_MODELS:
+            options["two_pin_nets"] = self.two_pin_nets
+        return options
 
 
 @dataclass
@@ -335,7 +346,7 @@ class _Data:
         return {n: records[n] for n in names}
 
 
-def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, model_name: str) -> Graph:
+def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, cfg: TrainConfig) -> Graph:
     node_masks = {split: plan.mask(record.name, split) for split in (TRAIN, VAL, TEST)}
     train_nodes = node_masks[TRAIN]
     return Graph(
@@ -343,7 +354,7 @@ def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, 
         std.features(record.features, device),
         std.target(record.cell_labels, device, fit_on=None if train_nodes is None else record.cell_labels[train_nodes]),
         np.asarray(record.cell_labels, dtype=np.float32),
-        model_graph(model_name, record, device, ADJACENCY_NORMALIZATION),
+        model_graph(cfg.model, record, device, ADJACENCY_NORMALIZATION, two_pin_nets=cfg.two_pin_nets),
         {split: None if m is None else torch.from_numpy(m).to(device) for split, m in node_masks.items()},
     )
 
@@ -371,15 +382,7 @@ def evaluate_graphs(model: torch.nn.Module, graphs: list[Graph], split: int, std
 
 
 def _model_config(cfg: TrainConfig, in_channels: int) -> dict[str, Any]:
-    return {
-        "name": cfg.model,
-        "in_channels": in_channels,
-        "hidden": cfg.hidden,
-        "layers": cfg.layers,
-        "groups": cfg.groups,
-        "k": cfg.k,
-        "dropout": cfg.dropout,
-    }
+    return {"name": cfg.model, "in_channels": in_channels, "layers": cfg.layers} | cfg.model_options()
 
 
 def _write_logs(out_dir: Path, history: list[dict[str, float]]) -> None:
@@ -617,7 +620,7 @@ def _prepare(
         else _fit_standardizer(data, plan, records, my_train, ctx, device)
     )
     in_channels = len(std.feature_mean)
-    graphs = {n: _to_graph(records[n], plan, std, device, cfg.model) for n in needed}
+    graphs = {n: _to_graph(records[n], plan, std, device, cfg) for n in needed}
     schedule = _multiscale_schedule(cfg, {n: records[n] for n in my_train}, graphs, std, device, log)
     del records
 
@@ -647,9 +650,7 @@ def _build_model(cfg: TrainConfig, in_channels: int, ctx: Any, device: torch.dev
     """The seeded model, its data-parallel wrapper (the model itself on one process), AdamW and
     the cosine schedule."""
     torch.manual_seed(cfg.seed)
-    model = build_model(
-        cfg.model, in_channels, hidden=cfg.hidden, layers=cfg.layers, groups=cfg.groups, k=cfg.k, dropout=cfg.dropout
-    ).to(device)
+    model = build_model(cfg.model, in_channels, layers=cfg.layers, **cfg.model_options()).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=cfg.epochs, eta_min=cfg.lr * cfg.min_lr_ratio
@@ -804,7 +805,7 @@ def _finish(
         missing = [n for n in plan.test_designs if n not in graphs]
         if missing:
             for n, r in data.read(missing).items():
-                graphs[n] = _to_graph(r, plan, std, device, cfg.model)
+                graphs[n] = _to_graph(r, plan, std, device, cfg)
         test_metrics = json_safe(evaluate_graphs(best, [graphs[n] for n in plan.test_designs], TEST, std))
         log(
             f"best epoch {best_epoch}; test: pearson {test_metrics['pearson']}, spearman {test_metrics['spearman']}, "
