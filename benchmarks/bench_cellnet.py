@@ -74,18 +74,15 @@ def store_for(net_model: str, cache: Path, designs: dict[str, list[str]] | None 
 
 
 def model_and_graph(spec: str, record, args: argparse.Namespace) -> tuple:
-    """The seeded model of ``spec`` (``model[:concurrent][:edges]``) and its graph input."""
+    """The seeded model of ``spec`` (``model[:concurrent]``) and its graph input."""
     import torch
 
     from gsr_eda.models import build_model, model_graph
 
     name, *options = spec.split(":")
-    cellnet = {"two_pin_nets": "edges" if "edges" in options else "nodes"} if name in CELLNET_MODELS else {}
     torch.manual_seed(0)
-    graph = model_graph(name, record, "cpu", **cellnet)
-    model = build_model(
-        name, record.features.shape[1], hidden=args.hidden, layers=args.layers, groups=2, k=args.k, **cellnet
-    )
+    graph = model_graph(name, record, "cpu")
+    model = build_model(name, record.features.shape[1], hidden=args.hidden, layers=args.layers, groups=2, k=args.k)
     if name == "gsr-cellnet":  # explicit either way (the model default is sequential)
         model.body.stack.concurrent = "concurrent" in options
     return model, graph
@@ -277,16 +274,13 @@ def run_profile(args: argparse.Namespace) -> None:
 # ----------------------------------------------------------------------------------- quality
 
 
-def parse_config(text: str) -> tuple[str, int, int, str, str]:
-    """``model:layers[:k][:edges][@net-model]`` -> (model, layers, k, net model, two-pin nets)."""
+def parse_config(text: str) -> tuple[str, int, int, str]:
+    """``model:layers[:k][@net-model]`` -> (model, layers, k, net model)."""
     spec, _, net_model = text.partition("@")
     parts = spec.split(":")
-    two_pin_nets = "edges" if parts[-1] == "edges" else "nodes"
-    if two_pin_nets == "edges":
-        parts.pop()
     model = parts[0]
     net_model = net_model or ("cell-net" if model in CELLNET_MODELS else "capped-clique")
-    return model, int(parts[1]), int(parts[2]) if len(parts) > 2 else 8, net_model, two_pin_nets
+    return model, int(parts[1]), int(parts[2]) if len(parts) > 2 else 8, net_model
 
 
 def run_quality(args: argparse.Namespace) -> None:
@@ -299,9 +293,8 @@ def run_quality(args: argparse.Namespace) -> None:
     for test, val in bench_quality.folds(names):
         if args.tests and test not in args.tests:
             continue
-        for text, (model, layers, k, net_model, two_pin_nets) in zip(args.configs, configs):
+        for text, (model, layers, k, net_model) in zip(args.configs, configs):
             worker = ["--task", "proxy", "--store", str(stores[net_model]), "--test", test, "--model", model]
-            worker += ["--two-pin-nets", two_pin_nets]
             worker += ["--layers", str(layers), "--k", str(k), "--epochs", str(args.epochs)]
             worker += ["--patience", str(args.patience), "--hidden", str(args.hidden), "--seed", str(args.seed)]
             worker += ["--threads", str(args.threads)]

@@ -170,7 +170,6 @@ def worker(args: argparse.Namespace) -> dict:
     import torch
 
     from gsr_eda.bench.memory import peak_rss_bytes
-    from gsr_eda.models import CELLNET_MODELS
     from gsr_eda.predict import load_predictor, predict_design
     from gsr_eda.store import GraphStore
     from gsr_eda.train.evaluation import evaluate_records
@@ -216,7 +215,6 @@ def worker(args: argparse.Namespace) -> dict:
         patience=args.epochs if fixed_epochs else args.patience,
         min_epochs=args.min_epochs,
         dropout=args.dropout,
-        two_pin_nets=args.two_pin_nets,
         val_designs=[args.test] if fixed_epochs else [args.val],
         test_designs=None if fixed_epochs else [args.test],
         num_threads=args.threads,
@@ -253,7 +251,6 @@ def worker(args: argparse.Namespace) -> dict:
         "ignore_features": args.ignore_features,
         "min_epochs": args.min_epochs,
         "dropout": args.dropout,
-        "two_pin_nets": args.two_pin_nets if args.model in CELLNET_MODELS else None,
         "feature_scale": args.feature_scale,
         "target_scale": args.target_scale,
         "train": result.split.train_designs,
@@ -301,8 +298,6 @@ def config_name(row: dict) -> str:
     name = name if loss == "mse" else f"{name} {loss} loss"
     if row.get("dropout"):
         name = f"{name} dropout {row['dropout']:g}"
-    if row.get("two_pin_nets") == "edges":
-        name = f"{name} two-pin edges"
     if row.get("min_epochs", 0) != 10:  # rows written before --min-epochs chose among every epoch
         name = f"{name} min-epochs {row.get('min_epochs', 0)}"
     # Rows written before the scales were options standardised with pooled statistics.
@@ -480,7 +475,6 @@ def main() -> None:
     )
     # Internal: one configuration and fold in this process.
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--two-pin-nets", default="nodes", choices=["nodes", "edges"], help=argparse.SUPPRESS)
     p.add_argument("--store", help=argparse.SUPPRESS)
     p.add_argument("--test", help=argparse.SUPPRESS)
     p.add_argument("--val", default=None, help=argparse.SUPPRESS)

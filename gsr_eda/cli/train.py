@@ -119,12 +119,6 @@ def train(
         "designs'): check on a held-out design (--test-designs).",
     ),
     dropout: float = typer.Option(0.0, "--dropout", help="Dropout probability."),
-    two_pin_nets: str = typer.Option(
-        "nodes",
-        "--two-pin-nets",
-        help="Cell-net models (gsr-cellnet, hetero-sage): a net of two cells as a net node (nodes) or as the "
-        "cell pair it joins (edges: fewer net nodes, a faster step; docs/training.md, 'Cell-net graphs').",
-    ),
     epochs: int = typer.Option(50, "--epochs", "-e", help="Maximum epochs (one optimiser step per training design)."),
     lr: float = typer.Option(1e-3, "--lr", help="Peak AdamW learning rate (cosine decay to lr * --min-lr-ratio)."),
     min_lr_ratio: float = typer.Option(0.01, "--min-lr-ratio", help="Final learning rate as a fraction of --lr."),
@@ -228,7 +222,6 @@ def train(
         groups=groups,
         k=k,
         dropout=dropout,
-        two_pin_nets=two_pin_nets,
         epochs=epochs,
         lr=lr,
         min_lr_ratio=min_lr_ratio,

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from gsr_eda.design import PlacedDesign
 from gsr_eda.errors import InputError
@@ -58,6 +59,7 @@ from gsr_eda.graph import (
 )
 from gsr_eda.ingest import read_def_design
 from gsr_eda.ingest.def_positions import read_def_placement
+from gsr_eda.models.inputs import net_inputs
 from gsr_eda.predict.core import gcell_map_of_cells
 from gsr_eda.predict.predictor import Predictor, load_predictor
 from gsr_eda.store import GraphStore
@@ -379,7 +381,7 @@ class CongestionSession:
     def _move_net_nodes(self, x: np.ndarray, y: np.ndarray, maps: np.ndarray) -> None:
         """Recompute the net nodes' features at ``(x, y)`` (ingest's values) into the resident graph."""
         feats = net_features(self.design, x, y, context=self._nets, maps=maps)
-        self._graph.set_net_features(feats)
+        self._graph.net_x.copy_(torch.from_numpy(net_inputs(feats)))
 
     def net_features(self, positions: Any = None, y: Any = None, *, units: str = "um") -> np.ndarray | None:
         """The raw ``(M, F')`` net-node features at these positions (cell-net models; else None)."""

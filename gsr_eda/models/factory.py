@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from gsr_eda.models.base import CongestionModel
-from gsr_eda.models.inputs import CELLNET_MODELS, TWO_PIN_NETS
 
 #: Architectures, with a one-line description for ``--help``.
 MODEL_NAMES: dict[str, str] = {
@@ -27,16 +26,13 @@ def build_model(
     groups: int = 2,
     k: int = 8,
     dropout: float = 0.0,
-    two_pin_nets: str = "nodes",
 ) -> CongestionModel:
     """Build a congestion model: shared encoder and head around the named message-passing body.
 
     ``groups`` applies to the reversible models (``gsr``, ``revgnn``, ``gsr-cellnet``), ``k`` to
     ``gsr`` and ``gsr-cellnet``. ``gsr-cellnet`` and ``hetero-sage`` take a
     :class:`gsr_eda.models.inputs.CellNetGraph` instead of the adjacency
-    (:func:`gsr_eda.models.inputs.model_graph` builds either); ``two_pin_nets``
-    (:data:`gsr_eda.models.inputs.TWO_PIN_NETS`) is which graph they take: nets of two cells as
-    net nodes or as cell pairs.
+    (:func:`gsr_eda.models.inputs.model_graph` builds either).
     Raises ``ValueError`` for an unknown name or an inconsistent configuration.
     """
     if name not in MODEL_NAMES:
@@ -45,10 +41,6 @@ def build_model(
         raise ValueError(f"in_channels, hidden and layers must be positive, got {in_channels}, {hidden}, {layers}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-    if two_pin_nets not in TWO_PIN_NETS:
-        raise ValueError(f"two_pin_nets must be one of {', '.join(TWO_PIN_NETS)}, got {two_pin_nets!r}")
-    if two_pin_nets != "nodes" and name not in CELLNET_MODELS:
-        raise ValueError(f"two_pin_nets applies to the cell-net models ({', '.join(CELLNET_MODELS)}), not {name}")
     # Each body module is imported when its model is asked for: the baselines pull in
     # torch_geometric, seconds of import time that GSR-GNN and inference never need.
     if name == "gsr":
@@ -62,11 +54,11 @@ def build_model(
     elif name == "gsr-cellnet":
         from gsr_eda.models.gsr_cellnet import GSRCellNetBody
 
-        body = GSRCellNetBody(hidden, layers, groups, k, dropout, two_pin_nets=two_pin_nets)
+        body = GSRCellNetBody(hidden, layers, groups, k, dropout)
     elif name == "hetero-sage":
         from gsr_eda.models.hetero_sage import HeteroSAGEBody
 
-        body = HeteroSAGEBody(hidden, layers, dropout, two_pin_nets=two_pin_nets)
+        body = HeteroSAGEBody(hidden, layers, dropout)
     elif name == "gcn":
         from gsr_eda.models.gcn import GCNBody
 

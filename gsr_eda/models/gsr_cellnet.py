@@ -5,34 +5,22 @@ inputs (:func:`gsr_eda.models.inputs.net_inputs` of the stored net features: deg
 HPWL, the net's RUDY and the maps over its box) go through their own Linear encoder into the
 net state. :class:`gsr_eda.nn.HeteroGSRStack` then runs ``L`` reversible layers of
 cell -> net and net -> cell GS(k) message passing on the CBSR kernels (activation memory flat in
-depth), and the shared head reads the cells. With ``two_pin_nets="edges"`` the nets of two
-cells are cell pairs instead of net nodes (:mod:`gsr_eda.models.inputs`), sent along by the
-cell -> net block of each group.
+depth), and the shared head reads the cells.
 """
 
 from __future__ import annotations
 
 from torch import Tensor, nn
 
-from gsr_eda.models.inputs import NET_INPUT_CHANNELS, CellNetGraph, check_two_pin_nets
+from gsr_eda.models.inputs import NET_INPUT_CHANNELS, CellNetGraph
 from gsr_eda.nn import HeteroGSRStack
 
 
 class GSRCellNetBody(nn.Module):
     """Net encoder + :class:`HeteroGSRStack`; ``body(h_cells, graph) -> h_cells``."""
 
-    def __init__(
-        self,
-        hidden: int,
-        layers: int,
-        groups: int,
-        k: int,
-        dropout: float,
-        concurrent: bool = False,
-        two_pin_nets: str = "nodes",
-    ) -> None:
+    def __init__(self, hidden: int, layers: int, groups: int, k: int, dropout: float, concurrent: bool = False) -> None:
         super().__init__()
-        self.two_pin_nets = two_pin_nets
         self.net_encoder = nn.Linear(NET_INPUT_CHANNELS, hidden)
         self.stack = HeteroGSRStack(hidden, layers, groups=groups, k=k, dropout=dropout, concurrent=concurrent)
 
@@ -41,6 +29,5 @@ class GSRCellNetBody(nn.Module):
             raise TypeError(
                 f"gsr-cellnet takes a CellNetGraph (gsr_eda.models.inputs.model_graph), got {type(graph).__name__}"
             )
-        check_two_pin_nets(graph, self.two_pin_nets, "gsr-cellnet")
         cells, _nets = self.stack(h, self.net_encoder(graph.net_x), graph)
         return cells

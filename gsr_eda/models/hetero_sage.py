@@ -12,9 +12,7 @@ the layer's input:
 
 with :math:`\mathrm{SAGE}(z_{src}, z_{dst}) = W^{root} z_{dst} + W^{nbr}\,\mathrm{mean}_{src}(z_{src})`
 over the pin edges (relations ``('cell', 'pin', 'net')`` and ``('net', 'pin', 'cell')``; the
-last layer has only the second, as the head reads only the cells). With ``two_pin_nets="edges"``
-a third relation, ``('cell', 'pair', 'cell')``, carries the nets of two cells (their cell
-pairs), summed into the cells' update like the others (``HeteroConv``'s ``aggr="sum"``).
+last layer has only the second, as the head reads only the cells).
 """
 
 from __future__ import annotations
@@ -25,20 +23,18 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import HeteroConv, SAGEConv
 
-from gsr_eda.models.inputs import NET_INPUT_CHANNELS, CellNetGraph, check_two_pin_nets
+from gsr_eda.models.inputs import NET_INPUT_CHANNELS, CellNetGraph
 
 CELL_TO_NET = ("cell", "pin", "net")
 NET_TO_CELL = ("net", "pin", "cell")
-CELL_PAIR = ("cell", "pair", "cell")
 
 
 class HeteroSAGEBody(nn.Module):
     """Pre-norm residual stack of ``HeteroConv({cell->net, net->cell: SAGEConv})`` layers."""
 
-    def __init__(self, hidden: int, layers: int, dropout: float, two_pin_nets: str = "nodes") -> None:
+    def __init__(self, hidden: int, layers: int, dropout: float) -> None:
         super().__init__()
         self.dropout = dropout
-        self.two_pin_nets = two_pin_nets
         self.net_encoder = nn.Linear(NET_INPUT_CHANNELS, hidden)
         self.norms = nn.ModuleList(
             nn.ModuleDict({"cell": nn.LayerNorm(hidden), "net": nn.LayerNorm(hidden)}) for _ in range(layers)
@@ -49,22 +45,23 @@ class HeteroSAGEBody(nn.Module):
             warnings.filterwarnings("ignore", message="There exist node types")
             self.convs = nn.ModuleList(self._layer(hidden, last=i == layers - 1) for i in range(layers))
 
-    def _layer(self, hidden: int, last: bool) -> HeteroConv:
-        relations = [NET_TO_CELL] if last else [CELL_TO_NET, NET_TO_CELL]
-        if self.two_pin_nets == "edges":
-            relations.append(CELL_PAIR)
-        return HeteroConv({r: SAGEConv((hidden, hidden), hidden, aggr="mean") for r in relations}, aggr="sum")
+    @staticmethod
+    def _layer(hidden: int, last: bool) -> HeteroConv:
+        return HeteroConv(
+            {
+                **({} if last else {CELL_TO_NET: SAGEConv((hidden, hidden), hidden, aggr="mean")}),
+                NET_TO_CELL: SAGEConv((hidden, hidden), hidden, aggr="mean"),
+            },
+            aggr="sum",
+        )
 
     def forward(self, h: Tensor, graph: CellNetGraph) -> Tensor:
         if not isinstance(graph, CellNetGraph):
             raise TypeError(
                 f"hetero-sage takes a CellNetGraph (gsr_eda.models.inputs.model_graph), got {type(graph).__name__}"
             )
-        check_two_pin_nets(graph, self.two_pin_nets, "hetero-sage")
         # edge_index rows are [source, destination]: cells -> nets from net_from_cell, and back.
         edges = {CELL_TO_NET: graph.net_from_cell.edge_index(), NET_TO_CELL: graph.cell_from_net.edge_index()}
-        if graph.pairs is not None:
-            edges[CELL_PAIR] = graph.pairs.edge_index()
         state = {"cell": h, "net": self.net_encoder(graph.net_x)}
         for norms, conv in zip(self.norms, self.convs):
             z = {

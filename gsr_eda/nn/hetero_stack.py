@@ -16,18 +16,8 @@ pair ``(cells, nets)``), with :math:`Y_0 = \sum_{i \ge 2} X_i` on each type:
 .. math::
     Y^n_i = X^n_i + F^{c \to n}_{l,i}(Y^c_{i-1}), \qquad Y^c_i = X^c_i + F^{n \to c}_{l,i}(Y^n_{i-1}).
 
-With two-pin nets as cell pairs (:attr:`gsr_eda.models.inputs.CellNetGraph.pairs`, ``P``,
-``N x N``) the cell -> net block also sends the cells' transformed states along the pairs, from
-the same ``N x d`` product: its matrix is ``[P; \hat B]`` (``(N + M) x N``) and it writes both
-types of the group, which share one ``(N + M) x d`` block of the state:
-
-.. math::
-    Y^c_i = X^c_i + F^{n \to c}_{l,i}(Y^n_{i-1}) + P\,(\mathrm{GS}_k(\mathrm{LN}(Y^c_{i-1}))\,W^{c \to n}_{l,i})
-    + b^{c \to n}_{l,i}.
-
 Both products of a group read only the previous group's outputs, so they are independent (they
-run concurrently: ``concurrent``, :class:`PairRunner`, unless pairs make both write the cells),
-and the inverse is the homogeneous one on each type:
+run concurrently: ``concurrent``, :class:`PairRunner`), and the inverse is the homogeneous one on each type:
 ``X_i = Y_i - F_{l,i}(Y_{i-1})`` in reverse group order. A message crosses one pin edge per
 group: cell -> net in group ``i``, net -> cell in group ``i + 1``, so each layer of two groups
 is one cell -> net -> cell hop.
@@ -141,11 +131,11 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
         layers, groups, dim, k = config["layers"], config["groups"], config["dim"], config["k"]
         dropout, seed = config["dropout"], config["seed"]
         n, m = x_cell.shape[0], x_net.shape[0]
-        state = _joint_state(x_cell.detach(), x_net.detach(), groups, dim)
-        state_c, state_n = state[:, :n], state[:, n:]
+        state_c = x_cell.detach().reshape(n, groups, dim).transpose(0, 1).contiguous()
+        state_n = x_net.detach().reshape(m, groups, dim).transpose(0, 1).contiguous()
         backward = config["needs_backward"]
-        # ws_net: nets (and, with pairs, cells) from cells; ws_cell: cells from nets.
-        ws_net = BlockWorkspace(_from_cells(graph), dim, k, x_cell.dtype, backward=backward)
+        # ws_net: nets from cells (input cells, output nets); ws_cell: cells from nets.
+        ws_net = BlockWorkspace(graph.net_from_cell, dim, k, x_cell.dtype, backward=backward)
         ws_cell = BlockWorkspace(graph.cell_from_net, dim, k, x_cell.dtype, backward=backward)
         saved_net = saved_cell = None
         if backward and config["save_indices"]:
@@ -154,8 +144,7 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
         to_net = _LayerGroupParams(*params[:4])
         to_cell = _LayerGroupParams(*params[4:])
         cells, nets = state_c.unbind(0), state_n.unbind(0)
-        from_cells = state.unbind(0) if graph.pairs is not None else nets  # what F^{c->n} writes
-        with PairRunner(_concurrent(config, graph), config["cpu_threads"], x_cell.device) as pair:
+        with PairRunner(config["concurrent"], config["cpu_threads"], x_cell.device) as pair:
             for layer in range(layers):
                 for group in range(groups):
                     y_c = _group_input(state_c, cells, group, ws_net)
@@ -165,7 +154,7 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
                         ws_net.forward(
                             y_c,
                             *to_net.of(layer, group),
-                            from_cells[group],
+                            nets[group],
                             accumulate=True,
                             dropout=dropout,
                             seed=relation_seed(seed, 0, layer, group, layers, groups),
@@ -184,7 +173,8 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
                         )
 
                     pair.run(net_block, cell_block)
-        out_c, out_n = _split_state(state, n, groups, dim)
+        out_c = state_c.transpose(0, 1).reshape(n, groups * dim)
+        out_n = state_n.transpose(0, 1).reshape(m, groups * dim)
         ctx.graph, ctx.config = graph, config
         ctx.workspaces = (ws_net, ws_cell)
         ctx.saved = (saved_net, saved_cell)
@@ -200,25 +190,21 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
         saved_net, saved_cell = ctx.saved
         layers, groups, dim = config["layers"], config["groups"], config["dim"]
         dropout, seed = config["dropout"], config["seed"]
-        n = out_c.shape[0]
-        graph = ctx.graph
-        state = _joint_state(out_c, out_n, groups, dim)
-        g = _joint_state(grad_c, grad_n, groups, dim)
-        state_c, state_n, g_c, g_n = state[:, :n], state[:, n:], g[:, :n], g[:, n:]
-        pairs = graph.pairs is not None
+        n, m = out_c.shape[0], out_n.shape[0]
+        state_c = out_c.reshape(n, groups, dim).transpose(0, 1).contiguous()
+        state_n = out_n.reshape(m, groups, dim).transpose(0, 1).contiguous()
+        g_c = grad_c.reshape(n, groups, dim).transpose(0, 1).contiguous()
+        g_n = grad_n.reshape(m, groups, dim).transpose(0, 1).contiguous()
         grad_params = [torch.empty_like(p) for p in params]
         to_net, to_cell = _LayerGroupParams(*params[:4]), _LayerGroupParams(*params[4:])
         d_to_net, d_to_cell = _LayerGroupParams(*grad_params[:4]), _LayerGroupParams(*grad_params[4:])
         cells, nets = state_c.unbind(0), state_n.unbind(0)
         g_cells, g_nets = g_c.unbind(0), g_n.unbind(0)
-        from_cells, g_from_cells = (state.unbind(0), g.unbind(0)) if pairs else (nets, g_nets)
         # Whether a relation's bias gradient for the block about to be processed was summed by
         # the other relation's previous backward (the homogeneous stack's shortcut, cross-wired:
         # the input gradient of a cell -> net block is the output gradient of a net -> cell one).
-        # With pairs, a cell -> net block also writes cells: its output gradient spans both
-        # types, which the net -> cell block's input gradient (nets only) does not sum.
         ready = {"to_net": False, "to_cell": False}
-        with PairRunner(_concurrent(config, graph), config["cpu_threads"], out_c.device) as pair:
+        with PairRunner(config["concurrent"], config["cpu_threads"], out_c.device) as pair:
             for layer in reversed(range(layers)):
                 for group in reversed(range(groups)):
                     y_c = _group_input(state_c, cells, group, ws_net)
@@ -228,20 +214,9 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
                     sum_net = sum_cell = None  # the following block's bias gradient, other relation
                     if direct and following[0] >= 0:
                         sum_net = d_to_cell.of(*following)[3]
-                        sum_cell = None if pairs else d_to_net.of(*following)[3]
+                        sum_cell = d_to_net.of(*following)[3]
                     plan = {
-                        "to_net": (
-                            ws_net,
-                            y_c,
-                            from_cells,
-                            g_from_cells,
-                            g_cells,
-                            to_net,
-                            d_to_net,
-                            saved_net,
-                            0,
-                            sum_net,
-                        ),
+                        "to_net": (ws_net, y_c, nets, g_nets, g_cells, to_net, d_to_net, saved_net, 0, sum_net),
                         "to_cell": (ws_cell, y_n, cells, g_cells, g_nets, to_cell, d_to_cell, saved_cell, 1, sum_cell),
                     }
 
@@ -300,38 +275,9 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
                         g_c[1:].add_(ws_net.grad_sum)
                         g_n[1:].add_(ws_cell.grad_sum)
                     ready = {"to_cell": sum_net is not None, "to_net": sum_cell is not None}
-        grad_x_c, grad_x_n = _split_state(g, n, groups, dim)
+        grad_x_c = g_c.transpose(0, 1).reshape(n, groups * dim)
+        grad_x_n = g_n.transpose(0, 1).reshape(m, groups * dim)
         return (grad_x_c, grad_x_n, None, None, *grad_params)
-
-
-def _joint_state(cells: Tensor, nets: Tensor, groups: int, dim: int) -> Tensor:
-    """``(C, N + M, d)``: each group's cell rows, then its net rows, one contiguous block, so
-    a cell -> net block with pairs writes both types of a group through one output view."""
-    n, m = cells.shape[0], nets.shape[0]
-    state = cells.new_empty(groups, n + m, dim)
-    state[:, :n] = cells.reshape(n, groups, dim).transpose(0, 1)
-    state[:, n:] = nets.reshape(m, groups, dim).transpose(0, 1)
-    return state
-
-
-def _split_state(state: Tensor, n: int, groups: int, dim: int) -> tuple[Tensor, Tensor]:
-    """The ``(N, D)`` cells and ``(M, D)`` nets of a joint state (:func:`_joint_state`)."""
-    m = state.shape[1] - n
-    return (
-        state[:, :n].transpose(0, 1).reshape(n, groups * dim),
-        state[:, n:].transpose(0, 1).reshape(m, groups * dim),
-    )
-
-
-def _from_cells(graph: Any) -> Any:
-    """The cell -> net relation's matrix: ``net_from_cell``, or with pairs ``[P; B]`` (the
-    joint state's row order)."""
-    return graph.net_from_cell if graph.pairs is None else graph.pairs_and_nets
-
-
-def _concurrent(config: dict, graph: Any) -> bool:
-    """With pairs both relations of a group write its cells, so they run one after the other."""
-    return config["concurrent"] and graph.pairs is None
 
 
 class HeteroGSRStack(torch.nn.Module):

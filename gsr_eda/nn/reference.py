@@ -99,20 +99,15 @@ def hetero_stack_reference(stack, x_cell: Tensor, x_net: Tensor, graph, *, seed:
         yn = xn[1] if groups == 2 else torch.stack(xn[1:]).sum(0)
         out_c, out_n = [], []
         for group in range(groups):
-            to_net_args = (
+            new_n = gsr_block_reference(
+                yc.contiguous(),
+                graph.net_from_cell,
                 *(t[layer, group] for t in to_net),
                 k,
                 dropout,
                 relation_seed(seed, 0, layer, group, layers, groups),
+                xn[group],
             )
-            if graph.pairs is None:
-                new_n = gsr_block_reference(yc.contiguous(), graph.net_from_cell, *to_net_args, xn[group])
-                cell_residual = xc[group]
-            else:  # one block writes the cells' pair messages and the nets (the joint rows)
-                both = gsr_block_reference(
-                    yc.contiguous(), graph.pairs_and_nets, *to_net_args, torch.cat([xc[group], xn[group]])
-                )
-                cell_residual, new_n = both[: graph.num_nodes], both[graph.num_nodes :]
             new_c = gsr_block_reference(
                 yn.contiguous(),
                 graph.cell_from_net,
@@ -120,7 +115,7 @@ def hetero_stack_reference(stack, x_cell: Tensor, x_net: Tensor, graph, *, seed:
                 k,
                 dropout,
                 relation_seed(seed, 1, layer, group, layers, groups),
-                cell_residual,
+                xc[group],
             )
             yc, yn = new_c, new_n
             out_c.append(new_c)

@@ -140,7 +140,6 @@ def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path):
             groups=int(cfg["groups"]),
             k=int(cfg["k"]),
             dropout=float(cfg["dropout"]),
-            **({"two_pin_nets": str(cfg["two_pin_nets"])} if "two_pin_nets" in cfg else {}),
         )
         model.load_state_dict(ckpt["model_state"])
     except (KeyError, ValueError, RuntimeError) as err:

@@ -43,14 +43,7 @@ class Predictor:
         the :class:`~gsr_eda.models.inputs.CellNetGraph` (net nodes from ``net_nodes``, a
         store's, or computed from the design); the model's normalisation, on its device."""
         return design_graph(
-            self.model_name,
-            design,
-            indptr,
-            indices,
-            self.device,
-            self.normalization,
-            net_nodes=net_nodes,
-            two_pin_nets=str(self.config.get("two_pin_nets", "nodes")),
+            self.model_name, design, indptr, indices, self.device, self.normalization, net_nodes=net_nodes
         )
 
     def prepare_graph(self, indptr: np.ndarray, indices: np.ndarray, num_nodes: int):

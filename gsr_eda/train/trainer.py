@@ -60,7 +60,7 @@ from gsr_eda.errors import InputError
 from gsr_eda.graph.coarsening import build_hierarchy
 from gsr_eda.jsonable import json_safe
 from gsr_eda.models import ADJACENCY_NORMALIZATION, MODEL_NAMES, build_model
-from gsr_eda.models.inputs import CELLNET_MODELS, TWO_PIN_NETS, model_graph
+from gsr_eda.models.inputs import CELLNET_MODELS, model_graph
 from gsr_eda.ops import CSRAdjacency
 from gsr_eda.predict.checkpoint import (
     BEST_NAME,
@@ -81,7 +81,7 @@ from gsr_eda.train.splits import MIN_DESIGNS_FOR_DESIGN_SPLIT, TEST, TRAIN, VAL,
 
 DEFAULT_IGNORED_FEATURES = ("x_norm", "y_norm")
 #: What a run saved before these options existed trained with: its resume keeps that behaviour.
-OLD_RUN_DEFAULTS = {"feature_scale": "pooled", "target_scale": "pooled", "min_epochs": 0, "two_pin_nets": "nodes"}
+OLD_RUN_DEFAULTS = {"feature_scale": "pooled", "target_scale": "pooled", "min_epochs": 0}
 #: Validation metrics that can drive early stopping and ``best.pt``; all but ``loss`` are maximised.
 MONITORS = ("pearson", "spearman", "kendall", "r2", "loss")
 #: Training losses (module docstring): MSE on standardised targets, or 1 - Pearson per design.
@@ -114,8 +114,6 @@ class TrainConfig:
     groups: int = 2
     k: int = 8
     dropout: float = 0.0
-    #: Cell-net models only: the nets of two cells as net nodes or as cell pairs (gsr_eda.models.inputs).
-    two_pin_nets: str = "nodes"
     epochs: int = 50
     lr: float = 1e-3
     min_lr_ratio: float = 0.01
@@ -159,8 +157,6 @@ class TrainConfig:
                 raise InputError(
                     f"unknown --{name.replace('_', '-')} {getattr(self, name)!r}; choose one of {', '.join(SCALES)}"
                 )
-        if self.two_pin_nets not in TWO_PIN_NETS:
-            raise InputError(f"unknown --two-pin-nets {self.two_pin_nets!r}; choose one of {', '.join(TWO_PIN_NETS)}")
         if self.split not in ("auto", "design", "node"):
             raise InputError(f"unknown split {self.split!r}; choose auto, design or node")
         for name in ("hidden", "layers", "groups", "k", "epochs"):
@@ -194,15 +190,12 @@ class TrainConfig:
         except ValueError as err:
             raise InputError(
                 f"--model {self.model} with --hidden {self.hidden} --groups {self.groups} "
-                f"--k {self.k} --dropout {self.dropout} --two-pin-nets {self.two_pin_nets}: {err}"
+                f"--k {self.k} --dropout {self.dropout}: {err}"
             ) from None
 
     def model_options(self) -> dict[str, Any]:
         """The options of :func:`gsr_eda.models.build_model` besides the name, inputs and depth."""
-        options = {"hidden": self.hidden, "groups": self.groups, "k": self.k, "dropout": self.dropout}
-        if self.model in CELLNET_MODELS:
-            options["two_pin_nets"] = self.two_pin_nets
-        return options
+        return {"hidden": self.hidden, "groups": self.groups, "k": self.k, "dropout": self.dropout}
 
 
 @dataclass
@@ -354,7 +347,7 @@ def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, 
         std.features(record.features, device),
         std.target(record.cell_labels, device, fit_on=None if train_nodes is None else record.cell_labels[train_nodes]),
         np.asarray(record.cell_labels, dtype=np.float32),
-        model_graph(cfg.model, record, device, ADJACENCY_NORMALIZATION, two_pin_nets=cfg.two_pin_nets),
+        model_graph(cfg.model, record, device, ADJACENCY_NORMALIZATION),
         {split: None if m is None else torch.from_numpy(m).to(device) for split, m in node_masks.items()},
     )
 

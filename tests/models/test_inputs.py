@@ -63,15 +63,14 @@ def test_net_inputs_checks_width():
     assert net_inputs(np.full((1, len(NET_FEATURES)), np.e - 1))[0, 0] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("two_pin_nets", ["nodes", "edges"])
 @pytest.mark.parametrize("name", CELLNET_MODELS)
-def test_cellnet_models_refuse_a_plain_adjacency_and_learn(name, two_pin_nets, record):
+def test_cellnet_models_refuse_a_plain_adjacency_and_learn(name, record):
     torch.manual_seed(0)
-    model = build_model(name, record.features.shape[1], hidden=16, layers=4, k=4, two_pin_nets=two_pin_nets)
+    model = build_model(name, record.features.shape[1], hidden=16, layers=4, k=4)
     x = torch.from_numpy((record.features - record.features.mean(0)) / (record.features.std(0) + 1e-6))
     with pytest.raises(TypeError, match="CellNetGraph"):
         model(x, model_graph("gsr", record))
-    graph = model_graph(name, record, two_pin_nets=two_pin_nets)
+    graph = model_graph(name, record)
     target = torch.from_numpy(build_net_nodes(record.design).features[:, 0]).new_zeros(record.num_nodes)
     target[graph.cell_from_net.csr()[0].diff() > 0] = 1.0  # a target only the graph knows
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -83,46 +82,3 @@ def test_cellnet_models_refuse_a_plain_adjacency_and_learn(name, two_pin_nets, r
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
-
-
-def test_two_pin_nets_as_edges_become_cell_pairs(record):
-    nets = record.net_nodes
-    degree = np.diff(nets.indptr)
-    two, kept = np.flatnonzero(degree == 2), np.flatnonzero(degree != 2)
-    assert len(two) and len(kept)  # the fixture has both kinds
-    graph = model_graph("gsr-cellnet", record, two_pin_nets="edges")
-    nodes = model_graph("gsr-cellnet", record)
-    assert graph.two_pin_nets == "edges" and nodes.two_pin_nets == "nodes" and nodes.pairs is None
-    n = record.num_nodes
-    assert graph.num_nets == len(kept) and graph.pairs.shape == (n, n)
-    # Net nodes: the nets of three or more cells, their rows and inputs unchanged.
-    torch.testing.assert_close(graph.net_x, nodes.net_x[torch.from_numpy(kept)])
-    keep_rows = nodes.net_from_cell.to_torch_sparse().to_dense()[torch.from_numpy(kept)]
-    torch.testing.assert_close(graph.net_from_cell.to_torch_sparse().to_dense(), keep_rows)
-    # Pairs: both directions of every two-pin net, each row a mean (a pair on two nets counts twice).
-    counts = torch.zeros(n, n)
-    for j in two:
-        a, b = nets.cells[nets.indptr[j] : nets.indptr[j] + 2]
-        counts[a, b] += 1
-        counts[b, a] += 1
-    pairs = graph.pairs.to_torch_sparse().to_dense()
-    has = counts.sum(1) > 0
-    torch.testing.assert_close(pairs[has], (counts / counts.sum(1, keepdim=True).clamp(min=1))[has])
-    assert not pairs[~has].any()
-    # The cell -> net relation's matrix: the pairs' rows, then the nets'.
-    joint = graph.pairs_and_nets.to_torch_sparse().to_dense()
-    torch.testing.assert_close(joint, torch.cat([pairs, keep_rows]))
-    assert graph.to("cpu") is graph
-
-
-def test_a_model_refuses_a_graph_with_other_two_pin_nets(record):
-    x = torch.zeros(record.num_nodes, record.features.shape[1])
-    for name in CELLNET_MODELS:
-        model = build_model(name, record.features.shape[1], hidden=8, layers=2, k=2, two_pin_nets="edges")
-        with pytest.raises(ValueError, match="two-pin nets as edges"):
-            model(x, model_graph(name, record))
-        assert model(x, model_graph(name, record, two_pin_nets="edges")).shape == (record.num_nodes,)
-    with pytest.raises(ValueError, match="cell-net models"):
-        build_model("gsr", 4, two_pin_nets="edges")
-    with pytest.raises(ValueError, match="two_pin_nets must be"):
-        build_model("gsr-cellnet", 4, two_pin_nets="wires")

@@ -26,7 +26,7 @@ def single_thread():
     torch.set_num_threads(threads)
 
 
-def random_cellnet(n: int = 40, m: int = 25, seed: int = 0, two_pin_nets: str = "nodes") -> CellNetGraph:
+def random_cellnet(n: int = 40, m: int = 25, seed: int = 0) -> CellNetGraph:
     """Nets of 2-5 distinct cells, one net of 30 (a clock), a few cells on no net."""
     rng = np.random.default_rng(seed)
     sizes = rng.integers(2, 6, m)
@@ -41,7 +41,7 @@ def random_cellnet(n: int = 40, m: int = 25, seed: int = 0, two_pin_nets: str = 
         features=rng.uniform(0, 5, (m, len(NET_FEATURES))).astype(np.float32),
         feature_names=list(NET_FEATURES),
     )
-    return CellNetGraph.from_net_nodes(nets, n, two_pin_nets=two_pin_nets)
+    return CellNetGraph.from_net_nodes(nets, n)
 
 
 def gradients(stack, x_c, x_n, graph, grad_c, grad_n, reference: bool, seed: int):
@@ -54,7 +54,6 @@ def gradients(stack, x_c, x_n, graph, grad_c, grad_n, reference: bool, seed: int
     return (out_c.detach(), out_n.detach()), [x_c.grad, x_n.grad] + [p.grad.clone() for p in stack.parameters()]
 
 
-@pytest.mark.parametrize("two_pin_nets", ["nodes", "edges"])
 @pytest.mark.parametrize("concurrent", [False, True])
 @pytest.mark.parametrize(
     "groups,layers,k,dropout,save_indices,order",
@@ -64,15 +63,10 @@ def gradients(stack, x_c, x_n, graph, grad_c, grad_n, reference: bool, seed: int
         (4, 5, 4, 0.0, False, GATHER_FIRST),
     ],
 )
-def test_gradients_equal_plain_autograd(
-    groups, layers, k, dropout, save_indices, order, concurrent, two_pin_nets, monkeypatch
-):
-    """With two-pin nets as edges the cell -> net block writes cells too (and concurrent runs
-    one after the other): the bias-gradient shortcut must not take the nets' sum for it."""
+def test_gradients_equal_plain_autograd(groups, layers, k, dropout, save_indices, order, concurrent, monkeypatch):
     monkeypatch.setattr(gsr_block, "association_order", lambda *args: order)
     torch.manual_seed(0)
-    graph = random_cellnet(two_pin_nets=two_pin_nets)
-    assert graph.two_pin_nets == two_pin_nets and graph.num_nets == (25 if two_pin_nets == "nodes" else 20)
+    graph = random_cellnet()
     width = 8 * groups
     stack = HeteroGSRStack(
         width, layers, groups=groups, k=k, dropout=dropout, save_indices=save_indices, concurrent=concurrent
