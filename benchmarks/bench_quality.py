@@ -215,6 +215,7 @@ def worker(args: argparse.Namespace) -> dict:
         patience=args.epochs if fixed_epochs else args.patience,
         min_epochs=args.min_epochs,
         dropout=args.dropout,
+        ema_decay=args.ema_decay,
         val_designs=[args.test] if fixed_epochs else [args.val],
         test_designs=None if fixed_epochs else [args.test],
         num_threads=args.threads,
@@ -244,6 +245,7 @@ def worker(args: argparse.Namespace) -> dict:
         "window_fraction": args.window_fraction if args.multiscale in ("sub-to-full", "gradients") else None,
         "hidden": args.hidden,
         "epochs": args.epochs,
+        "lr": args.lr,
         "seed": args.seed,
         "loss": args.loss,
         "test": args.test,
@@ -251,6 +253,7 @@ def worker(args: argparse.Namespace) -> dict:
         "ignore_features": args.ignore_features,
         "min_epochs": args.min_epochs,
         "dropout": args.dropout,
+        "ema_decay": args.ema_decay,
         "feature_scale": args.feature_scale,
         "target_scale": args.target_scale,
         "train": result.split.train_designs,
@@ -296,8 +299,12 @@ def config_name(row: dict) -> str:
     name = name if schedule == "off" else f"{name} {schedule}"
     loss = row.get("loss", "mse")  # rows written before --loss trained with MSE
     name = name if loss == "mse" else f"{name} {loss} loss"
+    if row.get("lr", 1e-3) != 1e-3:  # rows written before lr was recorded trained at 1e-3
+        name = f"{name} lr {row['lr']:g}"
     if row.get("dropout"):
         name = f"{name} dropout {row['dropout']:g}"
+    if row.get("ema_decay"):
+        name = f"{name} ema {row['ema_decay']:g}"
     if row.get("min_epochs", 0) != 10:  # rows written before --min-epochs chose among every epoch
         name = f"{name} min-epochs {row.get('min_epochs', 0)}"
     # Rows written before the scales were options standardised with pooled statistics.
@@ -419,6 +426,9 @@ def main() -> None:
     p.add_argument("--patience", type=int, default=10)
     p.add_argument("--dropout", type=float, default=0.0, help="gsr-eda train --dropout of every configuration.")
     p.add_argument(
+        "--ema-decay", type=float, default=0.0, help="gsr-eda train --ema-decay of every configuration; recorded."
+    )
+    p.add_argument(
         "--min-epochs", type=int, default=10, help="gsr-eda train --min-epochs of every configuration; recorded."
     )
     p.add_argument("--hidden", type=int, default=128)
@@ -523,6 +533,8 @@ def main() -> None:
                 str(args.min_epochs),
                 "--dropout",
                 str(args.dropout),
+                "--ema-decay",
+                str(args.ema_decay),
                 "--hidden",
                 str(args.hidden),
                 "--lr",

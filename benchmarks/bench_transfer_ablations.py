@@ -42,6 +42,7 @@ from gsr_eda.labels import DEFAULT_TRACKS_PER_GCELL
 from gsr_eda.models import ADJACENCY_NORMALIZATION, build_model
 from gsr_eda.ops import CSRAdjacency
 from gsr_eda.predict.core import gcell_map_of_cells
+from gsr_eda.predict.normalization import column_moments
 from gsr_eda.store import GraphStore
 from gsr_eda.train.metrics import regression_metrics
 
@@ -102,14 +103,14 @@ def inputs(record, args: argparse.Namespace) -> np.ndarray:
 
 
 def standardise(values: dict[str, np.ndarray], fit_on: list[str], per_design: bool) -> dict[str, np.ndarray]:
-    """Column-standardised copies, with each design's own statistics or the pooled ``fit_on`` ones."""
-
-    def scale(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
-        std = ref.std(0)
-        return (x - ref.mean(0)) / np.where(std > 1e-12, std, 1.0)
-
-    pooled = np.concatenate([values[n] for n in fit_on])
-    return {n: scale(v, v if per_design else pooled) for n, v in values.items()}
+    """Column-standardised copies, with each design's own statistics or the pooled ``fit_on`` ones
+    (the trainer's rule for a constant column: :func:`gsr_eda.predict.normalization.column_moments`)."""
+    pooled = column_moments(np.concatenate([values[n] for n in fit_on]))
+    out = {}
+    for name, v in values.items():
+        mean, std = column_moments(v) if per_design else pooled
+        out[name] = (v - mean) / std
+    return out
 
 
 def targets(labels: dict[str, np.ndarray], fit_on: list[str], mode: str) -> dict[str, np.ndarray]:

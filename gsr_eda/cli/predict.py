@@ -103,7 +103,7 @@ def predict(
     summary = pred.summary(hotspot_threshold) | {
         "source": inputs.source,
         "checkpoint": str(ck_path),
-        "values": "relative" if predictor.standardizer.target_scale == "design" else "label units",
+        "values": predictor.values,
     }
     summary["files"] = _write_outputs(pred, out, heatmap, hotspot_threshold)
     gate_tripped = fail_above is not None and summary["hotspot_fraction"] > fail_above

@@ -124,6 +124,13 @@ def train(
     min_lr_ratio: float = typer.Option(0.01, "--min-lr-ratio", help="Final learning rate as a fraction of --lr."),
     weight_decay: float = typer.Option(1e-4, "--weight-decay", help="AdamW weight decay."),
     grad_clip: float = typer.Option(1.0, "--grad-clip", help="Clip the global gradient norm to this value."),
+    ema_decay: float = typer.Option(
+        0.0,
+        "--ema-decay",
+        help="Validate, save and predict with an exponential moving average of the weights, decaying by this "
+        "factor per optimiser step (e.g. 0.9; 0: the trained weights). Averaging smooths the epoch-to-epoch "
+        "swings that model selection on one validation design picks up (docs/training.md, 'Unseen designs').",
+    ),
     patience: int = typer.Option(
         10, "--patience", help="Early stop after this many epochs without validation improvement."
     ),
@@ -227,6 +234,7 @@ def train(
         min_lr_ratio=min_lr_ratio,
         weight_decay=weight_decay,
         grad_clip=grad_clip,
+        ema_decay=ema_decay,
         patience=patience,
         min_epochs=min_epochs,
         monitor=monitor,

@@ -193,6 +193,7 @@ class CongestionServer(socketserver.ThreadingTCPServer):
             "device": str(self.predictor.device),
             "model": str(self.predictor.config.get("name", "")),
             "layers": int(self.predictor.config.get("layers", 0)),
+            "values": self.predictor.values,
         }
 
     def _op_designs(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -261,6 +262,7 @@ class CongestionServer(socketserver.ThreadingTCPServer):
         return {
             "design": name,
             **result.summary(threshold),
+            "values": self.predictor.values,
             "cells_path": str(cells_path),
             "gcells_path": str(gcells_path),
             "seconds": round(time.perf_counter() - start, 4),

@@ -34,6 +34,13 @@ class Predictor:
         return str(self.config.get("name", ""))
 
     @property
+    def values(self) -> str:
+        """What the predicted values are: ``"relative"`` (a model trained on each design's own
+        target scale ranks the cells and gcells of one design against each other, on the training
+        designs' typical scale) or ``"label units"`` (pooled target statistics)."""
+        return "relative" if self.standardizer.target_scale == "design" else "label units"
+
+    @property
     def needs_net_nodes(self) -> bool:
         """Whether the model takes the cell-net graph (:func:`design_graph`, not :meth:`prepare_graph`)."""
         return needs_net_nodes(self.model_name)

@@ -29,6 +29,10 @@ clipping by global norm, early stopping when the monitored validation metric has
 for ``patience`` epochs. The first ``min_epochs`` epochs are never chosen as ``best.pt`` and never
 count towards patience: an underfit early model can rank one validation design well by chance,
 and on unseen designs that choice was the commonest failure (docs/training.md, "Unseen designs").
+With ``ema_decay`` :math:`\beta > 0` the weights validated, saved (``model_state``) and predicted
+with are the exponential moving average :math:`\bar\theta_t = \beta\,\bar\theta_{t-1} + (1 -
+\beta)\,\theta_t` over optimiser steps (``torch.optim.swa_utils.AveragedModel``;
+:math:`\bar\theta_1 = \theta_1`); the trained weights are kept in ``train`` for resuming.
 
 Reproducibility: every random draw (design order, dropout) comes from generators re-seeded at
 the start of each epoch from ``(seed, epoch, rank)``, and deterministic algorithms are requested,
@@ -53,6 +57,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from gsr_eda import __version__
 from gsr_eda.atomic import atomic_open, write_text_atomically
@@ -119,6 +124,9 @@ class TrainConfig:
     min_lr_ratio: float = 0.01
     weight_decay: float = 1e-4
     grad_clip: float = 1.0
+    #: Weights validated, saved and predicted with: an exponential moving average of the trained
+    #: ones with this decay per optimiser step (0: the trained weights themselves; module docstring).
+    ema_decay: float = 0.0
     patience: int = 10
     min_epochs: int = 10  # epochs before best.pt may be chosen and patience counts (module docstring)
     monitor: str = "pearson"
@@ -176,6 +184,8 @@ class TrainConfig:
                 raise InputError("--coarse-levels and --multiscale-epochs must be at least 1")
             if not 0.0 < self.window_fraction <= 1.0:
                 raise InputError(f"--window-fraction must be in (0, 1], got {self.window_fraction}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise InputError(f"--ema-decay must be in [0, 1), got {self.ema_decay}")
         if self.lr <= 0 or self.grad_clip <= 0 or self.weight_decay < 0 or self.patience < 1 or self.min_epochs < 0:
             raise InputError(
                 "--lr and --grad-clip must be positive, --weight-decay >= 0, --patience >= 1, --min-epochs >= 0"
@@ -516,7 +526,7 @@ def _validate(s: _Session, epoch: int, lr: float, train_loss: float, started: fl
     best score, but never stop the run before it has trained at full resolution. Neither counts
     before ``min_epochs``.
     """
-    val = evaluate_graphs(s.model, s.val_graphs, VAL, s.std)
+    val = evaluate_graphs(s.scored_model, s.val_graphs, VAL, s.std)
     row = {
         "epoch": epoch + 1,
         "lr": lr,
@@ -555,16 +565,30 @@ class _Session:
     scheduler: Any
     base: dict[str, Any]
     schedule: MultiscaleSchedule | None = None
+    averaged: AveragedModel | None = None  # with --ema-decay: the weights scored and saved
     history: list[dict[str, float]] = field(default_factory=list)
     start_epoch: int = 0
     best_epoch: int = -1
     best_score: float = -math.inf
     wait: int = 0
 
+    @property
+    def scored_model(self) -> torch.nn.Module:
+        """The model validated, saved as ``model_state`` and predicted with: the average, if any."""
+        return self.model if self.averaged is None else self.averaged.module
+
+    def after_step(self) -> None:
+        if self.averaged is not None:
+            self.averaged.update_parameters(self.model)
+
     def checkpoint(self, epoch: int) -> dict[str, Any]:
+        averaged = {}
+        if self.averaged is not None:  # resuming needs the trained weights and the average's count
+            averaged = {"trained_state": self.model.state_dict(), "averaged_count": int(self.averaged.n_averaged)}
         return self.base | {
-            "model_state": self.model.state_dict(),
-            "train": {
+            "model_state": self.scored_model.state_dict(),
+            "train": averaged
+            | {
                 "config": asdict(self.cfg),
                 "epoch": epoch,
                 "history": self.history,
@@ -633,10 +657,18 @@ def _prepare(
         scheduler,
         base,
         schedule,
+        _weight_average(model, cfg.ema_decay),
     )
     if state:
         _restore(session, state, out_dir, log)
     return session
+
+
+def _weight_average(model: torch.nn.Module, decay: float) -> AveragedModel | None:
+    """The exponential moving average of ``model``'s weights (``--ema-decay``), or None at 0."""
+    if decay == 0.0:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _build_model(cfg: TrainConfig, in_channels: int, ctx: Any, device: torch.device) -> tuple[Any, Any, Any, Any]:
@@ -671,7 +703,12 @@ def _checkpoint_base(cfg: TrainConfig, data: _Data, std: Standardizer, in_channe
 def _restore(s: _Session, state: dict[str, Any], out_dir: Path, log: Callable[[str], None]) -> None:
     """Continue from a checkpoint's weights, optimiser, schedule and counters."""
     t = state["train"]
-    s.model.load_state_dict(state["model_state"])
+    if s.averaged is None:
+        s.model.load_state_dict(state["model_state"])
+    else:
+        s.model.load_state_dict(t["trained_state"])
+        s.averaged.module.load_state_dict(state["model_state"])
+        s.averaged.n_averaged.fill_(t["averaged_count"])
     s.optimizer.load_state_dict(t["optimizer"])
     s.scheduler.load_state_dict(t["scheduler"])
     s.scheduler.T_max = s.cfg.epochs  # --epochs may extend a finished run
@@ -769,6 +806,7 @@ def _train_epoch(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(s.model.parameters(), s.cfg.grad_clip)
         s.optimizer.step()
+        s.after_step()
         step_loss = loss.item()  # one device sync per step
         loss_sum += step_loss
         report(f"epoch {epoch + 1} step {step + 1}/{steps} loss {step_loss:.4f}")

@@ -56,6 +56,7 @@ def test_health(client, served):
     reply = client.call(id="h1", op="health")
     assert reply["ok"] and reply["id"] == "h1" and reply["status"] == "ok"
     assert reply["model"] == "sage" and reply["device"] == "cpu"
+    assert reply["values"] == "relative"  # trained on each design's own target scale (the default)
 
 
 def test_load_and_estimate(client, loaded, served, tiny_design, tmp_path):
@@ -64,6 +65,7 @@ def test_load_and_estimate(client, loaded, served, tiny_design, tmp_path):
     reply = client.call(id=3, op="estimate", design="tiny", out=str(tmp_path / "it0"), threshold=0.0)
     assert reply["ok"], reply
     assert reply["cells"] == 150 and reply["hotspot_cells"] <= 150 and reply["max"] >= reply["mean"]
+    assert reply["values"] == "relative"
     lines = (tmp_path / "it0.cells.tsv").read_text().splitlines()[1:]
     scores = np.array([float(line.split("\t")[1]) for line in lines])
     assert reply["max"] == pytest.approx(scores.max(), rel=1e-4)

@@ -44,8 +44,9 @@ def test_two_seeded_runs_are_identical(one_design_store, tmp_path):
     assert _losses(c.history)[0] != _losses(a.history)[0]
 
 
-def test_resume_continues_an_interrupted_run_exactly(one_design_store, tmp_path):
-    full = _run(one_design_store, tmp_path / "full", 4, dropout=0.1)
+@pytest.mark.parametrize("ema_decay", [0.0, 0.6])
+def test_resume_continues_an_interrupted_run_exactly(one_design_store, tmp_path, ema_decay):
+    full = _run(one_design_store, tmp_path / "full", 4, dropout=0.1, ema_decay=ema_decay)
 
     def interrupt(row):
         if row["epoch"] == 2:
@@ -53,7 +54,7 @@ def test_resume_continues_an_interrupted_run_exactly(one_design_store, tmp_path)
 
     with pytest.raises(KeyboardInterrupt):
         train(
-            TrainConfig(store=str(one_design_store), epochs=4, dropout=0.1, **TINY),
+            TrainConfig(store=str(one_design_store), epochs=4, dropout=0.1, ema_decay=ema_decay, **TINY),
             tmp_path / "cut",
             log=_quiet,
             show_progress=False,
@@ -70,6 +71,42 @@ def test_resume_continues_an_interrupted_run_exactly(one_design_store, tmp_path)
     assert _losses(resumed.history) == _losses(full.history)
     wf, wr = _weights(tmp_path / "full"), _weights(tmp_path / "cut")
     assert all(torch.equal(wf[k], wr[k]) for k in wf)
+
+
+def test_ema_weights_are_validated_saved_and_predicted(one_design_store, tmp_path):
+    """With --ema-decay the checkpoint's weights are the average: beta * previous + (1 - beta) *
+    trained, per optimiser step (one design, so one step an epoch, here), starting from the first step's."""
+    decay = 0.5
+    snapshots = []
+    states = {}
+
+    def keep(row):
+        ckpt = load_checkpoint(tmp_path / "ema" / "last.pt")
+        snapshots.append(ckpt["train"]["trained_state"])
+        states[row["epoch"]] = ckpt["model_state"]
+
+    train(
+        TrainConfig(store=str(one_design_store), epochs=3, ema_decay=decay, **TINY),
+        tmp_path / "ema",
+        log=_quiet,
+        show_progress=False,
+        on_epoch_end=keep,
+    )
+    for name, first in snapshots[0].items():
+        if not first.is_floating_point():
+            continue
+        expected = first.clone()
+        for trained in snapshots[1:]:
+            expected = decay * expected + (1 - decay) * trained[name]
+        torch.testing.assert_close(states[3][name], expected)
+        torch.testing.assert_close(states[1][name], first)
+    assert any(not torch.equal(states[3][n], snapshots[-1][n]) for n in states[3])
+    # The predictor reads the averaged weights.
+    predictor = load_predictor(tmp_path / "ema" / "last.pt")
+    for name, value in predictor.model.state_dict().items():
+        assert torch.equal(value, states[3][name]), name
+    with pytest.raises(InputError, match="--ema-decay"):
+        TrainConfig(store=str(one_design_store), ema_decay=1.0).validate()
 
 
 def test_design_split_outputs_and_predictor(four_design_store, tmp_path):
