@@ -278,6 +278,13 @@ def split_features(text: str) -> list[str]:
     return [] if text.strip().lower() == "none" else [f for f in text.split(",") if f]
 
 
+def trainer_lr() -> float:
+    """``gsr-eda train``'s default peak learning rate (a row trained at another is named so)."""
+    from gsr_eda.train import TrainConfig
+
+    return TrainConfig.__dataclass_fields__["lr"].default
+
+
 #: Config suffix -> ``gsr-eda train --multiscale`` schedule.
 SCHEDULE_SUFFIXES = {"c2f": "coarse-to-fine", "sub": "sub-to-full", "grad": "gradients"}
 
@@ -299,8 +306,9 @@ def config_name(row: dict) -> str:
     name = name if schedule == "off" else f"{name} {schedule}"
     loss = row.get("loss", "mse")  # rows written before --loss trained with MSE
     name = name if loss == "mse" else f"{name} {loss} loss"
-    if row.get("lr", 1e-3) != 1e-3:  # rows written before lr was recorded trained at 1e-3
-        name = f"{name} lr {row['lr']:g}"
+    lr = row.get("lr", 1e-3)  # rows written before lr was recorded trained at 1e-3
+    if lr != trainer_lr():
+        name = f"{name} lr {lr:g}"
     if row.get("dropout"):
         name = f"{name} dropout {row['dropout']:g}"
     if row.get("ema_decay"):
@@ -432,7 +440,7 @@ def main() -> None:
         "--min-epochs", type=int, default=10, help="gsr-eda train --min-epochs of every configuration; recorded."
     )
     p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=trainer_lr(), help="gsr-eda train --lr of every configuration.")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
