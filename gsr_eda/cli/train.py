@@ -134,8 +134,8 @@ def train(
         0.0,
         "--ema-decay",
         help="Validate, save and predict with an exponential moving average of the weights, decaying by this "
-        "factor per optimiser step (e.g. 0.9; 0: the trained weights). Averaging smooths the epoch-to-epoch "
-        "swings that model selection on one validation design picks up (docs/training.md, 'Unseen designs').",
+        "factor per optimiser step (e.g. 0.9; 0: the trained weights). On the six-design benchmark 0.9 did not "
+        "raise held-out quality (docs/training.md, 'Unseen designs').",
     ),
     patience: int = typer.Option(
         10, "--patience", help="Early stop after this many epochs without validation improvement."

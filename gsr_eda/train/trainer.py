@@ -581,6 +581,7 @@ class _Session:
         return self.model if self.averaged is None else self.averaged.module
 
     def after_step(self) -> None:
+        """Fold the weights of the optimiser step just taken into the average, if any."""
         if self.averaged is not None:
             self.averaged.update_parameters(self.model)
 
