@@ -209,23 +209,18 @@ def worker(args: argparse.Namespace) -> dict:
         hidden=args.hidden,
         k=args.k,
         epochs=args.epochs,
-        lr=args.lr,
         seed=args.seed,
         loss=args.loss,
         patience=args.epochs if fixed_epochs else args.patience,
-        min_epochs=args.min_epochs,
-        dropout=args.dropout,
-        ema_decay=args.ema_decay,
         val_designs=[args.test] if fixed_epochs else [args.val],
         test_designs=None if fixed_epochs else [args.test],
         num_threads=args.threads,
         ignore_features=split_features(args.ignore_features),
-        feature_scale=args.feature_scale,
-        target_scale=args.target_scale,
         multiscale=args.multiscale,
         coarse_levels=args.coarse_levels,
         multiscale_epochs=args.multiscale_epochs,
         window_fraction=args.window_fraction,
+        **shared_options(args),
     )
     started = time.perf_counter()
     clock.update(wall=started, cpu=time.process_time())
@@ -245,17 +240,12 @@ def worker(args: argparse.Namespace) -> dict:
         "window_fraction": args.window_fraction if args.multiscale in ("sub-to-full", "gradients") else None,
         "hidden": args.hidden,
         "epochs": args.epochs,
-        "lr": args.lr,
         "seed": args.seed,
         "loss": args.loss,
         "test": args.test,
         "val": args.val,
         "ignore_features": args.ignore_features,
-        "min_epochs": args.min_epochs,
-        "dropout": args.dropout,
-        "ema_decay": args.ema_decay,
-        "feature_scale": args.feature_scale,
-        "target_scale": args.target_scale,
+        **shared_options(args),
         "train": result.split.train_designs,
         "selection": "last.pt (fixed epochs)" if fixed_epochs else "best.pt",
         "best_epoch": result.best_epoch,
@@ -278,11 +268,20 @@ def split_features(text: str) -> list[str]:
     return [] if text.strip().lower() == "none" else [f for f in text.split(",") if f]
 
 
-def trainer_lr() -> float:
-    """``gsr-eda train``'s default peak learning rate (a row trained at another is named so)."""
+#: ``gsr-eda train`` options every configuration of a run shares: forwarded to each worker as
+#: ``--name value``, set in its TrainConfig and recorded in its row, all from this one list.
+SHARED_OPTIONS = ("lr", "min_epochs", "dropout", "ema_decay", "feature_scale", "target_scale")
+
+
+def shared_options(args: argparse.Namespace) -> dict:
+    return {name: getattr(args, name) for name in SHARED_OPTIONS}
+
+
+def trainer_default(name: str):
+    """``gsr-eda train``'s default for TrainConfig field ``name`` (a row trained at another is named so)."""
     from gsr_eda.train import TrainConfig
 
-    return TrainConfig.__dataclass_fields__["lr"].default
+    return TrainConfig.__dataclass_fields__[name].default
 
 
 #: Config suffix -> ``gsr-eda train --multiscale`` schedule.
@@ -307,13 +306,13 @@ def config_name(row: dict) -> str:
     loss = row.get("loss", "mse")  # rows written before --loss trained with MSE
     name = name if loss == "mse" else f"{name} {loss} loss"
     lr = row.get("lr", 1e-3)  # rows written before lr was recorded trained at 1e-3
-    if lr != trainer_lr():
+    if lr != trainer_default("lr"):
         name = f"{name} lr {lr:g}"
     if row.get("dropout"):
         name = f"{name} dropout {row['dropout']:g}"
     if row.get("ema_decay"):
         name = f"{name} ema {row['ema_decay']:g}"
-    if row.get("min_epochs", 0) != 10:  # rows written before --min-epochs chose among every epoch
+    if row.get("min_epochs", 0) != trainer_default("min_epochs"):  # rows before --min-epochs: every epoch
         name = f"{name} min-epochs {row.get('min_epochs', 0)}"
     # Rows written before the scales were options standardised with pooled statistics.
     scales = [f"pooled {what}s" for what in ("feature", "target") if row.get(f"{what}_scale", "pooled") == "pooled"]
@@ -432,15 +431,17 @@ def main() -> None:
     p.add_argument("--tests", nargs="*", default=None, help="Only these test designs (default: every design).")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--patience", type=int, default=10)
-    p.add_argument("--dropout", type=float, default=0.0, help="gsr-eda train --dropout of every configuration.")
     p.add_argument(
-        "--ema-decay", type=float, default=0.0, help="gsr-eda train --ema-decay of every configuration; recorded."
+        "--dropout", type=float, default=trainer_default("dropout"), help="gsr-eda train --dropout of every config."
     )
     p.add_argument(
-        "--min-epochs", type=int, default=10, help="gsr-eda train --min-epochs of every configuration; recorded."
+        "--ema-decay", type=float, default=trainer_default("ema_decay"), help="gsr-eda train --ema-decay; recorded."
+    )
+    p.add_argument(
+        "--min-epochs", type=int, default=trainer_default("min_epochs"), help="gsr-eda train --min-epochs; recorded."
     )
     p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--lr", type=float, default=trainer_lr(), help="gsr-eda train --lr of every configuration.")
+    p.add_argument("--lr", type=float, default=trainer_default("lr"), help="gsr-eda train --lr of every configuration.")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
@@ -452,7 +453,7 @@ def main() -> None:
     for what in ("feature", "target"):
         p.add_argument(
             f"--{what}-scale",
-            default="design",
+            default=trainer_default(f"{what}_scale"),
             choices=["pooled", "design"],
             help=f"Every configuration's gsr-eda train --{what}-scale; recorded in each row.",
         )
@@ -537,16 +538,8 @@ def main() -> None:
                 str(args.epochs),
                 "--patience",
                 str(args.patience),
-                "--min-epochs",
-                str(args.min_epochs),
-                "--dropout",
-                str(args.dropout),
-                "--ema-decay",
-                str(args.ema_decay),
                 "--hidden",
                 str(args.hidden),
-                "--lr",
-                str(args.lr),
                 "--seed",
                 str(args.seed),
                 "--loss",
@@ -555,10 +548,6 @@ def main() -> None:
                 str(args.threads),
                 "--ignore-features",
                 args.ignore_features,
-                "--feature-scale",
-                args.feature_scale,
-                "--target-scale",
-                args.target_scale,
                 "--multiscale",
                 schedule,
                 "--coarse-levels",
@@ -568,6 +557,8 @@ def main() -> None:
                 "--window-fraction",
                 str(args.window_fraction),
             ]
+            for name, value in shared_options(args).items():
+                cmd += [f"--{name.replace('_', '-')}", str(value)]
             if val is not None:
                 cmd += ["--val", val]
             try:

@@ -105,10 +105,10 @@ def inputs(record, args: argparse.Namespace) -> np.ndarray:
 def standardise(values: dict[str, np.ndarray], fit_on: list[str], per_design: bool) -> dict[str, np.ndarray]:
     """Column-standardised copies, with each design's own statistics or the pooled ``fit_on`` ones
     (the trainer's rule for a constant column: :func:`gsr_eda.predict.normalization.column_moments`)."""
-    pooled = column_moments(np.concatenate([values[n] for n in fit_on]))
+    pooled = None if per_design else column_moments(np.concatenate([values[n] for n in fit_on]))
     out = {}
     for name, v in values.items():
-        mean, std = column_moments(v) if per_design else pooled
+        mean, std = column_moments(v) if pooled is None else pooled
         out[name] = (v - mean) / std
     return out
 

@@ -352,7 +352,7 @@ class _Data:
         return {n: records[n] for n in names}
 
 
-def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, cfg: TrainConfig) -> Graph:
+def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, model_name: str) -> Graph:
     node_masks = {split: plan.mask(record.name, split) for split in (TRAIN, VAL, TEST)}
     train_nodes = node_masks[TRAIN]
     return Graph(
@@ -360,7 +360,7 @@ def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, 
         std.features(record.features, device),
         std.target(record.cell_labels, device, fit_on=None if train_nodes is None else record.cell_labels[train_nodes]),
         np.asarray(record.cell_labels, dtype=np.float32),
-        model_graph(cfg.model, record, device, ADJACENCY_NORMALIZATION),
+        model_graph(model_name, record, device, ADJACENCY_NORMALIZATION),
         {split: None if m is None else torch.from_numpy(m).to(device) for split, m in node_masks.items()},
     )
 
@@ -641,7 +641,7 @@ def _prepare(
         else _fit_standardizer(data, plan, records, my_train, ctx, device)
     )
     in_channels = len(std.feature_mean)
-    graphs = {n: _to_graph(records[n], plan, std, device, cfg) for n in needed}
+    graphs = {n: _to_graph(records[n], plan, std, device, cfg.model) for n in needed}
     schedule = _multiscale_schedule(cfg, {n: records[n] for n in my_train}, graphs, std, device, log)
     del records
 
@@ -840,7 +840,7 @@ def _finish(
         missing = [n for n in plan.test_designs if n not in graphs]
         if missing:
             for n, r in data.read(missing).items():
-                graphs[n] = _to_graph(r, plan, std, device, cfg)
+                graphs[n] = _to_graph(r, plan, std, device, cfg.model)
         test_metrics = json_safe(evaluate_graphs(best, [graphs[n] for n in plan.test_designs], TEST, std))
         log(
             f"best epoch {best_epoch}; test: pearson {test_metrics['pearson']}, spearman {test_metrics['spearman']}, "
