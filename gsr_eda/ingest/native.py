@@ -30,6 +30,9 @@ from gsr_eda.errors import InputError
 
 _PARSER_MESSAGE = re.compile(r"ERROR \((?:DEF|LEF)PARS-\d+\):\s*(.*?)(?:\n|$)")
 
+# What a LEF defines that a flow can use; a file with none of these is not a LEF library.
+_LEF_DEFINITIONS = ("layers", "vias", "viarules", "sites", "macros", "nondefaultrules")
+
 _CHILD_SCRIPT = "import sys\nfrom lefdef import C_DefReader\nC_DefReader().read(sys.argv[1])\n"
 
 
@@ -151,6 +154,9 @@ def parse_lef_native(path: Path) -> dict:
         output = captured.read().decode("utf-8", "replace") + "\n" + python_output.getvalue()
     if parsed is None:
         raise InputError("malformed LEF", path, detail=_parser_reason(output))
+    if not any(parsed.get(section) for section in _LEF_DEFINITIONS):
+        # The parser skips what it cannot read with a warning, so binary garbage can "parse" to nothing.
+        raise InputError("not a LEF library: it defines no LAYER, VIA, SITE or MACRO", path)
     return parsed
 
 

@@ -4,6 +4,7 @@ LEF does not have (issue 20)."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import resource
 import subprocess
@@ -18,11 +19,22 @@ from gsr_eda.ingest.lef import read_lef_library
 from gsr_eda.ingest.native import check_text_file, parse_def_native
 
 
-def test_garbage_bytes_as_a_lef_are_bad_input_naming_the_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed", [0, 1, 153])
+def test_garbage_bytes_as_a_lef_are_bad_input_naming_the_file(tmp_path: Path, seed: int) -> None:
     # Before: the parser's callback raised on undecodable bytes: "internal error: SystemError", no file named.
+    # Seed 153's bytes make the parser warn and return nothing at all; that passed as an empty library.
     lef = tmp_path / "garbage.lef"
-    lef.write_bytes(os.urandom(3000).replace(b"\0", b"\1"))
+    generator = random.Random(seed)
+    lef.write_bytes(bytes(generator.randrange(1, 256) for _ in range(3000)))
     with pytest.raises(InputError) as err:
+        read_lef_library([lef])
+    assert err.value.path == lef
+
+
+def test_a_lef_that_defines_nothing_is_not_a_library(tmp_path: Path) -> None:
+    lef = tmp_path / "units_only.lef"
+    lef.write_text("VERSION 5.8 ;\nUNITS\n  DATABASE MICRONS 1000 ;\nEND UNITS\nEND LIBRARY\n")
+    with pytest.raises(InputError, match="not a LEF library: it defines no LAYER, VIA, SITE or MACRO") as err:
         read_lef_library([lef])
     assert err.value.path == lef
 
