@@ -145,10 +145,10 @@ def build_store(task: str, cache: Path, reingest: bool, routed_dir: Path | None 
         with GraphStore(store) as gs:
             present = set(gs.designs)
         print(f"reusing {store} ({', '.join(sorted(present))}); --reingest after changes to ingest", file=sys.stderr)
-    commands = ingest_commands(task, routed_dir)
-    for name, argv in commands.items():
-        if name in present:
-            continue
+    missing = {name: argv for name, argv in ingest_commands(task, routed_dir).items() if name not in present}
+    if missing and not DATA.is_dir():
+        sys.exit(f"benchmark data not found at {DATA} (needed to ingest {', '.join(sorted(missing))} into {store})")
+    for argv in missing.values():
         subprocess.run([exe, "ingest", *argv, "--store", str(store)], check=True, stdout=subprocess.DEVNULL)
     with GraphStore(store) as gs:
         names = sorted(gs.designs)
@@ -270,7 +270,7 @@ def split_features(text: str) -> list[str]:
 
 #: ``gsr-eda train`` options every configuration of a run shares: forwarded to each worker as
 #: ``--name value``, set in its TrainConfig and recorded in its row, all from this one list.
-SHARED_OPTIONS = ("lr", "min_epochs", "dropout", "ema_decay", "feature_scale", "target_scale")
+SHARED_OPTIONS = ("lr", "min_epochs", "dropout", "ema_decay", "feature_scale", "target_scale", "device")
 
 
 def shared_options(args: argparse.Namespace) -> dict:
@@ -445,6 +445,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
+        "--device", default=trainer_default("device"), help="gsr-eda train --device of every configuration (cpu, cuda)."
+    )
+    p.add_argument(
         "--loss",
         default="mse",
         choices=["mse", "pearson"],
@@ -509,8 +512,6 @@ def main() -> None:
         rows = [json.loads(line) for path in args.markdown for line in path.read_text().splitlines() if line.strip()]
         print(markdown(rows) + "\n\n" + time_to_quality(rows, clock=args.clock, fraction=args.target_fraction))
         return
-    if not DATA.is_dir():
-        sys.exit(f"benchmark data not found at {DATA}")
     store, names = build_store(args.task, args.cache, args.reingest, args.routed_dir)
     rows = []
     for test, val in folds(names):

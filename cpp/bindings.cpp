@@ -84,21 +84,23 @@ gsr::Csr make_csr(uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintpt
           });                                                                                      \
   mod.def("cbsr_weight_grad", [](uintptr_t V, uintptr_t I, uintptr_t dH, int64_t n, int64_t k,     \
                                  int64_t d_in, int64_t d_out, uintptr_t dW, bool accumulate,       \
-                                 int dtype, int index_type STREAM_PARAM) {                         \
+                                 int64_t partial_blocks, uintptr_t partials, int dtype,            \
+                                 int index_type STREAM_PARAM) {                                    \
     py::gil_scoped_release release;                                                                \
     ns::cbsr_weight_grad(vptr(V), vptr(I), vptr(dH), n, k, d_in, d_out, mptr(dW), accumulate,      \
-                         dtype, index_type STREAM_ARG);                                            \
+                         partial_blocks, mptr(partials), dtype, index_type STREAM_ARG);            \
   });                                                                                              \
   mod.def("cbsr_linear_backward",                                                                  \
           [](uintptr_t indptr, uintptr_t indices, uintptr_t weights, uintptr_t parts,              \
              int64_t num_parts, int64_t num_rows, uintptr_t G, int64_t d_out, uintptr_t V,         \
              uintptr_t I, int64_t k, uintptr_t W, int64_t d_in, uintptr_t dV, uintptr_t dW,        \
-             bool accumulate, uintptr_t workspace, int dtype, int index_type STREAM_PARAM) {       \
+             bool accumulate, uintptr_t workspace, int64_t partial_blocks, uintptr_t partials,     \
+             int dtype, int index_type STREAM_PARAM) {                                             \
             py::gil_scoped_release release;                                                        \
             ns::cbsr_linear_backward(                                                              \
                 make_csr(indptr, indices, weights, parts, num_parts, num_rows), vptr(G), d_out,    \
                 vptr(V), vptr(I), k, vptr(W), d_in, mptr(dV), mptr(dW), accumulate,                \
-                mptr(workspace), dtype, index_type STREAM_ARG);                                    \
+                mptr(workspace), partial_blocks, mptr(partials), dtype, index_type STREAM_ARG);    \
           });                                                                                      \
   mod.def("layernorm_topk",                                                                        \
           [](uintptr_t Y, int64_t n, int64_t d, int64_t k, uintptr_t gamma, uintptr_t beta,        \

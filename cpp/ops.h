@@ -33,18 +33,21 @@ namespace gsr {
   /* dV[j, t] = dot(dH[j, :], W[I[j, t], :]). */                                                   \
   void cbsr_rowdot(const void* dH, const void* W, const void* I, int64_t n, int64_t k,             \
                    int64_t d_in, int64_t d_out, void* dV, int dtype, int index_type STREAM_ARG);   \
-  /* dW (+)= S(V, I)^T @ dH, in N * k * d_out work. */                                             \
+  /* dW (+)= S(V, I)^T @ dH, in N * k * d_out work. partials: caller-owned scratch of */           \
+  /* partial_blocks x d_in x d_out (CUDA sums per-block partials there in a fixed order; the */    \
+  /* CPU takes none: 0 and null). */                                                               \
   void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, int64_t k,        \
-                        int64_t d_in, int64_t d_out, void* dW, bool accumulate, int dtype,         \
+                        int64_t d_in, int64_t d_out, void* dW, bool accumulate,                    \
+                        int64_t partial_blocks, void* partials, int dtype,                         \
                         int index_type STREAM_ARG);                                                \
   /* Backward of out = A @ (S(V, I) @ W) for upstream gradient G (N x d_out), At the transpose */  \
   /* of A: with dH = At @ G, dV[j, t] = dH[j] . W[I[j, t]] and dW (+)= S(V, I)^T dH. workspace */  \
   /* (N x d_out) may be overwritten with dH (CUDA and the portable CPU build; the AVX2 build */    \
-  /* keeps each row in L1 instead). */                                                             \
+  /* keeps each row in L1 instead); partial_blocks and partials as for cbsr_weight_grad. */        \
   void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const void* V,            \
                             const void* I, int64_t k, const void* W, int64_t d_in, void* dV,       \
-                            void* dW, bool accumulate, void* workspace, int dtype,                 \
-                            int index_type STREAM_ARG);                                            \
+                            void* dW, bool accumulate, void* workspace, int64_t partial_blocks,    \
+                            void* partials, int dtype, int index_type STREAM_ARG);                 \
   /* Fused LayerNorm + GS(k): V, I = top-k of (Y - mean) * rstd * gamma + beta per row; writes */  \
   /* mean and rstd (N each). With given_indices, I is an input and V = h at I. */                  \
   void layernorm_topk(const void* Y, int64_t n, int64_t d, int64_t k, const void* gamma,           \

@@ -248,8 +248,10 @@ void cbsr_rowdot(const void* dH, const void* W, const void* I, int64_t n, int64_
 }
 
 void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, int64_t k,
-                      int64_t d_in, int64_t d_out, void* dW, bool accumulate, int dtype,
-                      int index_type) {
+                      int64_t d_in, int64_t d_out, void* dW, bool accumulate,
+                      int64_t partial_blocks, void* partials, int dtype, int index_type) {
+  (void)partial_blocks;  // each thread's partial sum lives in its own buffer
+  (void)partials;
   GSR_DISPATCH_FLOAT(dtype, [&] {
     GSR_DISPATCH_INDEX(index_type, [&] {
       cbsr_weight_grad_impl<scalar_t, index_t>(static_cast<const scalar_t*>(V),
@@ -262,16 +264,20 @@ void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, i
 
 void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const void* V, const void* I,
                           int64_t k, const void* W, int64_t d_in, void* dV, void* dW,
-                          bool accumulate, void* workspace, int dtype, int index_type) {
+                          bool accumulate, void* workspace, int64_t partial_blocks, void* partials,
+                          int dtype, int index_type) {
 #if !defined(GSR_CPU_AVX2)
   // Portable (SSE2) build: the fused loop's dot product and row update do not vectorise well
   // at 128 bits and it measured slower than the three kernels through workspace; with AVX2 +
   // FMA it is the faster one.
   csr_spmm(At, G, d_out, nullptr, workspace, false, dtype);
   cbsr_rowdot(workspace, W, I, At.num_rows, k, d_in, d_out, dV, dtype, index_type);
-  cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, dtype, index_type);
+  cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, partial_blocks,
+                   partials, dtype, index_type);
 #else
   (void)workspace;  // dH rows stay in a per-thread buffer
+  (void)partial_blocks;
+  (void)partials;
   GSR_DISPATCH_FLOAT(dtype, [&] {
     GSR_DISPATCH_INDEX(index_type, [&] {
       cbsr_linear_backward_impl<scalar_t, index_t>(

@@ -1,6 +1,7 @@
 // Backward kernels on the GPU: the sampled product over the transpose (one warp per part), the
 // row dot for the gradient of S @ W, and the weight gradient through per-block partial sums
-// reduced in a fixed order (deterministic, no contended atomics on the small dW).
+// reduced in a fixed order (deterministic, no contended atomics on the small dW). The partial
+// sums live in caller-owned scratch, so torch's allocator holds and counts that memory.
 #include "common.cuh"
 
 namespace gsr::cuda {
@@ -122,17 +123,14 @@ void cbsr_rowdot(const void* dH, const void* W, const void* I, int64_t n, int64_
 }
 
 void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, int64_t k,
-                      int64_t d_in, int64_t d_out, void* dW, bool accumulate, int dtype,
-                      int index_type, uintptr_t stream) {
+                      int64_t d_in, int64_t d_out, void* dW, bool accumulate,
+                      int64_t partial_blocks, void* partials, int dtype, int index_type,
+                      uintptr_t stream) {
   require_float32(dtype, "cbsr_weight_grad");
   cudaStream_t s = as_stream(stream);
-  // Enough blocks to fill a GPU, few enough that the partial buffers stay small.
-  const int64_t blocks = n < 256 * 128 ? (n + 255) / 256 : 128;
+  const int64_t blocks = partial_blocks;
   const int64_t size = d_in * d_out;
-  float* partial = nullptr;
-  check(cudaMallocAsync(reinterpret_cast<void**>(&partial),
-                        sizeof(float) * (blocks > 0 ? blocks : 1) * size, s),
-        "cudaMallocAsync");
+  float* partial = static_cast<float*>(partials);
   if (blocks > 0) {
     GSR_DISPATCH_INDEX(index_type, [&] {
       weight_grad_partial_kernel<index_t><<<static_cast<int>(blocks), 256, 0, s>>>(
@@ -144,19 +142,18 @@ void cbsr_weight_grad(const void* V, const void* I, const void* dH, int64_t n, i
   reduce_partials_kernel<<<blocks_for(size, 256), 256, 0, s>>>(partial, blocks, size, accumulate,
                                                                static_cast<float*>(dW));
   check(cudaGetLastError(), "cbsr_weight_grad reduce");
-  check(cudaFreeAsync(partial, s), "cudaFreeAsync");
 }
 
 void cbsr_linear_backward(const Csr& At, const void* G, int64_t d_out, const void* V, const void* I,
                           int64_t k, const void* W, int64_t d_in, void* dV, void* dW,
-                          bool accumulate, void* workspace, int dtype, int index_type,
-                          uintptr_t stream) {
+                          bool accumulate, void* workspace, int64_t partial_blocks, void* partials,
+                          int dtype, int index_type, uintptr_t stream) {
   // On the GPU dH goes through global memory (workspace): the three kernels run back to back on
   // the stream, each already saturating the device.
   csr_spmm(At, G, d_out, nullptr, workspace, false, dtype, stream);
   cbsr_rowdot(workspace, W, I, At.num_rows, k, d_in, d_out, dV, dtype, index_type, stream);
-  cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, dtype, index_type,
-                   stream);
+  cbsr_weight_grad(V, I, workspace, At.num_rows, k, d_in, d_out, dW, accumulate, partial_blocks,
+                   partials, dtype, index_type, stream);
 }
 
 }  // namespace gsr::cuda

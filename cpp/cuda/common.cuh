@@ -68,15 +68,57 @@ __device__ inline void for_each_row_of_warp_parts(const int64_t* __restrict__ in
   }
 }
 
-// Offers column c with value x to a row's best-k buffer (v, idx), ranked by the rule of
-// ../topk_rule.h (the CPU's). `filled` counts the entries so far and `kth` caches v[k - 1] once
-// the buffer is full, so the common case (x does not make the cut) is one compare.
-template <typename index_t>
-__device__ inline void topk_offer(float x, int64_t c, int64_t k, float* v, index_t* idx,
-                                  int64_t& filled, float& kth) {
-  if (filled == k && !ranks_above(x, kth)) return;
-  insert_sorted(x, c, k, filled, v, idx);
-  if (filled == k) kth = v[k - 1];
+// Sum of x over the 32 lanes of a warp, returned to every lane.
+__device__ inline float warp_sum(float x) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    x += __shfl_xor_sync(0xffffffffu, x, offset);
+  return x;
+}
+
+// (x, cx) comes before (y, cy) in the order of ../topk_rule.h: ranks above, or ranks level (equal
+// values, two NaNs included) at a lower column. A total order, so "after the last one taken"
+// identifies the entries not yet taken without marking them.
+__device__ inline bool comes_before(float x, int64_t cx, float y, int64_t cy) {
+  return ranks_above(x, y) || (!ranks_above(y, x) && cx < cy);
+}
+
+// Warp-cooperative top-k of one row of d entries, value(c) giving the entry at column c: k
+// rounds, each taking the first entry (in comes_before order) after the previous round's, lane l
+// scanning columns l, l + 32, ... and the warp reducing the 32 candidates by shuffles. Lane 0
+// writes round t's entry to (v[t], idx[t]), so the output is in rank order, as on the CPU.
+// O(k d / 32) per lane, without the per-thread insertion buffer of a one-thread-per-row scan.
+template <typename index_t, typename Value>
+__device__ inline void warp_row_topk(int64_t d, int64_t k, Value value, float* v, index_t* idx) {
+  const int lane = threadIdx.x % kWarp;
+  constexpr int64_t kNone = INT64_MAX;  // no candidate: after every real column
+  float last = 0.f;
+  int64_t last_c = -1;  // round 0 takes the first entry overall
+  for (int64_t t = 0; t < k; ++t) {
+    float best = 0.f;
+    int64_t best_c = kNone;
+    for (int64_t c = lane; c < d; c += kWarp) {
+      const float x = value(c);
+      const bool remaining = last_c < 0 || comes_before(last, last_c, x, c);
+      if (remaining && (best_c == kNone || comes_before(x, c, best, best_c))) {
+        best = x;
+        best_c = c;
+      }
+    }
+    for (int offset = kWarp / 2; offset > 0; offset /= 2) {
+      const float other = __shfl_xor_sync(0xffffffffu, best, offset);
+      const int64_t other_c = __shfl_xor_sync(0xffffffffu, best_c, offset);
+      if (other_c != kNone && (best_c == kNone || comes_before(other, other_c, best, best_c))) {
+        best = other;
+        best_c = other_c;
+      }
+    }
+    if (lane == 0) {
+      v[t] = best;
+      idx[t] = static_cast<index_t>(best_c);
+    }
+    last = best;
+    last_c = best_c;
+  }
 }
 
 }  // namespace gsr::cuda

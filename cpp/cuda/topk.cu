@@ -1,5 +1,5 @@
-// Row top-k on the GPU: one thread per row, the same insertion scan as the CPU kernel, so ties
-// resolve identically (towards the lower column) and results match the CPU bit for bit.
+// Row top-k on the GPU: one warp per row (warp_row_topk), the selection rule of the CPU kernel,
+// so ties resolve identically (towards the lower column) and results match the CPU bit for bit.
 #include "common.cuh"
 
 namespace gsr::cuda {
@@ -9,14 +9,10 @@ namespace {
 template <typename index_t>
 __global__ void row_topk_kernel(const float* __restrict__ P, int64_t n, int64_t d, int64_t k,
                                 float* __restrict__ V, index_t* __restrict__ I) {
-  for (int64_t row = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; row < n;
-       row += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  for (int64_t row = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / kWarp; row < n;
+       row += static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp) {
     const float* p = P + row * d;
-    float* v = V + row * k;
-    index_t* idx = I + row * k;
-    int64_t filled = 0;
-    float kth = 0.f;  // cached v[k - 1] once the buffer is full
-    for (int64_t c = 0; c < d; ++c) topk_offer(p[c], c, k, v, idx, filled, kth);
+    warp_row_topk(d, k, [&](int64_t c) { return p[c]; }, V + row * k, I + row * k);
   }
 }
 
@@ -25,10 +21,11 @@ __global__ void row_topk_kernel(const float* __restrict__ P, int64_t n, int64_t 
 void row_topk(const void* P, int64_t n, int64_t d, int64_t k, int dtype, void* V, void* I,
               int index_type, uintptr_t stream) {
   require_float32(dtype, "row_topk");
-  const int threads = 128;
   GSR_DISPATCH_INDEX(index_type, [&] {
-    row_topk_kernel<index_t><<<blocks_for(n, threads), threads, 0, as_stream(stream)>>>(
-        static_cast<const float*>(P), n, d, k, static_cast<float*>(V), static_cast<index_t*>(I));
+    row_topk_kernel<index_t>
+        <<<blocks_for(n, kWarpsPerBlock), kWarp * kWarpsPerBlock, 0, as_stream(stream)>>>(
+            static_cast<const float*>(P), n, d, k, static_cast<float*>(V),
+            static_cast<index_t*>(I));
   });
   check(cudaGetLastError(), "row_topk");
 }

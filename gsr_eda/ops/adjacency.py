@@ -21,9 +21,11 @@ from gsr_eda.ops.dtypes import FLOAT_CODES
 NORMALIZATIONS = ("mean", "sym", "none")
 
 # Target work per partition, in "merge-path" units (one per nonzero plus one per row). Small
-# enough for load balance across threads/warps, large enough to amortise scheduling.
+# enough for load balance across threads/warps, large enough to amortise scheduling. On a GPU a
+# part is one warp's work: small parts keep enough warps in flight to hide memory latency
+# (benchmarks/README.md, "GPU": 256 left 84% of an H200's warp slots idle).
 _CPU_PART_COST = 2048
-_CUDA_PART_COST = 256
+_CUDA_PART_COST = 32
 
 
 def balanced_partition(indptr: np.ndarray, part_cost: int, split_rows: bool) -> np.ndarray:

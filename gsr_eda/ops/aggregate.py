@@ -100,6 +100,16 @@ def linear_aggregate_backward(
         kernels.sampled_spmm_into(adj, workspace, indices, grad_values)
 
 
+def _check_index_range(indices: torch.Tensor, dim: int) -> None:
+    """Raise ``ValueError`` unless every entry of ``indices`` lies in ``[0, dim)``."""
+    if not indices.numel():
+        return
+    if int(indices.max()) >= dim:
+        raise ValueError(f"indices must be < dim = {dim}, found {int(indices.max())}")
+    if indices.dtype in (torch.int16, torch.int32) and int(indices.min()) < 0:
+        raise ValueError("indices must be >= 0")
+
+
 class _CBSRAggregate(torch.autograd.Function):
     @staticmethod
     def forward(
@@ -187,7 +197,8 @@ def cbsr_aggregate(
     they stand for. With ``weight`` (``dim x e``) the result is ``N x e``, evaluated in the
     cheaper association order. With ``out`` the result is added into ``out`` in place (fused
     residual add) and ``out`` is returned. ``adj`` may be rectangular (``R x C``, a bipartite
-    relation): ``values`` then has ``C`` rows and the result ``R``. Differentiable w.r.t. ``values``, ``weight`` and
+    relation): ``values`` then has ``C`` rows and the result ``R``. Indices are range-checked on
+    the CPU only: on a GPU the check would synchronise with the host on every call. Differentiable w.r.t. ``values``, ``weight`` and
     ``out``; ``indices`` and the graph are constants.
     """
     if not isinstance(adj, CSRAdjacency):
@@ -200,11 +211,9 @@ def cbsr_aggregate(
         raise ValueError(f"values has {values.shape[0]} rows but the graph has {adj.num_cols} (source) nodes")
     if values.device != adj.device:
         raise ValueError(f"values are on {values.device} but the graph is on {adj.device}")
-    if indices.numel() and int(indices.max()) >= dim:
-        raise ValueError(f"indices must be < dim = {dim}, found {int(indices.max())}")
-    if indices.dtype == torch.int16 or indices.dtype == torch.int32:
-        if indices.numel() and int(indices.min()) < 0:
-            raise ValueError("indices must be >= 0")
+    if indices.device.type == "cpu":
+        # On a GPU these reads would stall the host on every call; there the indices are trusted.
+        _check_index_range(indices, dim)
     if weight is not None and (weight.dim() != 2 or weight.shape[0] != dim):
         raise ValueError(f"weight must be dim x out_dim = {dim} x e, got {tuple(weight.shape)}")
     if weight is not None and weight.dtype != values.dtype:

@@ -274,6 +274,7 @@ def cbsr_weight_grad_into(
         if not accumulate:
             out.zero_()
         return
+    partials = _weight_grad_partials(values, n, d_in, d_out)
     _backend(device).cbsr_weight_grad(
         values.data_ptr(),
         indices.data_ptr(),
@@ -284,10 +285,24 @@ def cbsr_weight_grad_into(
         d_out,
         out.data_ptr(),
         bool(accumulate),
+        partials.shape[0],
+        partials.data_ptr(),
         FLOAT_CODES[values.dtype],
         INDEX_CODES[indices.dtype],
         *_stream_args(device),
     )
+
+
+def _weight_grad_partials(values: torch.Tensor, n: int, d_in: int, d_out: int) -> torch.Tensor:
+    """Scratch for the weight gradient's per-block partial sums: ``blocks x d_in x d_out``.
+
+    On a GPU, ``min(ceil(n / 256), 128)`` blocks (enough to fill the device, few enough that the
+    scratch stays small) each sum a slice of the rows. It comes from torch's caching allocator, so
+    memory figures count it; the CPU kernels need none (0 blocks). Keep it alive until the launch:
+    once freed, the allocator hands its block only to work queued later on the same stream.
+    """
+    blocks = min(-(-n // 256), 128) if values.device.type == "cuda" else 0
+    return torch.empty(blocks, d_in, d_out, dtype=values.dtype, device=values.device)
 
 
 def cbsr_linear_backward_into(
@@ -325,6 +340,7 @@ def cbsr_linear_backward_into(
         if not accumulate:
             grad_weight.zero_()
         return
+    partials = _weight_grad_partials(values, n, d_in, d_out)
     _backend(device).cbsr_linear_backward(
         *_csr_args(adj, values.dtype, True),
         grad.data_ptr(),
@@ -338,6 +354,8 @@ def cbsr_linear_backward_into(
         grad_weight.data_ptr(),
         bool(accumulate),
         workspace.data_ptr(),
+        partials.shape[0],
+        partials.data_ptr(),
         FLOAT_CODES[values.dtype],
         INDEX_CODES[indices.dtype],
         *_stream_args(device),

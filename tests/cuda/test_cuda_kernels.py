@@ -122,8 +122,9 @@ def test_autograd_op_and_stack_match_cpu() -> None:
     weight = torch.randn(64, 64)
     grads = []
     for a, dev in ((adj, "cpu"), (gadj, "cuda")):
-        v = values.to(dev).requires_grad_()
-        w = weight.to(dev).requires_grad_()
+        # detach: on the CPU .to() returns the tensor itself, whose grad would leak into the GPU pass.
+        v = values.detach().to(dev).requires_grad_()
+        w = weight.detach().to(dev).requires_grad_()
         cbsr_aggregate(a, v, indices.to(dev), 64, w).sum().backward()
         grads.append((v.grad.cpu(), w.grad.cpu()))
     for cpu_grad, gpu_grad in zip(*grads):
@@ -251,8 +252,8 @@ def test_hetero_stack_on_cuda_matches_cpu_and_streams_change_nothing() -> None:
         stack = stack.to(device)
         stack.concurrent = concurrent
         stack.zero_grad()
-        a = x_c.to(device).requires_grad_()
-        b = x_n.to(device).requires_grad_()
+        a = x_c.detach().to(device).requires_grad_()
+        b = x_n.detach().to(device).requires_grad_()
         out_c, out_n = stack(a, b, graph.to(device))
         (out_c.square().sum() + out_n.sum()).backward()
         results.append([t.detach().cpu() for t in (out_c, out_n, a.grad, b.grad, stack.to_net_weight.grad)])
