@@ -270,7 +270,16 @@ def split_features(text: str) -> list[str]:
 
 #: ``gsr-eda train`` options every configuration of a run shares: forwarded to each worker as
 #: ``--name value``, set in its TrainConfig and recorded in its row, all from this one list.
-SHARED_OPTIONS = ("lr", "min_epochs", "dropout", "ema_decay", "feature_scale", "target_scale", "device")
+SHARED_OPTIONS = (
+    "lr",
+    "min_epochs",
+    "dropout",
+    "ema_decay",
+    "gcell_loss_weight",
+    "feature_scale",
+    "target_scale",
+    "device",
+)
 
 
 def shared_options(args: argparse.Namespace) -> dict:
@@ -312,6 +321,10 @@ def config_name(row: dict) -> str:
         name = f"{name} dropout {row['dropout']:g}"
     if row.get("ema_decay"):
         name = f"{name} ema {row['ema_decay']:g}"
+    if row.get("gcell_loss_weight"):
+        name = f"{name} gcell-loss {row['gcell_loss_weight']:g}"
+    if row.get("device", "cpu") != "cpu":
+        name = f"{name} on {row['device']}"
     if row.get("min_epochs", 0) != trainer_default("min_epochs"):  # rows before --min-epochs: every epoch
         name = f"{name} min-epochs {row.get('min_epochs', 0)}"
     # Rows written before the scales were options standardised with pooled statistics.
@@ -436,6 +449,12 @@ def main() -> None:
     )
     p.add_argument(
         "--ema-decay", type=float, default=trainer_default("ema_decay"), help="gsr-eda train --ema-decay; recorded."
+    )
+    p.add_argument(
+        "--gcell-loss-weight",
+        type=float,
+        default=trainer_default("gcell_loss_weight"),
+        help="gsr-eda train --gcell-loss-weight; recorded.",
     )
     p.add_argument(
         "--min-epochs", type=int, default=trainer_default("min_epochs"), help="gsr-eda train --min-epochs; recorded."
