@@ -59,7 +59,7 @@ def ingest_commands(task: str, routed_dir: Path | None = None) -> dict[str, list
 
     ``routed_dir`` (routed task) may hold ``picorv32A_routed.def`` / ``picorv32B_routed.def``, as
     ``gsr-eda route --def ../shared/data/qflow/picorv32-X/placed.def.gz --lef OSU018 --out DIR/picorv32X_routed.def``
-    writes them (about 8 and 26 minutes here); their route records give the provenance.
+    writes them (times in benchmarks/README.md); their route records give the provenance.
     """
     sky130, qflow = DATA / "openroad" / "sky130hd", DATA / "qflow"
     if task == "routed":
@@ -270,16 +270,7 @@ def split_features(text: str) -> list[str]:
 
 #: ``gsr-eda train`` options every configuration of a run shares: forwarded to each worker as
 #: ``--name value``, set in its TrainConfig and recorded in its row, all from this one list.
-SHARED_OPTIONS = (
-    "lr",
-    "min_epochs",
-    "dropout",
-    "ema_decay",
-    "gcell_loss_weight",
-    "feature_scale",
-    "target_scale",
-    "device",
-)
+SHARED_OPTIONS = ("lr", "min_epochs", "dropout", "ema_decay", "feature_scale", "target_scale", "device")
 
 
 def shared_options(args: argparse.Namespace) -> dict:
@@ -311,25 +302,35 @@ def config_name(row: dict) -> str:
     ``gsr 16 k8 pearson loss``."""
     name = f"{row['model']} {row['layers']}" + (f" k{row['k']}" if row.get("k") else "")
     schedule = row.get("multiscale", "off")
-    name = name if schedule == "off" else f"{name} {schedule}"
+    if schedule != "off":
+        name = f"{name} {schedule}"
+        if row.get("multiscale_epochs") != trainer_default("multiscale_epochs"):
+            name = f"{name} {row['multiscale_epochs']} cheap epochs"
+    return " ".join([name, *training_labels(row)])
+
+
+def training_labels(row: dict) -> list[str]:
+    """How a row was trained, where it differs from today's defaults (empty: the defaults)."""
+    labels = []
     loss = row.get("loss", "mse")  # rows written before --loss trained with MSE
-    name = name if loss == "mse" else f"{name} {loss} loss"
+    if loss != "mse":
+        labels.append(f"{loss} loss")
     lr = row.get("lr", 1e-3)  # rows written before lr was recorded trained at 1e-3
     if lr != trainer_default("lr"):
-        name = f"{name} lr {lr:g}"
+        labels.append(f"lr {lr:g}")
     if row.get("dropout"):
-        name = f"{name} dropout {row['dropout']:g}"
+        labels.append(f"dropout {row['dropout']:g}")
     if row.get("ema_decay"):
-        name = f"{name} ema {row['ema_decay']:g}"
-    if row.get("gcell_loss_weight"):
-        name = f"{name} gcell-loss {row['gcell_loss_weight']:g}"
+        labels.append(f"ema {row['ema_decay']:g}")
+    if row.get("gcell_loss_weight"):  # rows of the reverted gcell-loss experiment (docs/training.md)
+        labels.append(f"gcell-loss {row['gcell_loss_weight']:g}")
     if row.get("device", "cpu") != "cpu":
-        name = f"{name} on {row['device']}"
+        labels.append(f"on {row['device']}")
     if row.get("min_epochs", 0) != trainer_default("min_epochs"):  # rows before --min-epochs: every epoch
-        name = f"{name} min-epochs {row.get('min_epochs', 0)}"
+        labels.append(f"min-epochs {row.get('min_epochs', 0)}")
     # Rows written before the scales were options standardised with pooled statistics.
-    scales = [f"pooled {what}s" for what in ("feature", "target") if row.get(f"{what}_scale", "pooled") == "pooled"]
-    return " ".join([name, *scales])
+    labels += [f"pooled {what}s" for what in ("feature", "target") if row.get(f"{what}_scale", "pooled") == "pooled"]
+    return labels
 
 
 def _f(value: float | None) -> str:
@@ -374,6 +375,20 @@ def first_time_at(curve: list, target: float, clock: str = "wall") -> float | No
     return next((point[CLOCKS[clock]] for point in curve if point[2] >= target), None)
 
 
+def _single_scale_gsr(group: list[dict], row: dict) -> dict | None:
+    """The fold's single-scale GSR-GNN row trained like ``row`` (same learning rate, scales, ...)."""
+    return next(
+        (
+            r
+            for r in group
+            if r["model"] == "gsr"
+            and r.get("multiscale", "off") == "off"
+            and training_labels(r) == training_labels(row)
+        ),
+        None,
+    )
+
+
 def time_to_quality(rows: list[dict], reference: str = "revgnn", clock: str = "wall", fraction: float = 1.0) -> str:
     """Per test design: seconds each configuration needs to reach ``fraction`` of the reference model's
     best held-out Pearson, and that time as a fraction of the reference's and of single-scale GSR-GNN's."""
@@ -399,9 +414,9 @@ def time_to_quality(rows: list[dict], reference: str = "revgnn", clock: str = "w
             continue
         target = fraction * max(point[2] for point in ref["curve"])
         ref_time = first_time_at(ref["curve"], target, clock)
-        single = next((r for r in group if r["model"] == "gsr" and r.get("multiscale", "off") == "off"), None)
-        single_time = first_time_at(single["curve"], target, clock) if single else None
         for r in group:
+            single = _single_scale_gsr(group, r)
+            single_time = first_time_at(single["curve"], target, clock) if single else None
             best = max(r["curve"], key=lambda point: point[2])
             reached = first_time_at(r["curve"], target, clock)
             summary.setdefault(config_name(r), []).append((reached, ref_time, single_time, best[2]))
@@ -449,12 +464,6 @@ def main() -> None:
     )
     p.add_argument(
         "--ema-decay", type=float, default=trainer_default("ema_decay"), help="gsr-eda train --ema-decay; recorded."
-    )
-    p.add_argument(
-        "--gcell-loss-weight",
-        type=float,
-        default=trainer_default("gcell_loss_weight"),
-        help="gsr-eda train --gcell-loss-weight; recorded.",
     )
     p.add_argument(
         "--min-epochs", type=int, default=trainer_default("min_epochs"), help="gsr-eda train --min-epochs; recorded."

@@ -137,13 +137,6 @@ def train(
         "factor per optimiser step (e.g. 0.9; 0: the trained weights). On the six-design benchmark 0.9 did not "
         "raise held-out quality (docs/training.md, 'Unseen designs').",
     ),
-    gcell_loss_weight: float = typer.Option(
-        0.0,
-        "--gcell-loss-weight",
-        help="Share of the loss given to the gcell map built from the cell predictions (each gcell the max, "
-        "or mean, of the standard cells covering it, as predict builds it), against the gcell labels; "
-        "0: cells only. MEASURED_RESULT",
-    ),
     patience: int = typer.Option(
         10, "--patience", help="Early stop after this many epochs without validation improvement."
     ),
@@ -248,7 +241,6 @@ def train(
         weight_decay=weight_decay,
         grad_clip=grad_clip,
         ema_decay=ema_decay,
-        gcell_loss_weight=gcell_loss_weight,
         patience=patience,
         min_epochs=min_epochs,
         monitor=monitor,

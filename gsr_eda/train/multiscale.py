@@ -35,23 +35,19 @@ import numpy as np
 import torch
 
 from gsr_eda.graph.coarsening import Hierarchy, Level, induced_subgraph, window_nodes
-from gsr_eda.train.gcell_loss import GcellTarget
 
 SCHEDULES = ("off", "coarse-to-fine", "sub-to-full", "gradients")
 
 
 @dataclass
 class LossTerm:
-    """``weight * loss(model(x, adj), y)`` over the nodes of one graph (those of ``mask`` if given),
-    with the gcell term blended in when ``gcells`` is given (trainer.term_loss)."""
+    """``weight * MSE(model(x, adj), y)`` over the nodes of one graph (those of ``mask`` if given)."""
 
     x: torch.Tensor
     y: torch.Tensor
     adj: object  # CSRAdjacency
     weight: float
     mask: torch.Tensor | None = None
-    #: The design's gcell term (full graphs only; :mod:`gsr_eda.train.gcell_loss`).
-    gcells: GcellTarget | None = None
 
 
 @dataclass

@@ -21,11 +21,6 @@ the design's own (``target_scale="design"``, the default) or those of all traini
   gradients. A multiscale step applies the same loss to each of its terms (with the term's
   weight).
 
-With ``gcell_loss_weight`` :math:`\lambda > 0` a training design's loss is
-:math:`(1 - \lambda)\,\mathcal L_{\text{cells}} + \lambda\,\mathcal L_{\text{gcells}}`, the second term
-scoring the gcell map built from the cell predictions as predict builds it
-(:mod:`gsr_eda.train.gcell_loss`).
-
 Validation loss (``val_loss``, ``--monitor loss``) stays the MSE on standardised targets whatever
 ``loss`` is; ``train_loss`` is the mean step loss of the chosen ``loss``.
 
@@ -85,7 +80,6 @@ from gsr_eda.predict.normalization import SCALES, Standardizer
 from gsr_eda.store import GraphStore
 from gsr_eda.train.curves import plot_learning_curves
 from gsr_eda.train.distributed import init_distributed, shutdown_distributed
-from gsr_eda.train.gcell_loss import GcellTarget
 from gsr_eda.train.metrics import regression_metrics
 from gsr_eda.train.multiscale import SCHEDULES, LossTerm, MultiscaleSchedule, ScaleGraph
 from gsr_eda.train.splits import MIN_DESIGNS_FOR_DESIGN_SPLIT, TEST, TRAIN, VAL, SplitPlan, plan_split
@@ -136,9 +130,6 @@ class TrainConfig:
     #: Weights validated, saved and predicted with: an exponential moving average of the trained
     #: ones with this decay per optimiser step (0: the trained weights themselves; module docstring).
     ema_decay: float = 0.0
-    #: Share of the loss given to the gcell map built from the cell predictions (0: cells only;
-    #: gsr_eda.train.gcell_loss).
-    gcell_loss_weight: float = 0.0
     patience: int = 10
     min_epochs: int = 10  # epochs before best.pt may be chosen and patience counts (module docstring)
     monitor: str = "pearson"
@@ -198,8 +189,6 @@ class TrainConfig:
                 raise InputError(f"--window-fraction must be in (0, 1], got {self.window_fraction}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise InputError(f"--ema-decay must be in [0, 1), got {self.ema_decay}")
-        if not 0.0 <= self.gcell_loss_weight < 1.0:
-            raise InputError(f"--gcell-loss-weight must be in [0, 1), got {self.gcell_loss_weight}")
         if self.lr <= 0 or self.grad_clip <= 0 or self.weight_decay < 0 or self.patience < 1 or self.min_epochs < 0:
             raise InputError(
                 "--lr and --grad-clip must be positive, --weight-decay >= 0, --patience >= 1, --min-epochs >= 0"
@@ -232,7 +221,6 @@ class Graph:
     labels: np.ndarray  # targets in label units (N,)
     adj: Any  # the model's graph input (models.inputs.model_graph): CSRAdjacency or CellNetGraph
     masks: dict[int, torch.Tensor | None]  # split -> bool mask, None = all nodes
-    gcells: GcellTarget | None = None  # the gcell term's target (training designs, gcell_loss_weight > 0)
 
 
 @dataclass
@@ -364,13 +352,9 @@ class _Data:
         return {n: records[n] for n in names}
 
 
-def _to_graph(
-    record, plan: SplitPlan, std: Standardizer, device: torch.device, model_name: str, with_gcells: bool = False
-) -> Graph:
-    """``record`` on ``device``; ``with_gcells``: with the gcell term's target, for a training design."""
+def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, model_name: str) -> Graph:
     node_masks = {split: plan.mask(record.name, split) for split in (TRAIN, VAL, TEST)}
     train_nodes = node_masks[TRAIN]
-    gcells = GcellTarget.of_record(record, std, device, train_nodes) if with_gcells else None
     return Graph(
         record.name,
         std.features(record.features, device),
@@ -378,7 +362,6 @@ def _to_graph(
         np.asarray(record.cell_labels, dtype=np.float32),
         model_graph(model_name, record, device, ADJACENCY_NORMALIZATION),
         {split: None if m is None else torch.from_numpy(m).to(device) for split, m in node_masks.items()},
-        gcells,
     )
 
 
@@ -658,8 +641,7 @@ def _prepare(
         else _fit_standardizer(data, plan, records, my_train, ctx, device)
     )
     in_channels = len(std.feature_mean)
-    with_gcells = cfg.gcell_loss_weight > 0
-    graphs = {n: _to_graph(records[n], plan, std, device, cfg.model, with_gcells and n in my_train) for n in needed}
+    graphs = {n: _to_graph(records[n], plan, std, device, cfg.model) for n in needed}
     schedule = _multiscale_schedule(cfg, {n: records[n] for n in my_train}, graphs, std, device, log)
     del records
 
@@ -785,7 +767,7 @@ def _step_terms(s: _Session, g: Graph, epoch: int, rng: np.random.Generator) -> 
     """What one design's step trains on: its full graph, or the schedule's scales in a multiscale epoch."""
     if s.schedule is None or s.schedule.is_full_graph_epoch(epoch):
         mask = g.masks[TRAIN]
-        return [LossTerm(g.x, g.y, g.adj, 1.0, mask, g.gcells)]
+        return [LossTerm(g.x, g.y, g.adj, 1.0, mask)]
     return s.schedule.terms(g.name, epoch, rng)
 
 
@@ -806,17 +788,6 @@ def step_loss_fn(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.T
     return torch.nn.functional.mse_loss(pred, target)
 
 
-def term_loss(s: _Session, term: LossTerm) -> torch.Tensor:
-    """One loss term: the cells' loss, blended with the gcell map's when the term has gcells
-    (:mod:`gsr_eda.train.gcell_loss`)."""
-    pred = s.step_model(term.x, term.adj)
-    cells = step_loss_fn(_select(pred, term.mask), _select(term.y, term.mask), s.cfg.loss)
-    if term.gcells is None:
-        return cells
-    weight = s.cfg.gcell_loss_weight
-    return (1.0 - weight) * cells + weight * step_loss_fn(term.gcells.pool(pred), term.gcells.y, s.cfg.loss)
-
-
 def _train_epoch(
     s: _Session, epoch: int, ctx: Any, device: torch.device, steps: int, report: Callable[[str], None]
 ) -> float:
@@ -831,7 +802,11 @@ def _train_epoch(
     loss_sum = 0.0
     for step, idx in enumerate(order):
         s.optimizer.zero_grad(set_to_none=True)
-        loss = sum(term.weight * term_loss(s, term) for term in _step_terms(s, s.train_graphs[idx], epoch, rng))
+        loss = sum(
+            term.weight
+            * step_loss_fn(_select(s.step_model(term.x, term.adj), term.mask), _select(term.y, term.mask), s.cfg.loss)
+            for term in _step_terms(s, s.train_graphs[idx], epoch, rng)
+        )
         loss.backward()
         torch.nn.utils.clip_grad_norm_(s.model.parameters(), s.cfg.grad_clip)
         s.optimizer.step()
