@@ -166,7 +166,17 @@ def folds(names: list[str]) -> list[tuple[str, str | None]]:
 
 
 def worker(args: argparse.Namespace) -> dict:
-    """Train one configuration on one fold, following the unseen design epoch by epoch."""
+    """Train one configuration on one fold in ``--run-dir`` (kept), or in a temporary folder."""
+    if args.run_dir:
+        out = Path(args.run_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        return train_fold(args, out) | {"run_dir": str(out)}
+    with tempfile.TemporaryDirectory(prefix="bench_quality_") as tmp:
+        return train_fold(args, Path(tmp))
+
+
+def train_fold(args: argparse.Namespace, out: Path) -> dict:
+    """Train one configuration on one fold into ``out``, following the unseen design epoch by epoch."""
     import torch
 
     from gsr_eda.bench.memory import peak_rss_bytes
@@ -180,7 +190,6 @@ def worker(args: argparse.Namespace) -> dict:
     with GraphStore(args.store) as gs:
         test = gs.read(args.test)
     fixed_epochs = args.val is None  # two designs: no validation design, no model selection
-    out = Path(tempfile.mkdtemp(prefix="bench_quality_"))
     # (epoch, training wall seconds, held-out cell Pearson, training CPU seconds of this process),
     # both clocks from the start of train() (reading the data, coarsening, every epoch) minus the
     # time spent here predicting the test design. CPU seconds are the figure to compare on a
@@ -524,7 +533,14 @@ def main() -> None:
         help="Time-to-quality clock: this process's CPU seconds or wall.",
     )
     # Internal: one configuration and fold in this process.
+    p.add_argument(
+        "--keep-runs",
+        type=Path,
+        default=None,
+        help="Keep each fold's run folder (checkpoints, curves) as DIR/<configuration>/<test design>.",
+    )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--run-dir", default=None, help=argparse.SUPPRESS)
     p.add_argument("--store", help=argparse.SUPPRESS)
     p.add_argument("--test", help=argparse.SUPPRESS)
     p.add_argument("--val", default=None, help=argparse.SUPPRESS)
@@ -590,6 +606,8 @@ def main() -> None:
                 cmd += [f"--{name.replace('_', '-')}", str(value)]
             if val is not None:
                 cmd += ["--val", val]
+            if args.keep_runs:
+                cmd += ["--run-dir", str(args.keep_runs / config.replace(":", "-") / test)]
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
                 if proc.returncode == 0:
