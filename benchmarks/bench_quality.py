@@ -279,7 +279,7 @@ def split_features(text: str) -> list[str]:
 
 #: ``gsr-eda train`` options every configuration of a run shares: forwarded to each worker as
 #: ``--name value``, set in its TrainConfig and recorded in its row, all from this one list.
-SHARED_OPTIONS = ("lr", "min_epochs", "dropout", "ema_decay", "feature_scale", "target_scale", "device")
+SHARED_OPTIONS = ("lr", "min_epochs", "dropout", "ema_decay", "gcell_head", "feature_scale", "target_scale", "device")
 
 
 def shared_options(args: argparse.Namespace) -> dict:
@@ -331,6 +331,8 @@ def training_labels(row: dict) -> list[str]:
         labels.append(f"dropout {row['dropout']:g}")
     if row.get("ema_decay"):
         labels.append(f"ema {row['ema_decay']:g}")
+    if row.get("gcell_head", False) != trainer_default("gcell_head"):  # rows before it: mapped cells
+        labels.append("gcell head" if row.get("gcell_head") else "mapped gcells")
     if row.get("gcell_loss_weight"):  # rows of the reverted gcell-loss experiment (docs/training.md)
         labels.append(f"gcell-loss {row['gcell_loss_weight']:g}")
     if row.get("device", "cpu") != "cpu":
@@ -482,6 +484,12 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
+        "--gcell-head",
+        action=argparse.BooleanOptionalAction,
+        default=trainer_default("gcell_head"),
+        help="gsr-eda train --gcell-head of every configuration; recorded.",
+    )
+    p.add_argument(
         "--device", default=trainer_default("device"), help="gsr-eda train --device of every configuration (cpu, cuda)."
     )
     p.add_argument(
@@ -603,7 +611,10 @@ def main() -> None:
                 str(args.window_fraction),
             ]
             for name, value in shared_options(args).items():
-                cmd += [f"--{name.replace('_', '-')}", str(value)]
+                flag = name.replace("_", "-")
+                cmd += (
+                    [f"--{flag}" if value else f"--no-{flag}"] if isinstance(value, bool) else [f"--{flag}", str(value)]
+                )
             if val is not None:
                 cmd += ["--val", val]
             if args.keep_runs:

@@ -104,6 +104,7 @@ def predict(
         "source": inputs.source,
         "checkpoint": str(ck_path),
         "values": predictor.values,
+        "gcell_map": predictor.gcell_map_source,
     }
     summary["files"] = _write_outputs(pred, out, heatmap, hotspot_threshold)
     gate_tripped = fail_above is not None and summary["hotspot_fraction"] > fail_above

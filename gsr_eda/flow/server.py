@@ -194,6 +194,7 @@ class CongestionServer(socketserver.ThreadingTCPServer):
             "model": str(self.predictor.config.get("name", "")),
             "layers": int(self.predictor.config.get("layers", 0)),
             "values": self.predictor.values,
+            "gcell_map": self.predictor.gcell_map_source,
         }
 
     def _op_designs(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -349,6 +349,10 @@ class CongestionSession:
                     f"the model gave non-finite scores for {bad} of {len(scores)} cells at these positions"
                 )
             gmap, covered = gcell_map_of_cells(self.design, scores, self.predictor.label_reduce, spans)
+            if self.predictor.gcell_head is not None:
+                if maps is None:
+                    maps = position_maps(self.design, x, y_, context=self._maps, spans=spans)
+                gmap = self.predictor.gcell_head.apply(maps, gmap, covered)
             result = CongestionEstimate(
                 cell_scores=scores,
                 gcell_map=gmap,

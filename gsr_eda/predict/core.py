@@ -14,8 +14,9 @@ class DesignPrediction:
     """Predicted congestion of one design, in the label's units.
 
     ``gcell_map[x, y]`` is the ``label_reduce`` (max or mean) of the predictions of the standard
-    cells whose boxes cover gcell ``(x, y)`` (macros left out: :func:`gcell_map_of_cells`);
-    ``covered`` marks the gcells that at least one standard cell covers (the others hold 0 and
+    cells whose boxes cover gcell ``(x, y)`` (macros left out: :func:`gcell_map_of_cells`), or,
+    when the model has a gcell head, the head's output on top of that map
+    (:mod:`gsr_eda.predict.gcell_head`); ``covered`` marks the gcells that at least one standard cell covers (the others hold 0 and
     are left out of every statistic).
     """
 
@@ -63,7 +64,10 @@ def predict_design(
     """
     graph = predictor.design_graph(design, indptr, indices, net_nodes=net_nodes)
     cells = predictor.predict(features, graph)
+    spans = design.gcell_spans() if spans is None else spans
     gmap, covered = gcell_map_of_cells(design, cells, predictor.label_reduce, spans)
+    if predictor.gcell_head is not None:
+        gmap = predictor.gcell_head.apply_to_design(design, gmap, covered, spans)
     return DesignPrediction(design, cells, gmap, covered, predictor.label_reduce)
 
 

@@ -12,6 +12,7 @@ from gsr_eda.errors import InputError
 from gsr_eda.models.inputs import design_graph, needs_net_nodes
 from gsr_eda.ops import CSRAdjacency
 from gsr_eda.predict.checkpoint import load_checkpoint, model_from_checkpoint, resolve_device
+from gsr_eda.predict.gcell_head import GcellHead
 from gsr_eda.predict.normalization import Standardizer
 
 
@@ -28,6 +29,9 @@ class Predictor:
     model: torch.nn.Module
     standardizer: Standardizer
     normalization: str = "mean"
+    #: The gcell map's linear output over the mapped predictions and the free maps, when the run
+    #: fitted one (``gsr-eda train --gcell-head``; :mod:`gsr_eda.predict.gcell_head`).
+    gcell_head: GcellHead | None = None
 
     @property
     def model_name(self) -> str:
@@ -39,6 +43,12 @@ class Predictor:
         target scale ranks the cells and gcells of one design against each other, on the training
         designs' typical scale) or ``"label units"`` (pooled target statistics)."""
         return "relative" if self.standardizer.target_scale == "design" else "label units"
+
+    @property
+    def gcell_map_source(self) -> str:
+        """Where the gcell map comes from: ``"gcell head"`` (:mod:`gsr_eda.predict.gcell_head`) or
+        ``"mapped cells"`` (each gcell the max or mean of the cells covering it)."""
+        return "gcell head" if self.gcell_head is not None else "mapped cells"
 
     @property
     def needs_net_nodes(self) -> bool:
@@ -110,4 +120,5 @@ def predictor_from_checkpoint(ckpt: dict, path: str | Path, device: str | torch.
         model=model,
         standardizer=Standardizer.from_state(ckpt["standardizer"]),
         normalization=str(ckpt["graph"].get("normalization", "mean")),
+        gcell_head=GcellHead.from_state(ckpt["gcell_head"]) if ckpt.get("gcell_head") else None,
     )

@@ -57,6 +57,7 @@ def test_health(client, served):
     assert reply["ok"] and reply["id"] == "h1" and reply["status"] == "ok"
     assert reply["model"] == "sage" and reply["device"] == "cpu"
     assert reply["values"] == "relative"  # trained on each design's own target scale (the default)
+    assert reply["gcell_map"] == "mapped cells"  # trained without --gcell-head
 
 
 def test_load_and_estimate(client, loaded, served, tiny_design, tmp_path):

@@ -236,3 +236,22 @@ def test_from_store_equals_from_def(session, tiny_design, tiny_checkpoint, tmp_p
         np.testing.assert_allclose(a.gcell_map, b.gcell_map, rtol=1e-6, atol=1e-6)
     assert stored.source["store"] == str(store) and stored.source["name"] == "tiny"
     session.estimate(x0, y0)
+
+
+def test_a_gcell_head_shapes_the_estimated_map(tiny_design, tiny_checkpoint, tmp_path):
+    from gsr_eda.flow import CongestionSession
+    from gsr_eda.graph.features import position_maps
+    from gsr_eda.predict.checkpoint import load_checkpoint, save_checkpoint
+    from gsr_eda.predict.gcell_head import GcellHead
+
+    head = GcellHead((0.5, -0.2, 0.3, 0.4), 0.1)
+    with_head = tmp_path / "with_head.pt"
+    save_checkpoint(with_head, load_checkpoint(tiny_checkpoint) | {"gcell_head": head.to_state()})
+    plain = CongestionSession.from_def(tiny_design.def_path, tiny_design.lefs, tiny_checkpoint)
+    headed = CongestionSession.from_def(tiny_design.def_path, tiny_design.lefs, with_head)
+    x, y = plain.positions
+    before, after = plain.estimate(x, y), headed.estimate(x, y)
+    np.testing.assert_allclose(after.cell_scores, before.cell_scores, rtol=1e-6)
+    expected = head.apply(position_maps(plain.design, x, y), before.gcell_map, before.covered)
+    np.testing.assert_allclose(after.gcell_map, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(after.gcell_map, before.gcell_map)

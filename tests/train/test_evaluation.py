@@ -17,6 +17,7 @@ class _FeatureSumModel:
     """A stand-in predictor: each cell's 'prediction' is a fixed function of its features."""
 
     label_reduce = "max"
+    gcell_head = None
 
     def design_graph(self, design, indptr, indices, net_nodes=None):
         return None
