@@ -30,7 +30,7 @@ def evaluate(
 ) -> None:
     """Score a model: Pearson, Spearman, Kendall, R^2 and MAE, per design and overall.
 
-    Metrics are computed on cells (against the stored per-cell labels) and on the gcell map (the per-cell predictions of standard cells reduced onto gcells with the label's max/mean, against the stored gcell label map, over gcells that a standard cell covers; macros are left out of the map). Under each design the model-free estimates a user already has (RUDY, pin RUDY, cell density, and the proxy label where the labels come from a router) are scored on the same cells and gcells, so the table shows whether the model beats them. Designs are also pooled by role: what counts is the model on designs it never trained on (test, val, unseen). For designs that the model was trained on with a node split, the held-out test nodes are also scored separately (cells_test); the role of each design in the training split (train/val/test) is shown.
+    Metrics are computed on cells (against the stored per-cell labels) and on the gcell map (the per-cell predictions of standard cells reduced onto gcells with the label's max/mean, against the stored gcell label map, over gcells that a standard cell covers; macros are left out of the map). A model trained with --gcell-head (the default) reports its gcell head's map instead: a linear output over that map and RUDY, pin RUDY and density (JSON: "gcell_map"). Under each design the model-free estimates a user already has (RUDY, pin RUDY, cell density, and the proxy label where the labels come from a router) are scored on the same cells and gcells, so the table shows whether the model beats them. Designs are also pooled by role: what counts is the model on designs it never trained on (test, val, unseen). For designs that the model was trained on with a node split, the held-out test nodes are also scored separately (cells_test); the role of each design in the training split (train/val/test) is shown.
 
     The store must have the features, net model and label reduction the model was trained with.
 
@@ -92,6 +92,7 @@ def evaluate(
     result["checkpoint"] = str(ck_path)
     result["store"] = str(store)
     result["model"] = predictor.config
+    result["gcell_map"] = predictor.gcell_map_source
     if json_out:
         emit_json(json_safe(result))
         return

@@ -79,6 +79,7 @@ def test_train_resume_evaluate_predict_and_gate(store, tmp_path, capsys, monkeyp
         assert {"cells", "gcells", "cells_test"} <= set(entry)
         assert -1.0 <= entry["cells"]["pearson"] <= 1.0
     assert result["overall"]["cells"]["n"] == sum(e["cells"]["n"] for e in result["designs"].values())
+    assert result["gcell_map"] == "mapped cells"  # a split by node has no validation design to fit a gcell head on
 
     for ext in ("csv", "npy", "json"):
         target = tmp_path / f"pred.{ext}"
