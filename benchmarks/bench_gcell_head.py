@@ -20,35 +20,37 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import pearsonr
-from sklearn.linear_model import LinearRegression
 
+from gsr_eda.graph.features import position_maps
 from gsr_eda.predict import load_predictor, predict_design
+from gsr_eda.predict.gcell_head import GcellHead, head_inputs
 from gsr_eda.store import GraphStore
-from gsr_eda.train.baselines import baseline_maps
 
 REPO = Path(__file__).resolve().parents[1]
-BASELINE_INPUTS = ("rudy", "pin_rudy", "density")
+#: head_inputs' columns: RUDY, pin RUDY, density, then the model's mapped value.
+BASELINE_COLUMNS = slice(0, 3)
 
 
-def zscore(values: np.ndarray) -> np.ndarray:
-    """``values`` standardised over themselves (a constant column becomes zeros)."""
-    std = values.std()
-    return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
+def gcell_inputs(predictor, record) -> tuple[np.ndarray, np.ndarray]:
+    """``(inputs (G, 4), label (G,))`` over the design's covered gcells, from the model's *mapped*
+    cells (a run trained with a gcell head has it left out here)."""
+    design, spans = record.design, record.design.gcell_spans()
+    pred = predict_design(
+        replace(predictor, gcell_head=None), design, record.indptr, record.indices, record.features, spans=spans
+    )
+    maps = position_maps(design, design.x, design.y, spans=spans)
+    return head_inputs(maps, pred.gcell_map, pred.covered), record.gcell_labels[pred.covered]
 
 
-def gcell_inputs(predictor, record) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(inputs (G, 4), label (G,), model map (G,))`` over the design's covered gcells; the
-    columns are the baselines of BASELINE_INPUTS, then the model's mapped prediction."""
-    pred = predict_design(predictor, record.design, record.indptr, record.indices, record.features)
-    maps = baseline_maps(record.design, label_is_proxy=record.label_is_proxy)
-    covered = pred.covered
-    model_map = pred.gcell_map[covered].astype(np.float64)
-    columns = [zscore(maps[name][covered].astype(np.float64)) for name in BASELINE_INPUTS] + [zscore(model_map)]
-    return np.stack(columns, axis=1), zscore(record.gcell_labels[covered].astype(np.float64)), model_map
+def _pearson_of_head(fit: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], cols: slice) -> float:
+    """Fit a linear head on ``fit``'s columns ``cols`` and score it on ``test``."""
+    head = GcellHead.fit([(fit[0][:, cols], fit[1])])
+    return float(pearsonr(test[0][:, cols] @ np.asarray(head.weights), test[1])[0])
 
 
 def fold_row(run_dir: Path, store: GraphStore) -> dict:
@@ -56,20 +58,15 @@ def fold_row(run_dir: Path, store: GraphStore) -> dict:
     config = json.loads((run_dir / "config.json").read_text())
     test, val = config["test_designs"][0], config["val_designs"][0]
     predictor = load_predictor(run_dir / "best.pt")
-    fit_x, fit_y, _ = gcell_inputs(predictor, store.read(val))
-    test_x, test_y, test_model = gcell_inputs(predictor, store.read(test))
-    baselines = slice(0, len(BASELINE_INPUTS))
-    row = {
+    fit, held_out = gcell_inputs(predictor, store.read(val)), gcell_inputs(predictor, store.read(test))
+    return {
         "test": test,
         "fitted_on": val,
-        "model_map": float(pearsonr(test_model, test_y)[0]),
-        "rudy": float(pearsonr(test_x[:, 0], test_y)[0]),
+        "model_map": float(pearsonr(held_out[0][:, 3], held_out[1])[0]),
+        "rudy": float(pearsonr(held_out[0][:, 0], held_out[1])[0]),
+        "head_baselines": _pearson_of_head(fit, held_out, BASELINE_COLUMNS),
+        "head_baselines_model": _pearson_of_head(fit, held_out, slice(None)),
     }
-    for name, cols in (("head_baselines", baselines), ("head_baselines_model", slice(None))):
-        head = LinearRegression().fit(fit_x[:, cols], fit_y)
-        row[name] = float(pearsonr(head.predict(test_x[:, cols]), test_y)[0])
-        row[f"{name}_weights"] = [round(float(w), 3) for w in head.coef_]
-    return row
 
 
 def main() -> None:

@@ -338,8 +338,10 @@ class CongestionSession:
             start = time.perf_counter()
             spans = self.design.gcell_spans(x, y_)
             maps = None
-            if self._nets is not None:
+            if self._nets is not None or self.predictor.gcell_head is not None:
+                # One computation of the free maps for the features, the net nodes and the gcell head.
                 maps = position_maps(self.design, x, y_, context=self._maps, spans=spans)
+            if self._nets is not None:
                 self._move_net_nodes(x, y_, maps)
             features = self._features(x, y_, spans, maps)
             scores = np.asarray(self.predictor.predict(features, self._graph), dtype=np.float32).reshape(-1)
@@ -350,8 +352,6 @@ class CongestionSession:
                 )
             gmap, covered = gcell_map_of_cells(self.design, scores, self.predictor.label_reduce, spans)
             if self.predictor.gcell_head is not None:
-                if maps is None:
-                    maps = position_maps(self.design, x, y_, context=self._maps, spans=spans)
                 gmap = self.predictor.gcell_head.apply(maps, gmap, covered)
             result = CongestionEstimate(
                 cell_scores=scores,

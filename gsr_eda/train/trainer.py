@@ -53,7 +53,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -835,14 +835,19 @@ def _fit_gcell_head(
     if plan.mode != "design" or not plan.val_designs or not best_path.exists():
         log("no gcell head fitted: it is fitted on validation designs, and this run has none (a split by node)")
         return
-    predictor = predictor_from_checkpoint(load_checkpoint(best_path), best_path, device)
+    # Fitted on the mapped cells, also when a resumed run's best.pt already holds a head.
+    predictor = replace(predictor_from_checkpoint(load_checkpoint(best_path), best_path, device), gcell_head=None)
     samples = []
     for record in data.read(plan.val_designs).values():
         if record.gcell_labels is None:
             continue
-        pred = predict_design(predictor, record.design, record.indptr, record.indices, record.features)
-        maps = position_maps(record.design, record.design.x, record.design.y)
+        design, spans = record.design, record.design.gcell_spans()
+        pred = predict_design(predictor, design, record.indptr, record.indices, record.features, spans=spans)
+        maps = position_maps(design, design.x, design.y, spans=spans)
         samples.append((head_inputs(maps, pred.gcell_map, pred.covered), record.gcell_labels[pred.covered]))
+    if not samples:
+        log("no gcell head fitted: the validation designs have no gcell labels")
+        return
     head = GcellHead.fit(samples)
     for path in (best_path, out_dir / LAST_NAME):
         if path.exists():
