@@ -74,15 +74,24 @@ def store_for(net_model: str, cache: Path, designs: dict[str, list[str]] | None 
 
 
 def model_and_graph(spec: str, record, args: argparse.Namespace) -> tuple:
-    """The seeded model of ``spec`` (``model[:concurrent]``) and its graph input."""
+    """The seeded model of ``spec`` (``model[:concurrent][:netW]``, ``W`` the net state width) and its graph input."""
     import torch
 
     from gsr_eda.models import build_model, model_graph
 
     name, *options = spec.split(":")
+    net_hidden = next((int(o.removeprefix("net")) for o in options if o.startswith("net")), None)
     torch.manual_seed(0)
     graph = model_graph(name, record, "cpu")
-    model = build_model(name, record.features.shape[1], hidden=args.hidden, layers=args.layers, groups=2, k=args.k)
+    model = build_model(
+        name,
+        record.features.shape[1],
+        hidden=args.hidden,
+        layers=args.layers,
+        groups=2,
+        k=args.k,
+        net_hidden=net_hidden,
+    )
     if name == "gsr-cellnet":  # explicit either way (the model default is sequential)
         model.body.stack.concurrent = "concurrent" in options
     return model, graph
@@ -274,13 +283,15 @@ def run_profile(args: argparse.Namespace) -> None:
 # ----------------------------------------------------------------------------------- quality
 
 
-def parse_config(text: str) -> tuple[str, int, int, str]:
-    """``model:layers[:k][@net-model]`` -> (model, layers, k, net model)."""
+def parse_config(text: str) -> tuple[str, int, int, str, int | None]:
+    """``model:layers[:k][:netW][@net-model]`` -> (model, layers, k, net model, net state width)."""
     spec, _, net_model = text.partition("@")
     parts = spec.split(":")
     model = parts[0]
     net_model = net_model or ("cell-net" if model in CELLNET_MODELS else "capped-clique")
-    return model, int(parts[1]), int(parts[2]) if len(parts) > 2 else 8, net_model
+    k = int(parts[2]) if len(parts) > 2 else 8
+    net_hidden = int(parts[3].removeprefix("net")) if len(parts) > 3 else None
+    return model, int(parts[1]), k, net_model, net_hidden
 
 
 def run_quality(args: argparse.Namespace) -> None:
@@ -293,8 +304,10 @@ def run_quality(args: argparse.Namespace) -> None:
     for test, val in bench_quality.folds(names):
         if args.tests and test not in args.tests:
             continue
-        for text, (model, layers, k, net_model) in zip(args.configs, configs):
+        for text, (model, layers, k, net_model, net_hidden) in zip(args.configs, configs):
             worker = ["--task", "proxy", "--store", str(stores[net_model]), "--test", test, "--model", model]
+            if net_hidden is not None:
+                worker += ["--net-hidden", str(net_hidden)]
             worker += ["--layers", str(layers), "--k", str(k), "--epochs", str(args.epochs)]
             worker += ["--patience", str(args.patience), "--hidden", str(args.hidden), "--seed", str(args.seed)]
             worker += ["--threads", str(args.threads)]

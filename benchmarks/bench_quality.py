@@ -217,6 +217,7 @@ def train_fold(args: argparse.Namespace, out: Path) -> dict:
         layers=args.layers,
         hidden=args.hidden,
         k=args.k,
+        net_hidden=args.net_hidden,
         epochs=args.epochs,
         seed=args.seed,
         loss=args.loss,
@@ -248,6 +249,7 @@ def train_fold(args: argparse.Namespace, out: Path) -> dict:
         "multiscale_epochs": args.multiscale_epochs if args.multiscale != "off" else None,
         "window_fraction": args.window_fraction if args.multiscale in ("sub-to-full", "gradients") else None,
         "hidden": args.hidden,
+        "net_hidden": cfg.model_options().get("net_hidden"),  # resolved: gsr-cellnet's default is half of hidden
         "epochs": args.epochs,
         "seed": args.seed,
         "loss": args.loss,
@@ -480,6 +482,12 @@ def main() -> None:
         "--min-epochs", type=int, default=trainer_default("min_epochs"), help="gsr-eda train --min-epochs; recorded."
     )
     p.add_argument("--hidden", type=int, default=128)
+    p.add_argument(
+        "--net-hidden",
+        type=int,
+        default=trainer_default("net_hidden"),
+        help="gsr-eda train --net-hidden (gsr-cellnet's net state; worker option, set by bench_cellnet.py).",
+    )
     p.add_argument("--lr", type=float, default=trainer_default("lr"), help="gsr-eda train --lr of every configuration.")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)

@@ -107,7 +107,13 @@ def train(
     window_fraction: float = typer.Option(
         0.25, "--window-fraction", help="Share of the die one window covers (sub-to-full, gradients)."
     ),
-    model: str = typer.Option("gsr", "--model", "-m", help="Architecture: gsr, revgnn, gcn or sage."),
+    model: str = typer.Option(
+        "gsr",
+        "--model",
+        "-m",
+        help="Architecture: gsr, revgnn, gcn, sage, or on a store ingested with --net-model cell-net, "
+        "gsr-cellnet and hetero-sage (docs/training.md describes each).",
+    ),
     layers: int = typer.Option(16, "--layers", "-L", help="Message-passing layers (depth)."),
     hidden: int = typer.Option(128, "--hidden", help="Hidden channels."),
     groups: int = typer.Option(2, "--groups", help="Channel groups of the reversible models (gsr, revgnn)."),
@@ -117,6 +123,13 @@ def train(
         help="GS operator: entries kept per row and group (gsr only). Smaller trains faster, but at k 8 "
         "GSR-GNN transferred worse than RevGNN to designs it never saw (docs/training.md, 'Unseen "
         "designs'): check on a held-out design (--test-designs).",
+    ),
+    net_hidden: int | None = typer.Option(
+        None,
+        "--net-hidden",
+        help="Width of the net nodes' state (gsr-cellnet only; default half of --hidden, at least --k per group). "
+        "Nets are as many as cells, so a narrower net state makes every step cheaper "
+        "(docs/training.md, 'Cell-net graphs').",
     ),
     dropout: float = typer.Option(0.0, "--dropout", help="Dropout probability."),
     epochs: int = typer.Option(50, "--epochs", "-e", help="Maximum epochs (one optimiser step per training design)."),
@@ -243,6 +256,7 @@ def train(
         layers=layers,
         groups=groups,
         k=k,
+        net_hidden=net_hidden,
         dropout=dropout,
         epochs=epochs,
         lr=lr,

@@ -26,11 +26,13 @@ def build_model(
     groups: int = 2,
     k: int = 8,
     dropout: float = 0.0,
+    net_hidden: int | None = None,
 ) -> CongestionModel:
     """Build a congestion model: shared encoder and head around the named message-passing body.
 
     ``groups`` applies to the reversible models (``gsr``, ``revgnn``, ``gsr-cellnet``), ``k`` to
-    ``gsr`` and ``gsr-cellnet``. ``gsr-cellnet`` and ``hetero-sage`` take a
+    ``gsr`` and ``gsr-cellnet``, ``net_hidden`` (the nets' state width, by default
+    :func:`gsr_eda.models.gsr_cellnet.default_net_hidden`: half of ``hidden``) to ``gsr-cellnet``. ``gsr-cellnet`` and ``hetero-sage`` take a
     :class:`gsr_eda.models.inputs.CellNetGraph` instead of the adjacency
     (:func:`gsr_eda.models.inputs.model_graph` builds either).
     Raises ``ValueError`` for an unknown name or an inconsistent configuration.
@@ -54,7 +56,7 @@ def build_model(
     elif name == "gsr-cellnet":
         from gsr_eda.models.gsr_cellnet import GSRCellNetBody
 
-        body = GSRCellNetBody(hidden, layers, groups, k, dropout)
+        body = GSRCellNetBody(hidden, layers, groups, k, dropout, net_hidden=net_hidden)
     elif name == "hetero-sage":
         from gsr_eda.models.hetero_sage import HeteroSAGEBody
 

@@ -6,6 +6,11 @@ HPWL, the net's RUDY and the maps over its box) go through their own Linear enco
 net state. :class:`gsr_eda.nn.HeteroGSRStack` then runs ``L`` reversible layers of
 cell -> net and net -> cell GS(k) message passing on the CBSR kernels (activation memory flat in
 depth), and the shared head reads the cells.
+
+The net state is half as wide as the cells' by default (:func:`default_net_hidden`): nets are
+as many as cells, and every row-wise kernel of the net side costs in proportion to its width.
+On zero-riscy-a that took the step from 1.76-1.90x to 1.36-1.41x the capped-clique step, and
+held-out quality did not drop (benchmarks/README.md, "Cell-net graphs").
 """
 
 from __future__ import annotations
@@ -16,13 +21,31 @@ from gsr_eda.models.inputs import NET_INPUT_CHANNELS, CellNetGraph
 from gsr_eda.nn import HeteroGSRStack
 
 
+def default_net_hidden(hidden: int, groups: int, k: int) -> int:
+    """Half of ``hidden`` (a multiple of ``groups``), but no narrower than ``k`` per group, nor wider than ``hidden``."""
+    half = (hidden // 2) // groups * groups
+    return min(hidden, max(half, groups * k))
+
+
 class GSRCellNetBody(nn.Module):
     """Net encoder + :class:`HeteroGSRStack`; ``body(h_cells, graph) -> h_cells``."""
 
-    def __init__(self, hidden: int, layers: int, groups: int, k: int, dropout: float, concurrent: bool = False) -> None:
+    def __init__(
+        self,
+        hidden: int,
+        layers: int,
+        groups: int,
+        k: int,
+        dropout: float,
+        concurrent: bool = False,
+        net_hidden: int | None = None,
+    ) -> None:
         super().__init__()
-        self.net_encoder = nn.Linear(NET_INPUT_CHANNELS, hidden)
-        self.stack = HeteroGSRStack(hidden, layers, groups=groups, k=k, dropout=dropout, concurrent=concurrent)
+        net_hidden = default_net_hidden(hidden, groups, k) if net_hidden is None else net_hidden
+        self.net_encoder = nn.Linear(NET_INPUT_CHANNELS, net_hidden)
+        self.stack = HeteroGSRStack(
+            hidden, layers, groups=groups, k=k, dropout=dropout, concurrent=concurrent, net_channels=net_hidden
+        )
 
     def forward(self, h: Tensor, graph: CellNetGraph) -> Tensor:
         if not isinstance(graph, CellNetGraph):

@@ -55,28 +55,41 @@ class BlockWorkspace:
 
     ``adj`` may be rectangular (``R x C``, a bipartite relation such as nets aggregating from
     cells): the block's input ``y`` then has ``C`` rows and its output ``R``, and the buffers
-    are sized by the rows they hold (``V``, ``I`` and the row statistics by the input).
+    are sized by the rows they hold (``V``, ``I`` and the row statistics by the input). The
+    output may also be narrower or wider than the input (``out_dim``, default ``dim``): ``W`` is
+    then ``dim x out_dim`` and ``b`` has ``out_dim`` entries.
     """
 
-    def __init__(self, adj: CSRAdjacency, dim: int, k: int, dtype: torch.dtype, *, backward: bool = True) -> None:
+    def __init__(
+        self,
+        adj: CSRAdjacency,
+        dim: int,
+        k: int,
+        dtype: torch.dtype,
+        *,
+        backward: bool = True,
+        out_dim: int | None = None,
+    ) -> None:
         n_out, n, device = adj.num_rows, adj.num_cols, adj.device
-        self.adj, self.dim, self.k = adj, dim, k
+        out_dim = dim if out_dim is None else out_dim
+        self.adj, self.dim, self.out_dim, self.k = adj, dim, out_dim, k
         self.num_inputs = n
-        self.order = association_order(n_out, adj.nnz, k, dim, dim, n)
+        self.order = association_order(n_out, adj.nnz, k, dim, out_dim, n)
         self._new = lambda *shape: torch.empty(shape, dtype=dtype, device=device)  # noqa: E731
         new = self._new
         self.mean = new(n)
         self.rstd = new(n)
-        # S @ W (input rows) or A @ S (output rows), depending on the association order.
-        self.hidden = new(n if self.order == GATHER_FIRST else n_out, dim)
+        # S @ W (input rows, out_dim wide) or A @ S (output rows, dim wide), by association order.
+        hidden_shape = (n, out_dim) if self.order == GATHER_FIRST else (n_out, dim)
+        self.hidden = new(*hidden_shape)
         self.values = new(n, k)
         self.indices = torch.empty(n, k, dtype=index_dtype_for(dim), device=device)
         self.has_backward = backward
         if backward:
             # A^T G (input rows) or G W^T (output rows).
-            self.grad_hidden = new(n if self.order == GATHER_FIRST else n_out, dim)
-            self.negated_weight = new(dim, dim)  # -W and -b: X = Y - F(y) accumulates
-            self.negated_bias = new(dim)  # A (S (-W)) - b into Y
+            self.grad_hidden = new(*hidden_shape)
+            self.negated_weight = new(dim, out_dim)  # -W and -b: X = Y - F(y) accumulates
+            self.negated_bias = new(out_dim)  # A (S (-W)) - b into Y
             self.grad_values = new(n, k)
         self._group_sum: torch.Tensor | None = None
         self._grad_sum: torch.Tensor | None = None

@@ -1,7 +1,7 @@
 r"""The heterogeneous grouped sparse reversible stack: cells and nets, memory flat in depth.
 
-Two node types, cells (``N``) and nets (``M``), each with a ``D``-wide state split into ``C``
-groups of width ``d = D / C``. Two relations connect them through the pin incidence
+Two node types, cells (``N``) and nets (``M``), with ``D``- and ``D'``-wide states, each split
+into ``C`` groups (of widths ``d = D / C`` and ``d' = D' / C``; ``D' = D`` by default). Two relations connect them through the pin incidence
 ``B`` (``M x N``): nets aggregate from their cells (:math:`\hat B = D_{net}^{-1} B`) and cells
 from their nets (:math:`\hat B' = D_{cell}^{-1} B^\top`). Each relation is one GSR block, the
 homogeneous stack's ``F`` on a rectangular matrix:
@@ -128,19 +128,21 @@ def _set_cpu_threads(threads: int) -> int:
 class _HeteroGSRStackFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x_cell: Tensor, x_net: Tensor, graph: Any, config: dict, *params: Tensor) -> tuple:
-        layers, groups, dim, k = config["layers"], config["groups"], config["dim"], config["k"]
+        layers, groups, k = config["layers"], config["groups"], config["k"]
+        dim, net_dim = config["dim"], config["net_dim"]
         dropout, seed = config["dropout"], config["seed"]
         n, m = x_cell.shape[0], x_net.shape[0]
         state_c = x_cell.detach().reshape(n, groups, dim).transpose(0, 1).contiguous()
-        state_n = x_net.detach().reshape(m, groups, dim).transpose(0, 1).contiguous()
+        state_n = x_net.detach().reshape(m, groups, net_dim).transpose(0, 1).contiguous()
         backward = config["needs_backward"]
         # ws_net: nets from cells (input cells, output nets); ws_cell: cells from nets.
-        ws_net = BlockWorkspace(graph.net_from_cell, dim, k, x_cell.dtype, backward=backward)
-        ws_cell = BlockWorkspace(graph.cell_from_net, dim, k, x_cell.dtype, backward=backward)
+        dtype = x_cell.dtype
+        ws_net = BlockWorkspace(graph.net_from_cell, dim, k, dtype, backward=backward, out_dim=net_dim)
+        ws_cell = BlockWorkspace(graph.cell_from_net, net_dim, k, dtype, backward=backward, out_dim=dim)
         saved_net = saved_cell = None
         if backward and config["save_indices"]:
             saved_net = torch.empty(layers, groups, n, k, dtype=index_dtype_for(dim), device=x_cell.device)
-            saved_cell = torch.empty(layers, groups, m, k, dtype=index_dtype_for(dim), device=x_cell.device)
+            saved_cell = torch.empty(layers, groups, m, k, dtype=index_dtype_for(net_dim), device=x_cell.device)
         to_net = _LayerGroupParams(*params[:4])
         to_cell = _LayerGroupParams(*params[4:])
         cells, nets = state_c.unbind(0), state_n.unbind(0)
@@ -174,7 +176,7 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
 
                     pair.run(net_block, cell_block)
         out_c = state_c.transpose(0, 1).reshape(n, groups * dim)
-        out_n = state_n.transpose(0, 1).reshape(m, groups * dim)
+        out_n = state_n.transpose(0, 1).reshape(m, groups * net_dim)
         ctx.graph, ctx.config = graph, config
         ctx.workspaces = (ws_net, ws_cell)
         ctx.saved = (saved_net, saved_cell)
@@ -188,13 +190,14 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
         config = ctx.config
         ws_net, ws_cell = ctx.workspaces
         saved_net, saved_cell = ctx.saved
-        layers, groups, dim = config["layers"], config["groups"], config["dim"]
+        layers, groups = config["layers"], config["groups"]
+        dim, net_dim = config["dim"], config["net_dim"]
         dropout, seed = config["dropout"], config["seed"]
         n, m = out_c.shape[0], out_n.shape[0]
         state_c = out_c.reshape(n, groups, dim).transpose(0, 1).contiguous()
-        state_n = out_n.reshape(m, groups, dim).transpose(0, 1).contiguous()
+        state_n = out_n.reshape(m, groups, net_dim).transpose(0, 1).contiguous()
         g_c = grad_c.reshape(n, groups, dim).transpose(0, 1).contiguous()
-        g_n = grad_n.reshape(m, groups, dim).transpose(0, 1).contiguous()
+        g_n = grad_n.reshape(m, groups, net_dim).transpose(0, 1).contiguous()
         grad_params = [torch.empty_like(p) for p in params]
         to_net, to_cell = _LayerGroupParams(*params[:4]), _LayerGroupParams(*params[4:])
         d_to_net, d_to_cell = _LayerGroupParams(*grad_params[:4]), _LayerGroupParams(*grad_params[4:])
@@ -276,7 +279,7 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
                         g_n[1:].add_(ws_cell.grad_sum)
                     ready = {"to_cell": sum_net is not None, "to_net": sum_cell is not None}
         grad_x_c = g_c.transpose(0, 1).reshape(n, groups * dim)
-        grad_x_n = g_n.transpose(0, 1).reshape(m, groups * dim)
+        grad_x_n = g_n.transpose(0, 1).reshape(m, groups * net_dim)
         return (grad_x_c, grad_x_n, None, None, *grad_params)
 
 
@@ -284,10 +287,14 @@ class HeteroGSRStack(torch.nn.Module):
     """L heterogeneous grouped sparse reversible layers over cells and nets; memory flat in depth.
 
     Args:
-        channels: width ``D`` of both node types' states (input and output).
+        channels: width ``D`` of the cells' state (input and output).
         num_layers: depth ``L``.
-        groups: reversible groups ``C >= 2`` (``channels`` must divide by it).
-        k: entries kept per row by GS(k), on both node types (``1 <= k <= channels / groups``).
+        groups: reversible groups ``C >= 2`` (``channels`` and ``net_channels`` must divide by it).
+        k: entries kept per row by GS(k), on both node types (``1 <= k <= d, d'``).
+        net_channels: width ``D'`` of the nets' state (default ``channels``). Every row-wise
+            kernel of the net side (its LayerNorm + top-k, the cell -> net product's output
+            rows) costs in proportion to ``D'``, and nets are as many as cells, so a narrower
+            net state is the cheaper graph (benchmarks/README.md, "Cell-net graphs").
         dropout: probability of dropping a kept entry while training (seeded per step,
             relation, layer and group, so the backward reconstruction stays exact).
         save_indices: keep each block's top-k positions (``L * C * (N + M) * k`` bytes).
@@ -299,8 +306,9 @@ class HeteroGSRStack(torch.nn.Module):
             float summation order.
 
     Parameters, stacked over layers and groups, for each relation ``r`` of :data:`RELATIONS`:
-    ``{r}_ln_weight``, ``{r}_ln_bias``, ``{r}_bias`` ``(L, C, d)`` and ``{r}_weight``
-    ``(L, C, d, d)``; the LayerNorm of a relation normalises its *source* type.
+    ``{r}_ln_weight``, ``{r}_ln_bias`` ``(L, C, d_src)``, ``{r}_weight`` ``(L, C, d_src, d_dst)``
+    and ``{r}_bias`` ``(L, C, d_dst)``, with ``d_src`` / ``d_dst`` the group widths of the
+    relation's source and target types; the LayerNorm of a relation normalises its *source* type.
     """
 
     def __init__(
@@ -312,30 +320,35 @@ class HeteroGSRStack(torch.nn.Module):
         dropout: float = 0.0,
         save_indices: bool = True,
         concurrent: bool = False,
+        net_channels: int | None = None,
     ) -> None:
         super().__init__()
         if groups < 2:
             raise ValueError(f"groups must be >= 2 for a reversible stack, got {groups}")
-        if channels < 1 or channels % groups != 0:
-            raise ValueError(f"channels ({channels}) must be a positive multiple of groups ({groups})")
-        dim = channels // groups
-        if not 1 <= k <= dim:
-            raise ValueError(f"k must be in [1, channels / groups = {dim}], got {k}")
+        net_channels = channels if net_channels is None else net_channels
+        for name, width in (("channels", channels), ("net_channels", net_channels)):
+            if width < 1 or width % groups != 0:
+                raise ValueError(f"{name} ({width}) must be a positive multiple of groups ({groups})")
+        dim, net_dim = channels // groups, net_channels // groups
+        if not 1 <= k <= min(dim, net_dim):
+            raise ValueError(f"k must be in [1, min(channels, net_channels) / groups = {min(dim, net_dim)}], got {k}")
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.channels, self.num_layers, self.groups, self.k = channels, num_layers, groups, k
-        self.group_dim = dim
+        self.net_channels = net_channels
+        self.group_dim, self.net_group_dim = dim, net_dim
         self.dropout = float(dropout)
         self.save_indices = bool(save_indices)
         self.concurrent = bool(concurrent)
-        shape = (num_layers, groups, dim)
+        widths = {"to_net": (dim, net_dim), "to_cell": (net_dim, dim)}  # (source, target) group widths
         for r in RELATIONS:
-            self.register_parameter(f"{r}_ln_weight", torch.nn.Parameter(torch.empty(shape)))
-            self.register_parameter(f"{r}_ln_bias", torch.nn.Parameter(torch.empty(shape)))
-            self.register_parameter(f"{r}_weight", torch.nn.Parameter(torch.empty(num_layers, groups, dim, dim)))
-            self.register_parameter(f"{r}_bias", torch.nn.Parameter(torch.empty(shape)))
+            source, target = widths[r]
+            self.register_parameter(f"{r}_ln_weight", torch.nn.Parameter(torch.empty(num_layers, groups, source)))
+            self.register_parameter(f"{r}_ln_bias", torch.nn.Parameter(torch.empty(num_layers, groups, source)))
+            self.register_parameter(f"{r}_weight", torch.nn.Parameter(torch.empty(num_layers, groups, source, target)))
+            self.register_parameter(f"{r}_bias", torch.nn.Parameter(torch.empty(num_layers, groups, target)))
         self.reset_parameters()
 
     def stacked_parameters(self) -> tuple[Tensor, ...]:
@@ -354,12 +367,12 @@ class HeteroGSRStack(torch.nn.Module):
             torch.nn.init.uniform_(getattr(self, f"{r}_bias"), -bound, bound)
 
     def forward(self, x_cell: Tensor, x_net: Tensor, graph: Any, *, seed: int | None = None) -> tuple[Tensor, Tensor]:
-        """``(N, D), (M, D) -> (N, D), (M, D)`` on a :class:`gsr_eda.models.inputs.CellNetGraph`."""
+        """``(N, D), (M, D') -> (N, D), (M, D')`` on a :class:`gsr_eda.models.inputs.CellNetGraph`."""
         weight = self.to_net_weight
         n, m = graph.num_nodes, graph.num_nets
-        for name, x, rows in (("x_cell", x_cell, n), ("x_net", x_net, m)):
-            if x.dim() != 2 or x.shape != (rows, self.channels):
-                raise ValueError(f"{name} must be ({rows}, {self.channels}), got {tuple(x.shape)}")
+        for name, x, shape in (("x_cell", x_cell, (n, self.channels)), ("x_net", x_net, (m, self.net_channels))):
+            if x.dim() != 2 or x.shape != shape:
+                raise ValueError(f"{name} must be {shape}, got {tuple(x.shape)}")
             if x.device != weight.device or x.device != graph.device:
                 raise ValueError(
                     f"{name} ({x.device}), the graph ({graph.device}) and the parameters ({weight.device}) "
@@ -378,6 +391,7 @@ class HeteroGSRStack(torch.nn.Module):
             "layers": self.num_layers,
             "groups": self.groups,
             "dim": self.group_dim,
+            "net_dim": self.net_group_dim,
             "k": self.k,
             "dropout": dropout,
             "seed": int(seed),
@@ -390,6 +404,7 @@ class HeteroGSRStack(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"channels={self.channels}, num_layers={self.num_layers}, groups={self.groups}, k={self.k}, "
+            f"channels={self.channels}, net_channels={self.net_channels}, num_layers={self.num_layers}, "
+            f"groups={self.groups}, k={self.k}, "
             f"dropout={self.dropout}, save_indices={self.save_indices}, concurrent={self.concurrent}"
         )

@@ -140,6 +140,8 @@ def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path):
             groups=int(cfg["groups"]),
             k=int(cfg["k"]),
             dropout=float(cfg["dropout"]),
+            # Written before the option existed: the nets were as wide as the cells.
+            net_hidden=int(cfg.get("net_hidden") or cfg["hidden"]),
         )
         model.load_state_dict(ckpt["model_state"])
     except (KeyError, ValueError, RuntimeError) as err:

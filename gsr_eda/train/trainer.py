@@ -68,6 +68,7 @@ from gsr_eda.graph.coarsening import build_hierarchy
 from gsr_eda.graph.features import position_maps
 from gsr_eda.jsonable import json_safe
 from gsr_eda.models import ADJACENCY_NORMALIZATION, MODEL_NAMES, build_model
+from gsr_eda.models.gsr_cellnet import default_net_hidden
 from gsr_eda.models.inputs import CELLNET_MODELS, model_graph
 from gsr_eda.ops import CSRAdjacency
 from gsr_eda.predict.checkpoint import (
@@ -124,6 +125,8 @@ class TrainConfig:
     layers: int = 16
     groups: int = 2
     k: int = 8
+    #: Width of the net nodes' state (gsr-cellnet; None: models.gsr_cellnet.default_net_hidden, half of hidden).
+    net_hidden: int | None = None
     dropout: float = 0.0
     epochs: int = 50
     #: Peak learning rate. 3e-3 since 2026-12-03: a run on a few designs takes few optimiser steps
@@ -212,12 +215,20 @@ class TrainConfig:
         except ValueError as err:
             raise InputError(
                 f"--model {self.model} with --hidden {self.hidden} --groups {self.groups} "
-                f"--k {self.k} --dropout {self.dropout}: {err}"
+                f"--k {self.k} --dropout {self.dropout}"
+                + (f" --net-hidden {self.net_hidden}" if self.net_hidden is not None else "")
+                + f": {err}"
             ) from None
 
     def model_options(self) -> dict[str, Any]:
         """The options of :func:`gsr_eda.models.build_model` besides the name, inputs and depth."""
-        return {"hidden": self.hidden, "groups": self.groups, "k": self.k, "dropout": self.dropout}
+        options = {"hidden": self.hidden, "groups": self.groups, "k": self.k, "dropout": self.dropout}
+        if self.model == "gsr-cellnet":
+            net_hidden = self.net_hidden
+            options["net_hidden"] = (
+                default_net_hidden(self.hidden, self.groups, self.k) if net_hidden is None else net_hidden
+            )
+        return options
 
 
 @dataclass
@@ -429,7 +440,9 @@ def train(
         state = load_checkpoint(out_dir / LAST_NAME)
         if "train" not in state:
             raise InputError("checkpoint has no training state to resume from", out_dir / LAST_NAME)
-        saved = TrainConfig(**(OLD_RUN_DEFAULTS | state["train"]["config"]))
+        old = state["train"]["config"]
+        # A run saved before --net-hidden had nets as wide as the cells.
+        saved = TrainConfig(**(OLD_RUN_DEFAULTS | {"net_hidden": old["hidden"]} | old))
         saved.epochs, saved.device = cfg.epochs, cfg.device
         if cfg.store:
             saved.store = cfg.store  # the store may have moved; its features are checked below

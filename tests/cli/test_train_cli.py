@@ -26,10 +26,8 @@ def run_cli(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
+def synth_store(root: Path, *ingest_options: str) -> Path:
     """Two small synthetic designs, ingested with proxy labels (a node split: fewer than 3 designs)."""
-    root = tmp_path_factory.mktemp("cli")
     mp = pytest.MonkeyPatch()
     from gsr_eda.cli import main
 
@@ -45,6 +43,7 @@ def store(tmp_path_factory) -> Path:
                 root / f"d{seed}.lef",
                 "--store",
                 root / "s.h5",
+                *ingest_options,
             ],
         ):
             mp.setattr(sys, "argv", ["gsr-eda", *map(str, argv)])
@@ -54,6 +53,11 @@ def store(tmp_path_factory) -> Path:
                 assert not stop.code, argv
     mp.undo()
     return root / "s.h5"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    return synth_store(tmp_path_factory.mktemp("cli"))
 
 
 def test_train_resume_evaluate_predict_and_gate(store, tmp_path, capsys, monkeypatch):
@@ -217,3 +221,45 @@ def torch_load(path: Path) -> dict:
     import torch
 
     return torch.load(path, weights_only=True)
+
+
+def test_cellnet_model_with_a_narrower_net_state(tmp_path_factory, tmp_path, capsys, monkeypatch):
+    import torch
+
+    store = synth_store(tmp_path_factory.mktemp("cellnet"), "--net-model", "cell-net")
+    run = tmp_path / "run"
+    common = ["--model", "gsr-cellnet", "--layers", "2", "--hidden", "16", "--k", "4", "--epochs", "2"]
+    code, _, err = run_cli(["train", "--store", store, "--out", run, *common, "--net-hidden", "8"], capsys, monkeypatch)
+    assert code == 0, err
+    checkpoint = torch.load(run / "best.pt", weights_only=True)
+    assert checkpoint["model"]["net_hidden"] == 8
+    assert checkpoint["model_state"]["body.stack.to_net_weight"].shape == (2, 2, 8, 4)
+    code, out, err = run_cli(
+        ["predict", "-c", run, "--store", store, "--design", "d1", "--out", tmp_path / "p.npy"], capsys, monkeypatch
+    )
+    assert code == 0, err
+    assert np.isfinite(np.load(tmp_path / "p.npy")).all()
+
+    # The default: half of --hidden. A run saved before --net-hidden existed (no such key, nets as
+    # wide as cells) resumes with its own width.
+    code, _, err = run_cli(["train", "--store", store, "--out", tmp_path / "default", *common], capsys, monkeypatch)
+    assert code == 0, err
+    assert torch.load(tmp_path / "default" / "last.pt", weights_only=True)["model"]["net_hidden"] == 8
+    old = tmp_path / "old"
+    code, _, err = run_cli(
+        ["train", "--store", store, "--out", old, *common, "--net-hidden", "16"], capsys, monkeypatch
+    )
+    assert code == 0, err
+    for name in ("last.pt", "best.pt"):
+        state = torch.load(old / name, weights_only=True)
+        del state["model"]["net_hidden"], state["train"]["config"]["net_hidden"]
+        torch.save(state, old / name)
+    code, out, err = run_cli(["train", "--resume", old, "--epochs", "3", "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    assert json.loads(out)["config"]["net_hidden"] == 16
+
+    code, _, err = run_cli(
+        ["train", "--store", store, "--out", tmp_path / "bad", *common, "--net-hidden", "7"], capsys, monkeypatch
+    )
+    assert code == EXIT_BAD_INPUT and "--net-hidden 7" in err and "net_channels (7)" in err and err.count("\n") == 1
+    assert not (tmp_path / "bad").exists()

@@ -227,8 +227,10 @@ def test_rectangular_kernels_match_cpu() -> None:
         torch.testing.assert_close(gdw.cpu(), dw, rtol=1e-4, atol=1e-2)
 
 
-def test_hetero_stack_on_cuda_matches_cpu_and_streams_change_nothing() -> None:
-    """gsr-cellnet's stack: CUDA against the CPU path, and the two-stream pair against one stream."""
+@pytest.mark.parametrize("net_channels", [64, 32])
+def test_hetero_stack_on_cuda_matches_cpu_and_streams_change_nothing(net_channels: int) -> None:
+    """gsr-cellnet's stack: CUDA against the CPU path, and the two-stream pair against one stream;
+    nets as wide as the cells and half as wide (gsr-cellnet's default)."""
     rng = np.random.default_rng(1)
     n, m = 6000, 5000
     sizes = rng.integers(2, 6, m)
@@ -245,8 +247,8 @@ def test_hetero_stack_on_cuda_matches_cpu_and_streams_change_nothing() -> None:
     )
     graph = CellNetGraph.from_net_nodes(nets, n)
     torch.manual_seed(0)
-    stack = HeteroGSRStack(64, 6, k=8, concurrent=False)
-    x_c, x_n = torch.randn(n, 64), torch.randn(m, 64)
+    stack = HeteroGSRStack(64, 6, k=8, concurrent=False, net_channels=net_channels)
+    x_c, x_n = torch.randn(n, 64), torch.randn(m, net_channels)
     results = []
     for device, concurrent in (("cpu", False), ("cuda", False), ("cuda", True)):
         stack = stack.to(device)

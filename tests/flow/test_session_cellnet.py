@@ -25,10 +25,11 @@ def cellnet_checkpoint(request, tiny_design, tmp_path_factory):
     record = build_record(design, net_model="cell-net", cap=8)
     torch.manual_seed(0)
     f = record.features.shape[1]
-    model = build_model(request.param, f, hidden=16, layers=3, k=4)
+    model = build_model(request.param, f, hidden=16, layers=3, k=4, net_hidden=8)
     std = Standardizer(record.features.mean(0).astype(np.float64), record.features.std(0) + 1e-3, 0.0, 1.0)
     path = tmp_path_factory.mktemp("cellnet") / "best.pt"
     config = {"name": request.param, "in_channels": f, "hidden": 16, "layers": 3, "groups": 2, "k": 4, "dropout": 0.0}
+    config["net_hidden"] = 8  # as the trainer writes it (gsr-cellnet's option; hetero-sage ignores it)
     save_checkpoint(
         path,
         {

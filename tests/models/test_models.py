@@ -96,3 +96,15 @@ def test_bad_configurations_are_refused():
     model = build_model("sage", 4, hidden=8, layers=1)
     with pytest.raises(ValueError, match="expected features"):
         model(torch.randn(10, 3), random_graph(10))
+
+
+@pytest.mark.parametrize(
+    "hidden,groups,k,expected",
+    [(128, 2, 8, 64), (256, 4, 8, 128), (16, 2, 8, 16), (24, 4, 4, 16), (30, 3, 2, 15 // 3 * 3)],
+)
+def test_default_net_state_is_half_the_cells_but_keeps_k_per_group(hidden, groups, k, expected):
+    from gsr_eda.models.gsr_cellnet import default_net_hidden
+
+    assert default_net_hidden(hidden, groups, k) == expected
+    stack = build_model("gsr-cellnet", 3, hidden=hidden, layers=1, groups=groups, k=k).body.stack
+    assert stack.net_channels == expected and stack.net_group_dim >= k

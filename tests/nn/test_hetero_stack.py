@@ -56,26 +56,37 @@ def gradients(stack, x_c, x_n, graph, grad_c, grad_n, reference: bool, seed: int
 
 @pytest.mark.parametrize("concurrent", [False, True])
 @pytest.mark.parametrize(
-    "groups,layers,k,dropout,save_indices,order",
+    "groups,layers,k,dropout,save_indices,order,net_group_width",
     [
-        (2, 40, 3, 0.0, True, GATHER_FIRST),
-        (3, 8, 2, 0.3, True, AGGREGATE_FIRST),
-        (4, 5, 4, 0.0, False, GATHER_FIRST),
+        (2, 40, 3, 0.0, True, GATHER_FIRST, 8),
+        (3, 8, 2, 0.3, True, AGGREGATE_FIRST, 8),
+        (4, 5, 4, 0.0, False, GATHER_FIRST, 8),
+        (2, 12, 3, 0.2, True, GATHER_FIRST, 4),  # nets narrower than cells
+        (3, 6, 2, 0.0, True, AGGREGATE_FIRST, 12),  # nets wider than cells
     ],
 )
-def test_gradients_equal_plain_autograd(groups, layers, k, dropout, save_indices, order, concurrent, monkeypatch):
+def test_gradients_equal_plain_autograd(
+    groups, layers, k, dropout, save_indices, order, net_group_width, concurrent, monkeypatch
+):
     monkeypatch.setattr(gsr_block, "association_order", lambda *args: order)
     torch.manual_seed(0)
     graph = random_cellnet()
-    width = 8 * groups
+    width, net_width = 8 * groups, net_group_width * groups
     stack = HeteroGSRStack(
-        width, layers, groups=groups, k=k, dropout=dropout, save_indices=save_indices, concurrent=concurrent
+        width,
+        layers,
+        groups=groups,
+        k=k,
+        dropout=dropout,
+        save_indices=save_indices,
+        concurrent=concurrent,
+        net_channels=net_width,
     )
     with torch.no_grad():
         for p in stack.parameters():
             if p.dim() == 3:  # LayerNorm and bias stacks: off their defaults
                 p.add_(0.1 * torch.randn_like(p))
-    x_c, x_n = torch.randn(graph.num_nodes, width), torch.randn(graph.num_nets, width)
+    x_c, x_n = torch.randn(graph.num_nodes, width), torch.randn(graph.num_nets, net_width)
     grad_c, grad_n = torch.randn_like(x_c), torch.randn_like(x_n)
     out, ours = gradients(stack, x_c, x_n, graph, grad_c, grad_n, reference=False, seed=7)
     ref, theirs = gradients(stack, x_c, x_n, graph, grad_c, grad_n, reference=True, seed=7)
@@ -143,6 +154,13 @@ def test_forward_errors():
         stack(torch.randn(graph.num_nodes, 16).double(), torch.randn(graph.num_nets, 16).double(), graph)
     with pytest.raises(ValueError, match="groups must be"):
         HeteroGSRStack(16, 2, groups=1)
+    with pytest.raises(ValueError, match="net_channels"):
+        HeteroGSRStack(16, 2, groups=2, net_channels=9)
+    with pytest.raises(ValueError, match="k must be"):
+        HeteroGSRStack(16, 2, groups=2, k=8, net_channels=8)
+    narrow = HeteroGSRStack(16, 2, k=2, net_channels=8)
+    with pytest.raises(ValueError, match="x_net must be"):
+        narrow(torch.randn(graph.num_nodes, 16), torch.randn(graph.num_nets, 16), graph)
 
 
 _PEAK_SCRIPT = textwrap.dedent("""

@@ -107,3 +107,19 @@ def test_missing_run_folder_checkpoint(tmp_path):
         load_checkpoint(tmp_path)
     with pytest.raises(InputError, match="not found"):
         load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_cellnet_checkpoint_from_before_net_hidden_has_nets_as_wide_as_cells():
+    """Checkpoints written before --net-hidden existed have no such key: their net state is --hidden wide."""
+    from gsr_eda.models import build_model
+    from gsr_eda.predict.checkpoint import model_from_checkpoint
+
+    config = {"name": "gsr-cellnet", "in_channels": 3, "hidden": 8, "layers": 1, "groups": 2, "k": 2, "dropout": 0.0}
+    wide = build_model("gsr-cellnet", 3, hidden=8, layers=1, k=2, net_hidden=8)
+    old = {"model": config, "model_state": wide.state_dict()}
+    assert model_from_checkpoint(old, "old.pt").body.stack.net_channels == 8
+    narrow = build_model("gsr-cellnet", 3, hidden=8, layers=1, k=2, net_hidden=4)
+    new = {"model": config | {"net_hidden": 4}, "model_state": narrow.state_dict()}
+    assert model_from_checkpoint(new, "new.pt").body.stack.net_channels == 4
+    with pytest.raises(InputError, match="do not fit"):
+        model_from_checkpoint({"model": config, "model_state": narrow.state_dict()}, "mixed.pt")
