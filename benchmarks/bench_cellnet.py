@@ -314,20 +314,7 @@ def run_quality(args: argparse.Namespace) -> None:
             if val is not None:
                 worker += ["--val", val]
             started = time.perf_counter()
-            try:
-                proc = subprocess.run(
-                    [sys.executable, bench_quality.__file__, "--worker", *worker],
-                    capture_output=True,
-                    text=True,
-                    timeout=args.timeout,
-                )
-                if proc.returncode == 0:
-                    row = json.loads(proc.stdout.strip().splitlines()[-1])
-                else:
-                    last = (proc.stderr.strip().splitlines() or ["no message"])[-1][:200]
-                    row = {"test": test, "model": model, "layers": layers, "error": f"exit {proc.returncode}: {last}"}
-            except subprocess.TimeoutExpired:
-                row = {"test": test, "model": model, "layers": layers, "error": f"timeout after {args.timeout}s"}
+            row = bench_quality.run_worker(worker, args.timeout, {"test": test, "model": model, "layers": layers})
             row.update(config=text, net_model=net_model, k=k if model.startswith("gsr") else None)
             row["bench_seconds"] = round(time.perf_counter() - started, 1)
             print(json.dumps({k: v for k, v in row.items() if k not in ("baselines", "curve")}), flush=True)

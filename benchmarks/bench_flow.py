@@ -1,7 +1,7 @@
 """Flow-hook latency: in-process estimate, server round trip from Tcl, and a fresh predict process.
 
     .venv/bin/python benchmarks/bench_flow.py [--checkpoint CK] [--model gsr] [--layers 16]
-        [--hidden 128] [--k 8] [--repeats 10] [--estimate-only]
+        [--hidden 128] [--k 8] [--placement-neighbours 8] [--repeats 10] [--estimate-only]
 
 On ../shared/data/openroad/asap7/aes_place.def (22,107 components). Without --checkpoint a
 model of the requested depth is trained for one epoch on the design itself (proxy RUDY label):
@@ -29,7 +29,7 @@ LEFS = [DATA / "asap7_tech_1x_201209.lef", DATA / "asap7sc7p5t_28_R_1x_220121a.l
 TCL = ROOT / "flows" / "openroad" / "gsr_eda.tcl"
 
 
-def train_checkpoint(folder: Path, model: str, layers: int, hidden: int, k: int) -> Path:
+def train_checkpoint(folder: Path, model: str, layers: int, hidden: int, k: int, placement_neighbours: int) -> Path:
     from gsr_eda.graph.gcell_maps import rudy_maps
     from gsr_eda.ingest import read_def_design
     from gsr_eda.ingest.build import build_record
@@ -42,7 +42,14 @@ def train_checkpoint(folder: Path, model: str, layers: int, hidden: int, k: int)
     label = GcellLabel(rudy.astype(np.float32), "rudy", "proxy", True, "benchmark proxy label")
     write_designs(folder / "aes.h5", [build_record(design, label=label)])
     cfg = TrainConfig(
-        store=str(folder / "aes.h5"), model=model, layers=layers, hidden=hidden, k=k, epochs=1, split="node"
+        store=str(folder / "aes.h5"),
+        model=model,
+        layers=layers,
+        hidden=hidden,
+        k=k,
+        placement_neighbours=placement_neighbours,
+        epochs=1,
+        split="node",
     )
     train(cfg, folder / "run", log=lambda _m: None, show_progress=False)
     return folder / "run" / "best.pt"
@@ -55,6 +62,9 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=16)
     parser.add_argument("--hidden", type=int, default=128, help="hidden channels of the trained model")
     parser.add_argument("--k", type=int, default=8, help="GS(k) of the trained model (gsr only)")
+    parser.add_argument(
+        "--placement-neighbours", type=int, default=8, help="of the trained model (rebuilt at every estimate)"
+    )
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument(
         "--estimate-only", action="store_true", help="measure the in-process estimate only (for A/B runs of two builds)"
@@ -63,7 +73,9 @@ def main() -> None:
     if not DEF.exists():
         sys.exit(f"benchmark data not found: {DEF}")
     work = Path(tempfile.mkdtemp(prefix="bench_flow_"))
-    checkpoint = args.checkpoint or train_checkpoint(work, args.model, args.layers, args.hidden, args.k)
+    checkpoint = args.checkpoint or train_checkpoint(
+        work, args.model, args.layers, args.hidden, args.k, args.placement_neighbours
+    )
 
     import torch
 

@@ -165,6 +165,21 @@ def folds(names: list[str]) -> list[tuple[str, str | None]]:
     return [(name, names[(i + 1) % len(names)]) for i, name in enumerate(names)]
 
 
+def run_worker(worker_args: list[str], timeout: float, identity: dict) -> dict:
+    """One fold in a child process (``bench_quality.py --worker WORKER_ARGS``): its row, or
+    ``identity`` with the error (the child's last stderr line, or the timeout)."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", *worker_args], capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return identity | {"error": f"timeout after {timeout}s"}
+    if proc.returncode == 0:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    last = (proc.stderr.strip().splitlines() or ["no message"])[-1][:200]
+    return identity | {"error": f"exit {proc.returncode}: {last}"}
+
+
 def worker(args: argparse.Namespace) -> dict:
     """Train one configuration on one fold in ``--run-dir`` (kept), or in a temporary folder."""
     if args.run_dir:
@@ -250,6 +265,7 @@ def train_fold(args: argparse.Namespace, out: Path) -> dict:
         "window_fraction": args.window_fraction if args.multiscale in ("sub-to-full", "gradients") else None,
         "hidden": args.hidden,
         "net_hidden": cfg.model_options().get("net_hidden"),  # resolved: gsr-cellnet's default is half of hidden
+        "graph_placement_neighbours": cfg.graph_placement_neighbours(),  # 0 for the cell-net models
         "epochs": args.epochs,
         "seed": args.seed,
         "loss": args.loss,
@@ -281,7 +297,17 @@ def split_features(text: str) -> list[str]:
 
 #: ``gsr-eda train`` options every configuration of a run shares: forwarded to each worker as
 #: ``--name value``, set in its TrainConfig and recorded in its row, all from this one list.
-SHARED_OPTIONS = ("lr", "min_epochs", "dropout", "ema_decay", "gcell_head", "feature_scale", "target_scale", "device")
+SHARED_OPTIONS = (
+    "lr",
+    "min_epochs",
+    "dropout",
+    "ema_decay",
+    "gcell_head",
+    "placement_neighbours",
+    "feature_scale",
+    "target_scale",
+    "device",
+)
 
 
 def shared_options(args: argparse.Namespace) -> dict:
@@ -483,6 +509,12 @@ def main() -> None:
     )
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument(
+        "--placement-neighbours",
+        type=int,
+        default=trainer_default("placement_neighbours"),
+        help="gsr-eda train --placement-neighbours of every configuration; recorded.",
+    )
+    p.add_argument(
         "--net-hidden",
         type=int,
         default=trainer_default("net_hidden"),
@@ -580,9 +612,6 @@ def main() -> None:
         for config in args.configs:
             model, layers, k, schedule = parse_config(config)
             cmd = [
-                sys.executable,
-                __file__,
-                "--worker",
                 "--task",
                 args.task,
                 "--store",
@@ -627,15 +656,7 @@ def main() -> None:
                 cmd += ["--val", val]
             if args.keep_runs:
                 cmd += ["--run-dir", str(args.keep_runs / config.replace(":", "-") / test)]
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-                if proc.returncode == 0:
-                    row = json.loads(proc.stdout.strip().splitlines()[-1])
-                else:
-                    last = (proc.stderr.strip().splitlines() or ["no message"])[-1][:160]
-                    row = {"test": test, "model": model, "layers": layers, "error": f"exit {proc.returncode}: {last}"}
-            except subprocess.TimeoutExpired:
-                row = {"test": test, "model": model, "layers": layers, "error": f"timeout after {args.timeout}s"}
+            row = run_worker(cmd, args.timeout, {"test": test, "model": model, "layers": layers})
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k not in ("baselines", "curve")}), flush=True)
             if args.out:

@@ -105,7 +105,9 @@ class CongestionSession:
         self._maps = MapContext.of(design)
         # Cell-net models: the net nodes' static part, kept; their features move with the cells.
         self._nets = NetContext.of(design) if predictor.needs_net_nodes else None
-        self._graph = predictor.design_graph(design, indptr, indices)
+        self._adjacency = (indptr, indices)
+        # Placement neighbours move with the cells: that graph is rebuilt at every estimate.
+        self._graph = None if self._moving_graph else predictor.design_graph(design, indptr, indices)
         self._position_features = position_features
         self._layout = ResultLayout(design.node_names, design.grid)
 
@@ -344,7 +346,8 @@ class CongestionSession:
             if self._nets is not None:
                 self._move_net_nodes(x, y_, maps)
             features = self._features(x, y_, spans, maps)
-            scores = np.asarray(self.predictor.predict(features, self._graph), dtype=np.float32).reshape(-1)
+            graph = self._graph if self._graph is not None else self._graph_at(x, y_)
+            scores = np.asarray(self.predictor.predict(features, graph), dtype=np.float32).reshape(-1)
             if not np.all(np.isfinite(scores)):
                 bad = int(np.count_nonzero(~np.isfinite(scores)))
                 raise InputError(
@@ -365,6 +368,15 @@ class CongestionSession:
             )
             self._last, self._last_x, self._last_y = result, x.copy(), y_.copy()
             return result
+
+    @property
+    def _moving_graph(self) -> bool:
+        """Whether the model's graph depends on the positions (placement neighbours)."""
+        return bool(self.predictor.placement_neighbours) and not self.predictor.needs_net_nodes
+
+    def _graph_at(self, x: np.ndarray, y: np.ndarray):
+        """The netlist adjacency joined with the placement neighbours at these positions."""
+        return self.predictor.design_graph(self.design, *self._adjacency, positions=(x, y))
 
     def features(self, positions: Any = None, y: Any = None, *, units: str = "um") -> np.ndarray:
         """The raw ``(N, F)`` feature matrix the model would see for these positions (for debugging)."""

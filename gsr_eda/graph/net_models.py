@@ -139,10 +139,24 @@ def build_adjacency(
         s1, d1 = _clique_pairs(net, node, degree, small)
         s2, d2 = _star_pairs(net, node, degree, usable & ~small)
         src, dst = np.r_[s1, s2], np.r_[d1, d2]
+    return pairs_to_csr(src, dst, n)
+
+
+def pairs_to_csr(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR ``(indptr int64, indices int32)`` of the ``n x n`` pattern with an entry at every
+    ``(src[i], dst[i])``: duplicates merged, neighbours sorted (self pairs are kept if given)."""
+    return keys_to_csr(np.asarray(src, np.int64) * n + np.asarray(dst, np.int64), n)
+
+
+def keys_to_csr(key: np.ndarray, n: int, *, sorted_runs: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pairs_to_csr` of the keys ``row * n + col`` (int64; sorted in place).
+
+    ``sorted_runs``: the keys are a concatenation of a few sorted runs, which a stable sort
+    merges in about linear time (it is slower than the default quicksort on random keys).
+    """
     # Sort + run-start mask rather than np.unique: NumPy 2's hash-based unique is ~10x slower
     # on the millions of entries of a full clique.
-    key = src * n + dst
-    key.sort()
+    key.sort(kind="stable" if sorted_runs else "quicksort")
     key = key[_first_of_runs(key)]
     rows = key // n
     indices = (key - rows * n).astype(np.int32)

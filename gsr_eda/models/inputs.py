@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from gsr_eda.graph.net_nodes import NET_FEATURES, NetNodes, build_net_nodes
+from gsr_eda.graph.placement_edges import add_placement_neighbours, node_centres
 from gsr_eda.ops import CSRAdjacency
 
 #: Models that take a :class:`CellNetGraph` instead of the cell adjacency.
@@ -145,20 +146,29 @@ def design_graph(
     normalization: str = "mean",
     *,
     net_nodes: NetNodes | None = None,
+    placement_neighbours: int = 0,
+    positions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> CSRAdjacency | CellNetGraph:
     """The graph input of ``model_name`` for a placed design and its cell adjacency.
 
-    For the cell-net models the net nodes are ``net_nodes`` when given (a store's), else they
-    are computed from the design at its positions (:func:`gsr_eda.graph.build_net_nodes`, the
-    function ingest stores them with, so both give the same values).
+    The homogeneous models get the adjacency joined with each node's ``placement_neighbours``
+    nearest nodes on the die (:mod:`gsr_eda.graph.placement_edges`), at ``positions`` (lower-left
+    ``(x, y)``; default the design's own). For the cell-net models the net nodes are
+    ``net_nodes`` when given (a store's), else they are computed from the design at its positions
+    (:func:`gsr_eda.graph.build_net_nodes`, the function ingest stores them with, so both give the
+    same values); they do not read the cell adjacency, so placement neighbours do not apply.
     """
     if not needs_net_nodes(model_name):
+        if placement_neighbours:
+            centres = node_centres(design, *(positions or (None, None)))
+            indptr, indices = add_placement_neighbours(indptr, indices, centres, placement_neighbours)
         return CSRAdjacency.from_csr(
             np.asarray(indptr, dtype=np.int64),
             np.asarray(indices, dtype=np.int32),
             int(design.num_nodes),
             normalization=normalization,
             device=device,
+            symmetric=bool(placement_neighbours),  # add_placement_neighbours' output is (sorted rows)
         )
     nets = build_net_nodes(design) if net_nodes is None else net_nodes
     return CellNetGraph.from_net_nodes(
@@ -172,11 +182,16 @@ def design_graph(
 
 
 def model_graph(
-    model_name: str, record, device: str | torch.device = "cpu", normalization: str = "mean"
+    model_name: str,
+    record,
+    device: str | torch.device = "cpu",
+    normalization: str = "mean",
+    placement_neighbours: int = 0,
 ) -> CSRAdjacency | CellNetGraph:
     """The graph input of ``model_name`` for a store record (:class:`gsr_eda.store.DesignRecord`).
 
-    Homogeneous models get the record's adjacency; the cell-net models its stored net nodes (a
+    Homogeneous models get the record's adjacency (with ``placement_neighbours`` nearest nodes
+    at the stored positions, :func:`design_graph`); the cell-net models its stored net nodes (a
     ``cell-net`` store), or net nodes computed from its design (any other store).
     """
     return design_graph(
@@ -187,4 +202,5 @@ def model_graph(
         device,
         normalization,
         net_nodes=getattr(record, "net_nodes", None),
+        placement_neighbours=placement_neighbours,
     )

@@ -127,6 +127,7 @@ class CSRAdjacency:
         add_self_loops: bool = False,
         device: str | torch.device = "cpu",
         dtype: torch.dtype = torch.float32,
+        symmetric: bool = False,
     ) -> CSRAdjacency:
         """Prepare a graph given as CSR structure (numpy arrays, tensors or lists).
 
@@ -134,7 +135,10 @@ class CSRAdjacency:
         the number of rows); ``indices`` holds the column (source node) of each nonzero, below
         ``num_cols`` (default ``num_nodes``: a square graph; another value makes a rectangular
         relation matrix). ``add_self_loops`` (square only) adds ``(i, i)`` to every row that
-        lacks it (before normalisation). Raises ``ValueError`` on malformed structure.
+        lacks it (before normalisation). ``symmetric``: the caller guarantees a symmetric pattern
+        with each row's columns sorted (what :func:`gsr_eda.graph.build_adjacency` gives), so the
+        transpose is the same structure and is not sorted for (a placement loop rebuilds its graph
+        every estimate). Raises ``ValueError`` on malformed structure.
         """
         if normalization not in NORMALIZATIONS:
             raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
@@ -185,11 +189,16 @@ class CSRAdjacency:
         else:
             weight = np.ones(indices_np.shape[0], dtype=np.float64)
 
-        # The transpose, for the pull-style (atomic-free) backward: a stable sort by column.
-        order = np.argsort(indices_np, kind="stable")
-        t_indices = rows[order]
-        t_weight = weight[order]
-        t_indptr = np.concatenate(([0], np.cumsum(in_degree.astype(np.int64))))
+        # The transpose, for the pull-style (atomic-free) backward: a stable sort by column, or
+        # for a symmetric sorted pattern the same structure, entry (i, j) weighted like (j, i).
+        if symmetric and square and not add_self_loops:
+            t_indptr, t_indices = indptr_np, indices_np
+            t_weight = weight if normalization != "mean" else 1.0 / out_degree[indices_np]
+        else:
+            order = np.argsort(indices_np, kind="stable")
+            t_indices = rows[order]
+            t_weight = weight[order]
+            t_indptr = np.concatenate(([0], np.cumsum(in_degree.astype(np.int64))))
 
         dev = torch.device(device)
         as_t = lambda a, dt: torch.from_numpy(np.ascontiguousarray(a)).to(dt).to(dev)  # noqa: E731

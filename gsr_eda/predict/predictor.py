@@ -10,7 +10,6 @@ import torch
 
 from gsr_eda.errors import InputError
 from gsr_eda.models.inputs import design_graph, needs_net_nodes
-from gsr_eda.ops import CSRAdjacency
 from gsr_eda.predict.checkpoint import load_checkpoint, model_from_checkpoint, resolve_device
 from gsr_eda.predict.gcell_head import GcellHead
 from gsr_eda.predict.normalization import Standardizer
@@ -32,6 +31,9 @@ class Predictor:
     #: The gcell map's linear output over the mapped predictions and the free maps, when the run
     #: fitted one (``gsr-eda train --gcell-head``; :mod:`gsr_eda.predict.gcell_head`).
     gcell_head: GcellHead | None = None
+    #: Nearest nodes on the die joined to each node's netlist neighbours (0: the netlist alone;
+    #: :mod:`gsr_eda.graph.placement_edges`). They move with the cells: see :meth:`design_graph`.
+    placement_neighbours: int = 0
 
     @property
     def model_name(self) -> str:
@@ -52,30 +54,25 @@ class Predictor:
 
     @property
     def needs_net_nodes(self) -> bool:
-        """Whether the model takes the cell-net graph (:func:`design_graph`, not :meth:`prepare_graph`)."""
+        """Whether the model takes the cell-net graph (net nodes, not the cell adjacency alone)."""
         return needs_net_nodes(self.model_name)
 
-    def design_graph(self, design, indptr: np.ndarray, indices: np.ndarray, net_nodes=None):
-        """The model's graph input for a placed design: its adjacency, or for the cell-net models
-        the :class:`~gsr_eda.models.inputs.CellNetGraph` (net nodes from ``net_nodes``, a
-        store's, or computed from the design); the model's normalisation, on its device."""
+    def design_graph(self, design, indptr: np.ndarray, indices: np.ndarray, net_nodes=None, positions=None):
+        """The model's graph input for a placed design: its netlist adjacency with the model's
+        placement neighbours at ``positions`` (lower-left ``(x, y)``, default the design's), or
+        for the cell-net models the :class:`~gsr_eda.models.inputs.CellNetGraph` (net nodes from
+        ``net_nodes``, a store's, or computed from the design); the model's normalisation, on its
+        device."""
         return design_graph(
-            self.model_name, design, indptr, indices, self.device, self.normalization, net_nodes=net_nodes
-        )
-
-    def prepare_graph(self, indptr: np.ndarray, indices: np.ndarray, num_nodes: int):
-        """The model's adjacency (CSRAdjacency, its normalisation, on its device); homogeneous
-        models only (the cell-net models need the design: :meth:`design_graph`)."""
-        if self.needs_net_nodes:
-            raise ValueError(
-                f"model {self.model_name} takes the cell-net graph: use Predictor.design_graph(design, ...)"
-            )
-        return CSRAdjacency.from_csr(
-            np.asarray(indptr, dtype=np.int64),
-            np.asarray(indices, dtype=np.int32),
-            int(num_nodes),
-            normalization=self.normalization,
-            device=self.device,
+            self.model_name,
+            design,
+            indptr,
+            indices,
+            self.device,
+            self.normalization,
+            net_nodes=net_nodes,
+            placement_neighbours=self.placement_neighbours,
+            positions=positions,
         )
 
     def check_graph_options(self, net_model: str, net_cap: int, *, what: str, path: str | Path) -> None:
@@ -121,4 +118,5 @@ def predictor_from_checkpoint(ckpt: dict, path: str | Path, device: str | torch.
         standardizer=Standardizer.from_state(ckpt["standardizer"]),
         normalization=str(ckpt["graph"].get("normalization", "mean")),
         gcell_head=GcellHead.from_state(ckpt["gcell_head"]) if ckpt.get("gcell_head") else None,
+        placement_neighbours=int(ckpt["graph"].get("placement_neighbours", 0)),  # 0: written before the option
     )

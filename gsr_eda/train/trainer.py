@@ -66,6 +66,7 @@ from gsr_eda.atomic import atomic_open, write_text_atomically
 from gsr_eda.errors import InputError
 from gsr_eda.graph.coarsening import build_hierarchy
 from gsr_eda.graph.features import position_maps
+from gsr_eda.graph.placement_edges import DEFAULT_PLACEMENT_NEIGHBOURS
 from gsr_eda.jsonable import json_safe
 from gsr_eda.models import ADJACENCY_NORMALIZATION, MODEL_NAMES, build_model
 from gsr_eda.models.gsr_cellnet import default_net_hidden
@@ -93,7 +94,13 @@ from gsr_eda.train.splits import MIN_DESIGNS_FOR_DESIGN_SPLIT, TEST, TRAIN, VAL,
 
 DEFAULT_IGNORED_FEATURES = ("x_norm", "y_norm")
 #: What a run saved before these options existed trained with: its resume keeps that behaviour.
-OLD_RUN_DEFAULTS = {"feature_scale": "pooled", "target_scale": "pooled", "min_epochs": 0, "gcell_head": False}
+OLD_RUN_DEFAULTS = {
+    "feature_scale": "pooled",
+    "target_scale": "pooled",
+    "min_epochs": 0,
+    "gcell_head": False,
+    "placement_neighbours": 0,
+}
 #: Validation metrics that can drive early stopping and ``best.pt``; all but ``loss`` are maximised.
 MONITORS = ("pearson", "spearman", "kendall", "r2", "loss")
 #: Training losses (module docstring): MSE on standardised targets, or 1 - Pearson per design.
@@ -125,6 +132,10 @@ class TrainConfig:
     layers: int = 16
     groups: int = 2
     k: int = 8
+    #: Nearest nodes on the die joined to each node's netlist neighbours (homogeneous models; the
+    #: cell-net models do not read the cell adjacency). 8 since 2026-12-04: held-out cells Pearson
+    #: 0.645 -> 0.683 for GSR-GNN 16 k 8 (docs/training.md, "Placement neighbours").
+    placement_neighbours: int = DEFAULT_PLACEMENT_NEIGHBOURS
     #: Width of the net nodes' state (gsr-cellnet; None: models.gsr_cellnet.default_net_hidden, half of hidden).
     net_hidden: int | None = None
     dropout: float = 0.0
@@ -199,6 +210,8 @@ class TrainConfig:
                 raise InputError("--coarse-levels and --multiscale-epochs must be at least 1")
             if not 0.0 < self.window_fraction <= 1.0:
                 raise InputError(f"--window-fraction must be in (0, 1], got {self.window_fraction}")
+        if self.placement_neighbours < 0:
+            raise InputError(f"--placement-neighbours must be >= 0, got {self.placement_neighbours}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise InputError(f"--ema-decay must be in [0, 1), got {self.ema_decay}")
         if self.lr <= 0 or self.grad_clip <= 0 or self.weight_decay < 0 or self.patience < 1 or self.min_epochs < 0:
@@ -219,6 +232,15 @@ class TrainConfig:
                 + (f" --net-hidden {self.net_hidden}" if self.net_hidden is not None else "")
                 + f": {err}"
             ) from None
+
+    def graph_placement_neighbours(self) -> int:
+        """The placement neighbours the model's graph gets. None for the cell-net models (they do
+        not read the cell adjacency) and with --multiscale, whose coarse levels and windows are
+        cut from the netlist graph (the multilevel gradient telescopes to the full one only
+        when every level is a cut of the same graph)."""
+        if self.model in CELLNET_MODELS or self.multiscale != "off":
+            return 0
+        return self.placement_neighbours
 
     def model_options(self) -> dict[str, Any]:
         """The options of :func:`gsr_eda.models.build_model` besides the name, inputs and depth."""
@@ -372,7 +394,9 @@ class _Data:
         return {n: records[n] for n in names}
 
 
-def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, model_name: str) -> Graph:
+def _to_graph(
+    record, plan: SplitPlan, std: Standardizer, device: torch.device, model_name: str, placement_neighbours: int
+) -> Graph:
     node_masks = {split: plan.mask(record.name, split) for split in (TRAIN, VAL, TEST)}
     train_nodes = node_masks[TRAIN]
     return Graph(
@@ -380,7 +404,7 @@ def _to_graph(record, plan: SplitPlan, std: Standardizer, device: torch.device, 
         std.features(record.features, device),
         std.target(record.cell_labels, device, fit_on=None if train_nodes is None else record.cell_labels[train_nodes]),
         np.asarray(record.cell_labels, dtype=np.float32),
-        model_graph(model_name, record, device, ADJACENCY_NORMALIZATION),
+        model_graph(model_name, record, device, ADJACENCY_NORMALIZATION, placement_neighbours),
         {split: None if m is None else torch.from_numpy(m).to(device) for split, m in node_masks.items()},
     )
 
@@ -663,7 +687,8 @@ def _prepare(
         else _fit_standardizer(data, plan, records, my_train, ctx, device)
     )
     in_channels = len(std.feature_mean)
-    graphs = {n: _to_graph(records[n], plan, std, device, cfg.model) for n in needed}
+    neighbours = cfg.graph_placement_neighbours()
+    graphs = {n: _to_graph(records[n], plan, std, device, cfg.model, neighbours) for n in needed}
     schedule = _multiscale_schedule(cfg, {n: records[n] for n in my_train}, graphs, std, device, log)
     del records
 
@@ -719,7 +744,12 @@ def _checkpoint_base(cfg: TrainConfig, data: _Data, std: Standardizer, in_channe
     return {
         "gsr_eda_version": __version__,
         "model": _model_config(cfg, in_channels),
-        "graph": {"net_model": data.net_model, "net_cap": data.net_cap, "normalization": ADJACENCY_NORMALIZATION},
+        "graph": {
+            "net_model": data.net_model,
+            "net_cap": data.net_cap,
+            "normalization": ADJACENCY_NORMALIZATION,
+            "placement_neighbours": cfg.graph_placement_neighbours(),
+        },
         "label": {"name": data.label["name"], "reduce": data.label["reduce"], "is_proxy": bool(data.label["is_proxy"])},
         "feature_names": data.feature_names,
         "standardizer": std.to_state(),
@@ -894,7 +924,7 @@ def _finish(
         missing = [n for n in plan.test_designs if n not in graphs]
         if missing:
             for n, r in data.read(missing).items():
-                graphs[n] = _to_graph(r, plan, std, device, cfg.model)
+                graphs[n] = _to_graph(r, plan, std, device, cfg.model, cfg.graph_placement_neighbours())
         test_metrics = json_safe(evaluate_graphs(best, [graphs[n] for n in plan.test_designs], TEST, std))
         log(
             f"best epoch {best_epoch}; test: pearson {test_metrics['pearson']}, spearman {test_metrics['spearman']}, "

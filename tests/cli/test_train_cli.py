@@ -55,6 +55,17 @@ def synth_store(root: Path, *ingest_options: str) -> Path:
     return root / "s.h5"
 
 
+def forget_option(run: Path, section: str, key: str) -> None:
+    """Make ``run``'s checkpoints look written before option ``key`` existed (in its checkpoint
+    ``section`` and in the saved training config)."""
+    import torch
+
+    for name in ("last.pt", "best.pt"):
+        state = torch.load(run / name, weights_only=True)
+        del state[section][key], state["train"]["config"][key]
+        torch.save(state, run / name)
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
     return synth_store(tmp_path_factory.mktemp("cli"))
@@ -66,6 +77,9 @@ def test_train_resume_evaluate_predict_and_gate(store, tmp_path, capsys, monkeyp
     code, out, err = run_cli(["train", "--store", store, "--out", run, "--epochs", "2", *common], capsys, monkeypatch)
     assert code == 0, err
     assert "split by node over 2 design(s)" in out
+    import torch
+
+    assert torch.load(run / "best.pt", weights_only=True)["graph"]["placement_neighbours"] == 8
     assert len((run / "metrics.csv").read_text().splitlines()) == 3
 
     code, out, err = run_cli(["train", "--resume", run, "--epochs", "3", "--json"], capsys, monkeypatch)
@@ -233,6 +247,7 @@ def test_cellnet_model_with_a_narrower_net_state(tmp_path_factory, tmp_path, cap
     assert code == 0, err
     checkpoint = torch.load(run / "best.pt", weights_only=True)
     assert checkpoint["model"]["net_hidden"] == 8
+    assert checkpoint["graph"]["placement_neighbours"] == 0  # the cell-net models do not read the cell adjacency
     assert checkpoint["model_state"]["body.stack.to_net_weight"].shape == (2, 2, 8, 4)
     code, out, err = run_cli(
         ["predict", "-c", run, "--store", store, "--design", "d1", "--out", tmp_path / "p.npy"], capsys, monkeypatch
@@ -250,10 +265,7 @@ def test_cellnet_model_with_a_narrower_net_state(tmp_path_factory, tmp_path, cap
         ["train", "--store", store, "--out", old, *common, "--net-hidden", "16"], capsys, monkeypatch
     )
     assert code == 0, err
-    for name in ("last.pt", "best.pt"):
-        state = torch.load(old / name, weights_only=True)
-        del state["model"]["net_hidden"], state["train"]["config"]["net_hidden"]
-        torch.save(state, old / name)
+    forget_option(old, "model", "net_hidden")
     code, out, err = run_cli(["train", "--resume", old, "--epochs", "3", "--json"], capsys, monkeypatch)
     assert code == 0, err
     assert json.loads(out)["config"]["net_hidden"] == 16
@@ -263,3 +275,21 @@ def test_cellnet_model_with_a_narrower_net_state(tmp_path_factory, tmp_path, cap
     )
     assert code == EXIT_BAD_INPUT and "--net-hidden 7" in err and "net_channels (7)" in err and err.count("\n") == 1
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_run_from_before_placement_neighbours_resumes_on_the_netlist_alone(store, tmp_path, capsys, monkeypatch):
+    import torch
+
+    run = tmp_path / "old"
+    common = ["--model", "gsr", "--layers", "2", "--hidden", "16", "--k", "4", "--placement-neighbours", "0"]
+    code, _, err = run_cli(["train", "--store", store, "--out", run, "--epochs", "2", *common], capsys, monkeypatch)
+    assert code == 0, err
+    forget_option(run, "graph", "placement_neighbours")
+    code, out, err = run_cli(["train", "--resume", run, "--epochs", "3", "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    assert json.loads(out)["config"]["placement_neighbours"] == 0
+    assert torch.load(run / "last.pt", weights_only=True)["graph"]["placement_neighbours"] == 0
+    code, _, err = run_cli(
+        ["train", "--store", store, "--out", tmp_path / "bad", "--placement-neighbours", "-1"], capsys, monkeypatch
+    )
+    assert code == EXIT_BAD_INPUT and "--placement-neighbours must be >= 0" in err

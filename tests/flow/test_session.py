@@ -24,7 +24,7 @@ def _reference(session, x, y):
     design = session.design
     feats = node_features(design, x, y)
     order = [feats.names.index(name) for name in pred.feature_names]
-    adj = pred.prepare_graph(*build_adjacency(design, pred.net_model, pred.net_cap), design.num_nodes)
+    adj = pred.design_graph(design, *build_adjacency(design, pred.net_model, pred.net_cap), positions=(x, y))
     scores = pred.predict(feats.values[:, order], adj)
     gmap = gcell_map_from_cells(scores, design.gcell_spans(x, y), design.grid.shape, pred.label_reduce)
     return scores, gmap
@@ -41,6 +41,22 @@ def test_estimate_matches_full_prediction_at_new_positions(session):
     np.testing.assert_allclose(est.gcell_map, ref_map, rtol=1e-5, atol=1e-5)
     assert est.gcell_map.shape == session.design.grid.shape == (10, 10)
     assert not est.reused
+    session.estimate(x0, y0)
+
+
+def test_placement_neighbours_follow_the_cells(session):
+    """The default model joins each cell to its nearest cells: the reference above rebuilds those
+    edges at the new positions, and a graph frozen at the initial ones predicts otherwise."""
+    assert session.predictor.placement_neighbours == 8
+    rng = np.random.default_rng(2)
+    x0, y0 = session.positions
+    x, y = rng.permutation(x0), rng.permutation(y0)  # a different placement of the same cells
+    features = session.features(x, y)
+    frozen = session.predictor.design_graph(session.design, *session._adjacency)
+    moved = session.predictor.design_graph(session.design, *session._adjacency, positions=(x, y))
+    est = session.estimate(x, y)
+    np.testing.assert_allclose(est.cell_scores, session.predictor.predict(features, moved), rtol=1e-5, atol=1e-5)
+    assert not np.allclose(est.cell_scores, session.predictor.predict(features, frozen), atol=1e-5)
     session.estimate(x0, y0)
 
 

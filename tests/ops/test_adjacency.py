@@ -59,6 +59,22 @@ def test_weights_and_transpose(normalization: str, self_loops: bool) -> None:
     np.testing.assert_allclose(rebuilt, expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("normalization", ["mean", "sym", "none"])
+def test_symmetric_pattern_gives_the_same_transpose_without_sorting(normalization: str) -> None:
+    n = 60
+    indptr, indices = random_csr(n, seed=5)
+    dense = dense_of(indptr, indices, n)
+    rows, cols = np.nonzero(np.maximum(dense, dense.T) * (1 - np.eye(n)))  # symmetric, sorted rows
+    sym_indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n))))
+    plain, fast = (
+        CSRAdjacency.from_csr(sym_indptr, cols, n, normalization=normalization, dtype=torch.float64, symmetric=flag)
+        for flag in (False, True)
+    )
+    for transpose in (False, True):
+        for a, b in zip(plain.csr(transpose=transpose), fast.csr(transpose=transpose)):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize("split_rows", [False, True])
 def test_partition_covers_every_nonzero_once_and_isolates_hubs(split_rows: bool) -> None:
     indptr, _ = random_csr(5000, seed=1, max_degree=4, hub_degree=9000)

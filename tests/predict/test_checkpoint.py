@@ -43,6 +43,7 @@ def test_valid_checkpoint_loads_safely(valid):
     assert ckpt["format_version"] == FORMAT_VERSION
     predictor = load_predictor(path)
     assert predictor.feature_names == ["a", "b", "c"] and predictor.net_cap == 8
+    assert predictor.placement_neighbours == 0  # written before the option: the netlist alone
     assert not list(path.parent.glob(".*.tmp"))  # the atomic write left no temp file
 
 

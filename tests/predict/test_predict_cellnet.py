@@ -45,9 +45,3 @@ def test_predict_design_equals_the_model_on_the_hook_graph(name):
     )
     np.testing.assert_array_equal(stored.cells, expected)
     assert predictor.needs_net_nodes == (name != "gsr")
-
-
-def test_prepare_graph_refuses_cellnet_models():
-    record = build_record(random_design(20, 20, seed=1), net_model="cell-net")
-    with pytest.raises(ValueError, match="design_graph"):
-        _predictor("gsr-cellnet", record).prepare_graph(record.indptr, record.indices, record.num_nodes)

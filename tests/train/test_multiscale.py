@@ -64,7 +64,8 @@ def test_multiscale_gradient_telescopes_to_the_full_gradient_on_a_whole_die_wind
 
     std = Standardizer.fit([record.features], [record.cell_labels])
     plan = trainer.plan_split({record.name: (record.num_nodes, None)}, mode="node", seed=0)
-    graph = trainer._to_graph(record, plan, std, torch.device("cpu"), "gsr")
+    assert cfg.graph_placement_neighbours() == 0  # multiscale runs on the netlist graph
+    graph = trainer._to_graph(record, plan, std, torch.device("cpu"), "gsr", cfg.graph_placement_neighbours())
     schedule = trainer._multiscale_schedule(
         cfg, {record.name: record}, {record.name: graph}, std, torch.device("cpu"), lambda _m: None
     )

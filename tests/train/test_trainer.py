@@ -127,7 +127,7 @@ def test_design_split_outputs_and_predictor(four_design_store, tmp_path):
     with GraphStore(four_design_store) as store:
         record = store.read(result.split.test_designs[0])
     assert predictor.feature_names == record.feature_names
-    adj = predictor.prepare_graph(record.indptr, record.indices, record.num_nodes)
+    adj = predictor.design_graph(record.design, record.indptr, record.indices)
     pred = predictor.predict(record.features, adj)
     assert pred.shape == (record.num_nodes,) and pred.dtype == np.float32 and np.isfinite(pred).all()
     # Predictions are in label units: same scale as the labels, not standardised.
@@ -158,7 +158,7 @@ def test_per_design_scales_make_predictions_invariant_to_a_designs_feature_units
     assert (predictor.standardizer.feature_scale, predictor.standardizer.target_scale) == ("design", "design")
     with GraphStore(four_design_store) as store:
         record = store.read(store.designs[0])
-    adj = predictor.prepare_graph(record.indptr, record.indices, record.num_nodes)
+    adj = predictor.design_graph(record.design, record.indptr, record.indices)
     # The same design in other units (every feature scaled and shifted) reads the same to the model.
     rescaled = record.features.astype(np.float64) * 3.0 + 5.0
     np.testing.assert_allclose(predictor.predict(rescaled, adj), predictor.predict(record.features, adj), atol=1e-4)
