@@ -14,7 +14,7 @@ the same graph.
 
 ``--step`` instead times one full training step (forward, backward, AdamW; median of
 ``--steps`` after a warm-up) of GSR-GNN k 8 on zero-riscy-a's graph with and without the
-neighbours, at 16 and 64 layers, each configuration in its own process:
+neighbours, at 16 and 64 layers (``--layers``, ``--hidden``), each configuration in its own process:
 
     python benchmarks/bench_placement_edges.py --step --knn 0 8 --out benchmarks/results/quality/placement_edges_step.json
 """
@@ -79,8 +79,8 @@ def store_with_edges(k: int, cache: Path) -> Path:
 STEP_DESIGN = "7157-zero-riscy-a-1-c2-u0.8-m1-p1-f0"
 
 
-def step_child(k: int, layers: int, steps: int, threads: int) -> dict:
-    """Median training step of GSR-GNN 16 k 8 (hidden 128) with ``k`` placement neighbours, here."""
+def step_child(k: int, layers: int, steps: int, threads: int, hidden: int) -> dict:
+    """Median training step of GSR-GNN k 8 (``layers`` deep, ``hidden`` wide) with ``k`` placement neighbours."""
     import statistics
 
     import torch
@@ -99,7 +99,7 @@ def step_child(k: int, layers: int, steps: int, threads: int) -> dict:
     built = time.perf_counter()
     graph = model_graph("gsr", record, "cpu", placement_neighbours=k)
     graph_seconds = time.perf_counter() - built
-    model = build_model("gsr", x.shape[1], hidden=128, layers=layers, k=8)
+    model = build_model("gsr", x.shape[1], hidden=hidden, layers=layers, k=8)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     times = []
     for step in range(steps + 1):  # the first step warms up
@@ -112,6 +112,7 @@ def step_child(k: int, layers: int, steps: int, threads: int) -> dict:
     return {
         "knn": k,
         "layers": layers,
+        "hidden": hidden,
         "threads": threads,
         "nnz": graph.nnz,
         "graph_s": round(graph_seconds, 3),
@@ -126,7 +127,7 @@ def run_steps(args: argparse.Namespace) -> None:
 
     rows = []
     for repeat in range(args.repeats):
-        for layers in (16, 64):
+        for layers in args.layers:
             for k in args.knn:
                 cmd = [
                     sys.executable,
@@ -136,6 +137,7 @@ def run_steps(args: argparse.Namespace) -> None:
                     str(layers),
                     str(args.steps),
                     str(args.threads),
+                    str(args.hidden),
                 ]
                 proc = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=args.timeout)
                 row = json.loads(proc.stdout.strip().splitlines()[-1]) | {"repeat": repeat}
@@ -167,7 +169,8 @@ def main() -> None:
     parser.add_argument("--step", action="store_true", help="time training steps instead of quality")
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--step-child", nargs=4, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--layers", type=int, nargs="+", default=[16, 64], help="depths (--step)")
+    parser.add_argument("--step-child", nargs=5, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step_child:
         print(json.dumps(step_child(*args.step_child)))
