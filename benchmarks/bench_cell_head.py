@@ -26,6 +26,7 @@ import numpy as np
 from scipy.stats import pearsonr
 
 from gsr_eda.predict import load_predictor, predict_design
+from gsr_eda.predict.gcell_head import zscore
 from gsr_eda.store import GraphStore
 
 #: The free per-cell features the probe may add, as stored by ingest; the first is RUDY.
@@ -34,17 +35,13 @@ FREE_FEATURES = ("rudy_max", "rudy_mean", "pin_rudy_max", "density_max")
 PROBES = {"model + rudy": [0, 1], "model + free": [0, 1, 2, 3, 4], "free": [1, 2, 3, 4]}
 
 
-def _standardised(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
-    return (values - values.mean()) / (values.std() + 1e-12)
-
-
 def cell_inputs(predictor, record) -> tuple[np.ndarray, np.ndarray]:
     """``(inputs (N, 5), label (N,))``: the model's cells, then :data:`FREE_FEATURES`, per design standardised."""
     pred = predict_design(predictor, record.design, record.indptr, record.indices, record.features)
     names = list(record.feature_names)
     columns = [pred.cells] + [record.features[:, names.index(name)] for name in FREE_FEATURES]
-    return np.stack([_standardised(c) for c in columns], axis=1), _standardised(record.cell_labels)
+    as_float = [np.asarray(c, dtype=np.float64) for c in columns]
+    return np.stack([zscore(c) for c in as_float], axis=1), zscore(np.asarray(record.cell_labels, np.float64))
 
 
 def fold_row(run_dir: Path, store: GraphStore) -> dict:

@@ -32,17 +32,12 @@ from scipy.stats import pearsonr
 
 from gsr_eda.graph.features import position_maps
 from gsr_eda.predict import load_predictor, predict_design
-from gsr_eda.predict.gcell_head import HEAD_INPUTS, GcellHead, head_inputs
+from gsr_eda.predict.gcell_head import HEAD_INPUTS, GcellHead, head_inputs, zscore
 from gsr_eda.store import GraphStore
 
 REPO = Path(__file__).resolve().parents[1]
 #: head_inputs' columns: RUDY, pin RUDY, density, then the model's mapped value.
 BASELINE_COLUMNS = slice(0, 3)
-
-
-def _zscore(values: np.ndarray) -> np.ndarray:
-    std = values.std()
-    return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
 
 
 def gcell_inputs(predictor, record, windows: tuple[int, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +55,7 @@ def gcell_inputs(predictor, record, windows: tuple[int, ...] = ()) -> tuple[np.n
     grids.append(np.where(covered, pred.gcell_map, 0.0).astype(np.float64))
     for size in windows:
         means = [uniform_filter(grid, size=size, mode="constant")[covered] for grid in grids]
-        columns.append(np.stack([_zscore(m) for m in means], axis=1))
+        columns.append(np.stack([zscore(m) for m in means], axis=1))
     return np.concatenate(columns, axis=1), record.gcell_labels[covered]
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
+from gsr_eda.graph.gcell_maps import pin_positions
 from gsr_eda.store import GraphStore
 
 HOPS = (0, 1, 2, 4, 8, 16, 32)
@@ -35,9 +36,7 @@ HOPS = (0, 1, 2, 4, 8, 16, 32)
 
 def net_gcell_boxes(design) -> tuple[np.ndarray, np.ndarray]:
     """``(boxes (M, 4) [gx0, gy0, gx1, gy1], pins per net)`` from the pins' gcells."""
-    px = design.x[design.pin_node] + design.pin_dx
-    py = design.y[design.pin_node] + design.pin_dy
-    gx, gy = design.grid.locate(px, py)
+    gx, gy = design.grid.locate(*pin_positions(design, design.x, design.y))
     starts, counts = design.net_ptr[:-1], np.diff(design.net_ptr)
     boxes = np.zeros((len(counts), 4), np.int64)
     has_pins = counts > 0

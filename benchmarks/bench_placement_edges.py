@@ -31,8 +31,8 @@ from pathlib import Path
 
 import bench_quality  # the leave-one-design-out protocol: designs, folds, worker
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.spatial import cKDTree
+
+from gsr_eda.graph.placement_edges import add_placement_neighbours, node_centres
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "build" / "bench_placement_edges"
@@ -40,23 +40,8 @@ CACHE = REPO / "build" / "bench_placement_edges"
 
 def with_placement_edges(record, k: int):
     """``record`` with each node joined to its ``k`` nearest nodes on the die (symmetric, no duplicates)."""
-    design = record.design
-    n = record.num_nodes
-    centres = np.column_stack([design.x + design.width / 2, design.y + design.height / 2])
-    _, nearest = cKDTree(centres).query(centres, k=min(k + 1, n))
-    rows = np.repeat(np.arange(n), nearest.shape[1] - 1)
-    cols = nearest[:, 1:].reshape(-1)
-    netlist_rows = np.repeat(np.arange(n), np.diff(record.indptr))
-    all_rows = np.concatenate([netlist_rows, rows, cols])
-    all_cols = np.concatenate([record.indices.astype(np.int64), cols, rows])
-    keep = all_rows != all_cols
-    graph = coo_matrix((np.ones(int(keep.sum())), (all_rows[keep], all_cols[keep])), shape=(n, n)).tocsr()
-    graph.sum_duplicates()
-    graph.sort_indices()
-    metadata = dict(record.metadata, placement_neighbours=k)
-    return replace(
-        record, indptr=graph.indptr.astype(np.int64), indices=graph.indices.astype(np.int32), metadata=metadata
-    )
+    indptr, indices = add_placement_neighbours(record.indptr, record.indices, node_centres(record.design), k)
+    return replace(record, indptr=indptr, indices=indices, metadata=dict(record.metadata, placement_neighbours=k))
 
 
 def store_with_edges(k: int, cache: Path) -> Path:
@@ -148,12 +133,6 @@ def run_steps(args: argparse.Namespace) -> None:
         args.out.write_text(json.dumps({"machine": machine_info(sys.argv), "rows": rows}, indent=1) + "\n")
 
 
-def parse_config(text: str) -> tuple[str, int, int]:
-    """``model:layers[:k]``."""
-    parts = text.split(":")
-    return parts[0], int(parts[1]), int(parts[2]) if len(parts) > 2 else 8
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--knn", type=int, nargs="+", default=[0, 8], help="placement neighbours per node (0: none)")
@@ -188,7 +167,7 @@ def main() -> None:
             continue
         for k, store in stores.items():
             for text in args.configs:
-                model, layers, top_k = parse_config(text)
+                model, layers, top_k, _ = bench_quality.parse_config(text)
                 worker = ["--task", "proxy", "--store", str(store), "--test", test, "--model", model]
                 worker += ["--layers", str(layers), "--k", str(top_k), "--epochs", str(args.epochs)]
                 worker += ["--hidden", str(args.hidden), "--seed", str(args.seed), "--threads", str(args.threads)]

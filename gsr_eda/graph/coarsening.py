@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gsr_eda.graph.placement_edges import node_centres
+
 MATCHING_ROUNDS = 4
 
 
@@ -81,8 +83,7 @@ def build_hierarchy(record, num_levels: int, *, seed: int = 0) -> Hierarchy:
     if num_levels < 0:
         raise ValueError(f"num_levels must be >= 0, got {num_levels}")
     design = record.design
-    cx = np.asarray(design.x, np.float64) + 0.5 * np.asarray(design.width, np.float64)
-    cy = np.asarray(design.y, np.float64) + 0.5 * np.asarray(design.height, np.float64)
+    cx, cy = node_centres(design).T
     pitch = gcell_pitch(design.grid.x_edges, design.grid.y_edges)
     n = record.num_nodes
     labels = None if record.cell_labels is None else np.asarray(record.cell_labels, np.float32)

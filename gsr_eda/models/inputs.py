@@ -168,7 +168,7 @@ def design_graph(
             int(design.num_nodes),
             normalization=normalization,
             device=device,
-            symmetric=bool(placement_neighbours),  # add_placement_neighbours' output is (sorted rows)
+            symmetric=bool(placement_neighbours),  # add_placement_neighbours returns symmetric, sorted rows
         )
     nets = build_net_nodes(design) if net_nodes is None else net_nodes
     return CellNetGraph.from_net_nodes(

@@ -29,7 +29,8 @@ from gsr_eda.graph.features import POSITION_MAPS, position_maps
 HEAD_INPUTS = ("rudy", "pin_rudy", "density", "model")
 
 
-def _zscore(values: np.ndarray) -> np.ndarray:
+def zscore(values: np.ndarray) -> np.ndarray:
+    """``(values - mean) / std`` over the array; zeros for a constant one."""
     std = values.std()
     return (values - values.mean()) / std if std > 0 else np.zeros_like(values)
 
@@ -41,7 +42,7 @@ def head_inputs(maps: np.ndarray, model_map: np.ndarray, covered: np.ndarray) ->
     """
     by_name = dict(zip(POSITION_MAPS, maps))
     columns = [by_name[name][covered] for name in HEAD_INPUTS[:-1]] + [model_map[covered]]
-    return np.stack([_zscore(np.asarray(c, dtype=np.float64)) for c in columns], axis=1)
+    return np.stack([zscore(np.asarray(c, dtype=np.float64)) for c in columns], axis=1)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class GcellHead:
         """Least squares over ``(inputs (G, 4), gcell labels (G,))`` pairs, each label vector
         standardised on its own design."""
         x = np.concatenate([inputs for inputs, _ in samples])
-        y = np.concatenate([_zscore(np.asarray(labels, dtype=np.float64)) for _, labels in samples])
+        y = np.concatenate([zscore(np.asarray(labels, dtype=np.float64)) for _, labels in samples])
         solution, *_ = np.linalg.lstsq(np.column_stack([x, np.ones(len(x))]), y, rcond=None)
         return cls(tuple(float(w) for w in solution[:-1]), float(solution[-1]))
 
