@@ -74,15 +74,20 @@ def store_for(net_model: str, cache: Path, designs: dict[str, list[str]] | None 
 
 
 def model_and_graph(spec: str, record, args: argparse.Namespace) -> tuple:
-    """The seeded model of ``spec`` (``model[:concurrent][:netW]``, ``W`` the net state width) and its graph input."""
+    """The seeded model of ``spec`` (``model[:concurrent][:netW][:placeG]``, ``W`` the net state width, ``G``
+    the groups with the placement relation) and its graph input."""
     import torch
 
     from gsr_eda.models import build_model, model_graph
+    from gsr_eda.models.gsr_cellnet import DEFAULT_PLACEMENT_GROUPS
 
     name, *options = spec.split(":")
     net_hidden = next((int(o.removeprefix("net")) for o in options if o.startswith("net")), None)
+    placement_groups = next((int(o.removeprefix("place")) for o in options if o.startswith("place")), None)
+    if placement_groups is None:
+        placement_groups = DEFAULT_PLACEMENT_GROUPS if args.placement_neighbours else 0
     torch.manual_seed(0)
-    graph = model_graph(name, record, "cpu")
+    graph = model_graph(name, record, "cpu", placement_neighbours=args.placement_neighbours)
     model = build_model(
         name,
         record.features.shape[1],
@@ -91,6 +96,7 @@ def model_and_graph(spec: str, record, args: argparse.Namespace) -> tuple:
         groups=2,
         k=args.k,
         net_hidden=net_hidden,
+        placement_groups=placement_groups if name in CELLNET_MODELS else 0,
     )
     if name == "gsr-cellnet":  # explicit either way (the model default is sequential)
         model.body.stack.concurrent = "concurrent" in options
@@ -136,6 +142,7 @@ def step_child(args: argparse.Namespace) -> dict:
         "threads": args.threads,
         "cells": int(x.shape[0]),
         "net_nodes": getattr(graph, "num_nets", None),
+        "placement_neighbours": args.placement_neighbours,
         "step_s": statistics.median(times),
         "forward_s": statistics.median(forward_times),
         "steps": times,
@@ -160,6 +167,7 @@ def run_step(args: argparse.Namespace) -> None:
                     cmd = [sys.executable, __file__, "step-child", "--store", str(store), "--design", STEP_DESIGN]
                     cmd += ["--model", model, "--layers", str(layers), "--hidden", str(args.hidden)]
                     cmd += ["--k", str(args.k), "--steps", str(args.steps), "--threads", str(threads)]
+                    cmd += ["--placement-neighbours", str(args.placement_neighbours)]
                     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
                     if proc.returncode != 0:
                         row = {"model": model, "layers": layers, "threads": threads}
@@ -310,7 +318,7 @@ def run_quality(args: argparse.Namespace) -> None:
                 worker += ["--net-hidden", str(net_hidden)]
             worker += ["--layers", str(layers), "--k", str(k), "--epochs", str(args.epochs)]
             worker += ["--patience", str(args.patience), "--hidden", str(args.hidden), "--seed", str(args.seed)]
-            worker += ["--threads", str(args.threads)]
+            worker += ["--threads", str(args.threads), "--placement-neighbours", str(args.placement_neighbours)]
             if val is not None:
                 worker += ["--val", val]
             started = time.perf_counter()
@@ -356,6 +364,16 @@ def quality_summary(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def add_placement_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--placement-neighbours",
+        type=int,
+        default=bench_quality.trainer_default("placement_neighbours"),
+        help="gsr-eda train --placement-neighbours of every configuration: joined to the capped clique of "
+        "gsr, the cell -> cell relation of the cell-net models (0: the netlist alone); recorded.",
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -377,13 +395,14 @@ def main() -> None:
         default=64,
         help="hetero-sage keeps every activation: skip it above this depth.",
     )
+    add_placement_option(s)
     s.add_argument("--timeout", type=int, default=1800)
     s.add_argument("--cache", type=Path, default=CACHE)
     s.add_argument("--out", type=Path, default=None)
     c = sub.add_parser("step-child", help=argparse.SUPPRESS)
     for name, kind in (("--store", str), ("--design", str), ("--model", str)):
         c.add_argument(name, type=kind, required=True)
-    for name in ("--layers", "--hidden", "--k", "--steps", "--threads"):
+    for name in ("--layers", "--hidden", "--k", "--steps", "--threads", "--placement-neighbours"):
         c.add_argument(name, type=int, required=True)
     f = sub.add_parser("profile", help="Seconds per step in each kernel, gsr against gsr-cellnet.")
     f.add_argument("--layers", type=int, default=16)
@@ -393,6 +412,7 @@ def main() -> None:
     f.add_argument("--steps", type=int, default=2)
     f.add_argument("--repeats", type=int, default=2)
     f.add_argument("--threads", type=int, default=1)
+    add_placement_option(f)
     f.add_argument("--cache", type=Path, default=CACHE)
     f.add_argument("--out", type=Path, default=None)
     q = sub.add_parser("quality", help="Leave-one-design-out quality per configuration and net model.")
@@ -403,6 +423,7 @@ def main() -> None:
     q.add_argument("--hidden", type=int, default=128)
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--threads", type=int, default=2)
+    add_placement_option(q)
     q.add_argument("--timeout", type=int, default=3600)
     q.add_argument("--cache", type=Path, default=CACHE)
     q.add_argument("--out", type=Path, default=None)

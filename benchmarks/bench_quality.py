@@ -265,7 +265,7 @@ def train_fold(args: argparse.Namespace, out: Path) -> dict:
         "window_fraction": args.window_fraction if args.multiscale in ("sub-to-full", "gradients") else None,
         "hidden": args.hidden,
         "net_hidden": cfg.model_options().get("net_hidden"),  # resolved: gsr-cellnet's default is half of hidden
-        "graph_placement_neighbours": cfg.graph_placement_neighbours(),  # 0 for the cell-net models
+        "graph_placement_neighbours": cfg.graph_placement_neighbours(),  # 0 with --multiscale
         "epochs": args.epochs,
         "seed": args.seed,
         "loss": args.loss,

@@ -128,11 +128,11 @@ def train(
     placement_neighbours: int = typer.Option(
         DEFAULT_PLACEMENT_NEIGHBOURS,
         "--placement-neighbours",
-        help="Join each cell to its K nearest cells on the die, besides its netlist neighbours (homogeneous "
-        "models; 0: the netlist alone). The nets that congest a cell's gcell are rarely the cell's own; K 8 "
-        "raised GSR-GNN's held-out cells Pearson from 0.645 to 0.683 (docs/training.md, 'Placement "
-        "neighbours'). The edges move with the cells: predict and the flow hooks rebuild them. Not used by the "
-        "cell-net models nor with --multiscale (both record 0).",
+        help="Join each cell to its K nearest cells on the die, besides its netlist neighbours (0: the netlist "
+        "alone). The nets that congest a cell's gcell are rarely the cell's own; K 8 raised GSR-GNN's held-out "
+        "cells Pearson from 0.645 to 0.683 (docs/training.md, 'Placement neighbours'). The cell-net models take "
+        "them as a cell -> cell relation. The edges move with the cells: predict and the flow hooks rebuild "
+        "them. Not used with --multiscale (recorded as 0).",
     ),
     net_hidden: int | None = typer.Option(
         None,

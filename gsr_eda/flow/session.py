@@ -59,7 +59,7 @@ from gsr_eda.graph import (
 )
 from gsr_eda.ingest import read_def_design
 from gsr_eda.ingest.def_positions import read_def_placement
-from gsr_eda.models.inputs import net_inputs
+from gsr_eda.models.inputs import net_inputs, placement_adjacency
 from gsr_eda.predict.core import gcell_map_of_cells
 from gsr_eda.predict.predictor import Predictor, load_predictor
 from gsr_eda.store import GraphStore
@@ -345,6 +345,7 @@ class CongestionSession:
                 maps = position_maps(self.design, x, y_, context=self._maps, spans=spans)
             if self._nets is not None:
                 self._move_net_nodes(x, y_, maps)
+                self._move_placement(x, y_)
             features = self._features(x, y_, spans, maps)
             graph = self._graph if self._graph is not None else self._graph_at(x, y_)
             scores = np.asarray(self.predictor.predict(features, graph), dtype=np.float32).reshape(-1)
@@ -371,7 +372,9 @@ class CongestionSession:
 
     @property
     def _moving_graph(self) -> bool:
-        """Whether the model's graph depends on the positions (placement neighbours)."""
+        """Whether the model's whole graph is rebuilt per estimate: the netlist joined with the
+        placement neighbours of a homogeneous model (a cell-net graph stays resident and has its
+        net features and placement relation replaced in it)."""
         return bool(self.predictor.placement_neighbours) and not self.predictor.needs_net_nodes
 
     def _graph_at(self, x: np.ndarray, y: np.ndarray):
@@ -398,6 +401,17 @@ class CongestionSession:
         """Recompute the net nodes' features at ``(x, y)`` (ingest's values) into the resident graph."""
         feats = net_features(self.design, x, y, context=self._nets, maps=maps)
         self._graph.net_x.copy_(torch.from_numpy(net_inputs(feats)))
+
+    def _move_placement(self, x: np.ndarray, y: np.ndarray) -> None:
+        """The cell-net graph's placement relation at ``(x, y)`` (models trained with one)."""
+        if self.predictor.placement_neighbours:
+            self._graph.placement = placement_adjacency(
+                self.design,
+                self.predictor.placement_neighbours,
+                (x, y),
+                self.predictor.device,
+                self.predictor.normalization,
+            )
 
     def net_features(self, positions: Any = None, y: Any = None, *, units: str = "um") -> np.ndarray | None:
         """The raw ``(M, F')`` net-node features at these positions (cell-net models; else None)."""

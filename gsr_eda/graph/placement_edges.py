@@ -62,3 +62,10 @@ def add_placement_neighbours(
     forward.sort()
     backward.sort()
     return keys_to_csr(np.concatenate([netlist, forward, backward]), n, sorted_runs=True)
+
+
+def placement_neighbours_csr(centres: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""The symmetric CSR of the placement neighbours alone, :math:`\mathrm{sym}(\mathrm{kNN}_K(c))`
+    (the cell -> cell relation of the cell-net models, which keep the netlist in the net nodes)."""
+    n = len(centres)
+    return add_placement_neighbours(np.zeros(n + 1, np.int64), np.empty(0, np.int32), centres, k)

@@ -27,14 +27,18 @@ def build_model(
     k: int = 8,
     dropout: float = 0.0,
     net_hidden: int | None = None,
+    placement_groups: int = 0,
 ) -> CongestionModel:
     """Build a congestion model: shared encoder and head around the named message-passing body.
 
     ``groups`` applies to the reversible models (``gsr``, ``revgnn``, ``gsr-cellnet``), ``k`` to
     ``gsr`` and ``gsr-cellnet``, ``net_hidden`` (the nets' state width, by default
-    :func:`gsr_eda.models.gsr_cellnet.default_net_hidden`: half of ``hidden``) to ``gsr-cellnet``. ``gsr-cellnet`` and ``hetero-sage`` take a
-    :class:`gsr_eda.models.inputs.CellNetGraph` instead of the adjacency
-    (:func:`gsr_eda.models.inputs.model_graph` builds either).
+    :func:`gsr_eda.models.gsr_cellnet.default_net_hidden`: half of ``hidden``) to ``gsr-cellnet``.
+    ``gsr-cellnet`` and ``hetero-sage`` take a :class:`gsr_eda.models.inputs.CellNetGraph`
+    instead of the adjacency (:func:`gsr_eda.models.inputs.model_graph` builds either);
+    ``placement_groups > 0`` gives them a cell -> cell relation over the graph's placement
+    neighbours (the other models take those in their adjacency): in that many of each layer's
+    groups for ``gsr-cellnet``, in every layer for ``hetero-sage``.
     Raises ``ValueError`` for an unknown name or an inconsistent configuration.
     """
     if name not in MODEL_NAMES:
@@ -56,11 +60,13 @@ def build_model(
     elif name == "gsr-cellnet":
         from gsr_eda.models.gsr_cellnet import GSRCellNetBody
 
-        body = GSRCellNetBody(hidden, layers, groups, k, dropout, net_hidden=net_hidden)
+        body = GSRCellNetBody(
+            hidden, layers, groups, k, dropout, net_hidden=net_hidden, placement_groups=placement_groups
+        )
     elif name == "hetero-sage":
         from gsr_eda.models.hetero_sage import HeteroSAGEBody
 
-        body = HeteroSAGEBody(hidden, layers, dropout)
+        body = HeteroSAGEBody(hidden, layers, dropout, placement=placement_groups > 0)
     elif name == "gcn":
         from gsr_eda.models.gcn import GCNBody
 

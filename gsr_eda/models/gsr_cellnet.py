@@ -5,7 +5,10 @@ inputs (:func:`gsr_eda.models.inputs.net_inputs` of the stored net features: deg
 HPWL, the net's RUDY and the maps over its box) go through their own Linear encoder into the
 net state. :class:`gsr_eda.nn.HeteroGSRStack` then runs ``L`` reversible layers of
 cell -> net and net -> cell GS(k) message passing on the CBSR kernels (activation memory flat in
-depth), and the shared head reads the cells.
+depth), and the shared head reads the cells. With ``placement_groups``, a third relation runs
+cell -> cell GS(k) message passing over each cell's nearest cells on the die (the placement
+neighbours the homogeneous models join to the netlist graph; the graph's ``placement`` matrix)
+in that many groups of each layer.
 
 The net state is half as wide as the cells' by default (:func:`default_net_hidden`): nets are
 as many as cells, and every row-wise kernel of the net side costs in proportion to its width.
@@ -19,6 +22,11 @@ from torch import Tensor, nn
 
 from gsr_eda.models.inputs import NET_INPUT_CHANNELS, CellNetGraph
 from gsr_eda.nn import HeteroGSRStack
+
+#: Cell groups per layer that take the placement relation (of ``groups``, 2 by default), when the
+#: graph has placement neighbours. One: in both groups the relation doubled its cost and scored
+#: no higher on unseen designs (benchmarks/README.md, "The placement relation").
+DEFAULT_PLACEMENT_GROUPS = 1
 
 
 def default_net_hidden(hidden: int, groups: int, k: int) -> int:
@@ -39,12 +47,20 @@ class GSRCellNetBody(nn.Module):
         dropout: float,
         concurrent: bool = False,
         net_hidden: int | None = None,
+        placement_groups: int = 0,
     ) -> None:
         super().__init__()
         net_hidden = default_net_hidden(hidden, groups, k) if net_hidden is None else net_hidden
         self.net_encoder = nn.Linear(NET_INPUT_CHANNELS, net_hidden)
         self.stack = HeteroGSRStack(
-            hidden, layers, groups=groups, k=k, dropout=dropout, concurrent=concurrent, net_channels=net_hidden
+            hidden,
+            layers,
+            groups=groups,
+            k=k,
+            dropout=dropout,
+            concurrent=concurrent,
+            net_channels=net_hidden,
+            placement_groups=placement_groups,
         )
 
     def forward(self, h: Tensor, graph: CellNetGraph) -> Tensor:

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from gsr_eda.graph.net_nodes import NET_FEATURES, NetNodes, build_net_nodes
-from gsr_eda.graph.placement_edges import add_placement_neighbours, node_centres
+from gsr_eda.graph.placement_edges import add_placement_neighbours, node_centres, placement_neighbours_csr
 from gsr_eda.ops import CSRAdjacency
 
 #: Models that take a :class:`CellNetGraph` instead of the cell adjacency.
@@ -54,9 +54,10 @@ class CellNetGraph:
 
     ``net_from_cell`` is ``M x N`` (a net aggregates from its cells), ``cell_from_net``
     ``N x M`` (a cell from its nets); ``net_x`` the ``(M, NET_INPUT_CHANNELS)`` net inputs
-    (:func:`net_inputs`). :attr:`cells`, the ``N x N`` cell adjacency of the store (the capped
-    clique of a cell-net design), is prepared on first use only: the cell-net models do not
-    read it.
+    (:func:`net_inputs`). ``placement``, when built with placement neighbours, is the ``N x N``
+    matrix of each cell's nearest cells on the die (:func:`placement_adjacency`), the cell ->
+    cell relation. :attr:`cells`, the ``N x N`` cell adjacency of the store (the capped clique of
+    a cell-net design), is prepared on first use only: the cell-net models do not read it.
     """
 
     net_from_cell: CSRAdjacency
@@ -65,6 +66,7 @@ class CellNetGraph:
     cell_indptr: np.ndarray | None = None
     cell_indices: np.ndarray | None = None
     normalization: str = "mean"
+    placement: CSRAdjacency | None = None
     _cells: CSRAdjacency | None = field(default=None, repr=False)
 
     @property
@@ -105,6 +107,7 @@ class CellNetGraph:
             self.cell_indptr,
             self.cell_indices,
             self.normalization,
+            None if self.placement is None else self.placement.to(device),
         )
 
     @classmethod
@@ -117,6 +120,7 @@ class CellNetGraph:
         normalization: str = "mean",
         cell_indptr: np.ndarray | None = None,
         cell_indices: np.ndarray | None = None,
+        placement: CSRAdjacency | None = None,
     ) -> CellNetGraph:
         """Both incidences from the net-major one of ``nets``, and the net inputs."""
         m = nets.num_nets
@@ -129,7 +133,7 @@ class CellNetGraph:
             t_indptr, t_indices, num_cells, num_cols=m, normalization=normalization, device=device
         )
         net_x = torch.from_numpy(net_inputs(nets.features)).to(device)
-        return cls(net_from_cell, cell_from_net, net_x, cell_indptr, cell_indices, normalization)
+        return cls(net_from_cell, cell_from_net, net_x, cell_indptr, cell_indices, normalization, placement)
 
 
 def needs_net_nodes(model_name: str) -> bool:
@@ -156,7 +160,8 @@ def design_graph(
     ``(x, y)``; default the design's own). For the cell-net models the net nodes are
     ``net_nodes`` when given (a store's), else they are computed from the design at its positions
     (:func:`gsr_eda.graph.build_net_nodes`, the function ingest stores them with, so both give the
-    same values); they do not read the cell adjacency, so placement neighbours do not apply.
+    same values); the placement neighbours are their cell -> cell relation
+    (:func:`placement_adjacency`), since they do not read the cell adjacency.
     """
     if not needs_net_nodes(model_name):
         if placement_neighbours:
@@ -171,6 +176,9 @@ def design_graph(
             symmetric=bool(placement_neighbours),  # add_placement_neighbours returns symmetric, sorted rows
         )
     nets = build_net_nodes(design) if net_nodes is None else net_nodes
+    placement = None
+    if placement_neighbours:
+        placement = placement_adjacency(design, placement_neighbours, positions, device, normalization)
     return CellNetGraph.from_net_nodes(
         nets,
         design.num_nodes,
@@ -178,6 +186,28 @@ def design_graph(
         normalization=normalization,
         cell_indptr=np.asarray(indptr, dtype=np.int64),
         cell_indices=np.asarray(indices, dtype=np.int32),
+        placement=placement,
+    )
+
+
+def placement_adjacency(
+    design,
+    placement_neighbours: int,
+    positions: tuple[np.ndarray, np.ndarray] | None = None,
+    device: str | torch.device = "cpu",
+    normalization: str = "mean",
+) -> CSRAdjacency:
+    """The ``N x N`` matrix of each cell's ``placement_neighbours`` nearest cells at ``positions``
+    (lower-left ``(x, y)``; default the design's), symmetrised, without the netlist."""
+    centres = node_centres(design, *(positions or (None, None)))
+    indptr, indices = placement_neighbours_csr(centres, placement_neighbours)
+    return CSRAdjacency.from_csr(
+        indptr,
+        np.asarray(indices, dtype=np.int32),
+        int(design.num_nodes),
+        normalization=normalization,
+        device=device,
+        symmetric=True,
     )
 
 
@@ -192,7 +222,8 @@ def model_graph(
 
     Homogeneous models get the record's adjacency (with ``placement_neighbours`` nearest nodes
     at the stored positions, :func:`design_graph`); the cell-net models its stored net nodes (a
-    ``cell-net`` store), or net nodes computed from its design (any other store).
+    ``cell-net`` store), or net nodes computed from its design (any other store), and the
+    placement neighbours as their own relation.
     """
     return design_graph(
         model_name,

@@ -165,16 +165,7 @@ class BlockWorkspace:
             weight = torch.neg(weight, out=self.negated_weight)
             bias = torch.neg(bias, out=self.negated_bias)
             accumulate = True
-        if self.order == GATHER_FIRST:
-            kernels.cbsr_linear_into(self.values, indices, weight, self.hidden)
-            # The bias and the residual add ride on the aggregation's one pass over `out`.
-            kernels.csr_spmm_into(adj, self.hidden, out, accumulate=accumulate, bias=bias)
-        else:
-            kernels.cbsr_spmm_into(adj, self.values, indices, self.dim, self.hidden)
-            if accumulate:
-                out.addmm_(self.hidden, weight).add_(bias)
-            else:
-                torch.addmm(bias, self.hidden, weight, out=out)
+        _linear_aggregate(self, self.values, indices, self.dim, weight, out, accumulate, bias)
 
     def backward(
         self,
@@ -202,24 +193,45 @@ class BlockWorkspace:
         summed as its rows are written; when ``grad_input`` is the next block's ``grad``, that is
         the next block's bias gradient, and its own N x d pass is saved.
         """
+        self.backward_linear(grad, weight, grad_weight, grad_bias, grad_bias_ready)
+        self.backward_code(
+            ln_weight,
+            dropout,
+            grad_ln_weight,
+            grad_ln_bias,
+            grad_input,
+            accumulate_input,
+            grad_input_sum,
+        )
+
+    def backward_linear(
+        self,
+        grad: torch.Tensor,
+        weight: torch.Tensor,
+        grad_weight: torch.Tensor,
+        grad_bias: torch.Tensor,
+        grad_bias_ready: bool = False,
+    ) -> None:
+        """The first half of :meth:`backward`: ``dW``, ``db`` and the gradient of the kept values
+        (in :attr:`grad_values`, where a :class:`SharedCodeBlock` reading this code adds its own)."""
         if not self.has_backward:
             raise RuntimeError("this BlockWorkspace was built for inference (backward=False)")
-        adj, indices = self.adj, self._active_indices
         if not grad_bias_ready:
             torch.sum(grad, dim=0, out=grad_bias)
-        # The forward left A @ S in `hidden` when it aggregated first (d = e: one N x d scratch).
-        linear_aggregate_backward(
-            adj,
-            grad,
-            self.values,
-            indices,
-            weight,
-            self.order,
-            self.grad_values,
-            grad_weight,
-            self.grad_hidden,
-            aggregated=self.hidden,
-        )
+        _linear_aggregate_backward(self, grad, self.values, self._active_indices, weight, grad_weight)
+
+    def backward_code(
+        self,
+        ln_weight: torch.Tensor,
+        dropout: float,
+        grad_ln_weight: torch.Tensor,
+        grad_ln_bias: torch.Tensor,
+        grad_input: torch.Tensor,
+        accumulate_input: bool,
+        grad_input_sum: torch.Tensor | None = None,
+    ) -> None:
+        """The second half of :meth:`backward`: from :attr:`grad_values` through the dropout mask,
+        GS(k) and the LayerNorm to the input."""
         if dropout > 0.0:
             self.grad_values.mul_(self.mask)
         kernels.layernorm_topk_backward_into(
@@ -227,7 +239,7 @@ class BlockWorkspace:
             ln_weight,
             self.mean,
             self.rstd,
-            indices,
+            self._active_indices,
             self.grad_values,
             grad_input,
             grad_ln_weight,
@@ -235,3 +247,101 @@ class BlockWorkspace:
             accumulate=accumulate_input,
             grad_y_sum=grad_input_sum,
         )
+
+
+class SharedCodeBlock:
+    """A second relation out of another block's sparse code: ``out (+)= A' (S W')``.
+
+    ``S = GS_k(LN(y))`` is the code a :class:`BlockWorkspace` computed for its own relation
+    (``code``, after dropout); this block sends it along another matrix ``A'`` with its own
+    weight ``W'`` and neither a LayerNorm nor a bias of its own (its output is summed with a
+    block that has one). It costs the linear map and the aggregation only: the code's row
+    statistics, top-k search and their backward are the other block's.
+
+    Backward: :meth:`backward` adds the gradient of the kept values into ``code.grad_values``,
+    so it runs between the code block's :meth:`BlockWorkspace.backward_linear` and
+    :meth:`BlockWorkspace.backward_code`.
+    """
+
+    def __init__(
+        self, adj: CSRAdjacency, code: BlockWorkspace, *, backward: bool = True, out_dim: int | None = None
+    ) -> None:
+        if adj.num_cols != code.num_inputs:
+            raise ValueError(f"the matrix has {adj.num_cols} columns but the code has {code.num_inputs} rows")
+        out_dim = code.dim if out_dim is None else out_dim
+        self.adj, self.code, self.out_dim = adj, code, out_dim
+        n_out, n, dim, k = adj.num_rows, adj.num_cols, code.dim, code.k
+        self.order = association_order(n_out, adj.nnz, k, dim, out_dim, n)
+        new = code._new
+        self.hidden = new(*((n, out_dim) if self.order == GATHER_FIRST else (n_out, dim)))
+        self.has_backward = backward
+        if backward:
+            self.grad_hidden = new(*self.hidden.shape)
+            self.negated_weight = new(dim, out_dim)
+            self.grad_values = new(n, k)
+
+    def forward(self, weight: torch.Tensor, out: torch.Tensor, subtract: bool = False) -> None:
+        """``out += A' (S W')`` with the code's last values and positions (``-=`` with ``subtract``)."""
+        code = self.code
+        if subtract:
+            weight = torch.neg(weight, out=self.negated_weight)
+        _linear_aggregate(self, code.values, code._active_indices, code.dim, weight, out, True, None)
+
+    def backward(self, grad: torch.Tensor, weight: torch.Tensor, grad_weight: torch.Tensor) -> None:
+        """``dW'`` into ``grad_weight``; the kept values' gradient added into ``code.grad_values``."""
+        if not self.has_backward:
+            raise RuntimeError("this SharedCodeBlock was built for inference (backward=False)")
+        code = self.code
+        _linear_aggregate_backward(self, grad, code.values, code._active_indices, weight, grad_weight)
+        code.grad_values.add_(self.grad_values)
+
+
+def _linear_aggregate(
+    block: BlockWorkspace | SharedCodeBlock,
+    values: torch.Tensor,
+    indices: torch.Tensor,
+    dim: int,
+    weight: torch.Tensor,
+    out: torch.Tensor,
+    accumulate: bool,
+    bias: torch.Tensor | None,
+) -> None:
+    """``out (+)= A (S(values, indices) W) (+ bias)`` in the block's association order, through its ``hidden``."""
+    if block.order == GATHER_FIRST:
+        kernels.cbsr_linear_into(values, indices, weight, block.hidden)
+        # The bias and the residual add ride on the aggregation's one pass over `out`.
+        kernels.csr_spmm_into(block.adj, block.hidden, out, accumulate=accumulate, bias=bias)
+        return
+    kernels.cbsr_spmm_into(block.adj, values, indices, dim, block.hidden)
+    if accumulate:
+        out.addmm_(block.hidden, weight)
+        if bias is not None:
+            out.add_(bias)
+    elif bias is not None:
+        torch.addmm(bias, block.hidden, weight, out=out)
+    else:
+        torch.mm(block.hidden, weight, out=out)
+
+
+def _linear_aggregate_backward(
+    block: BlockWorkspace | SharedCodeBlock,
+    grad: torch.Tensor,
+    values: torch.Tensor,
+    indices: torch.Tensor,
+    weight: torch.Tensor,
+    grad_weight: torch.Tensor,
+) -> None:
+    """The VJP of :func:`_linear_aggregate` into the block's ``grad_values`` and ``grad_weight``.
+    The forward left ``A @ S`` in ``hidden`` when it aggregated first (one N x d scratch)."""
+    linear_aggregate_backward(
+        block.adj,
+        grad,
+        values,
+        indices,
+        weight,
+        block.order,
+        block.grad_values,
+        grad_weight,
+        block.grad_hidden,
+        aggregated=block.hidden,
+    )

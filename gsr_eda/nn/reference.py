@@ -18,21 +18,12 @@ from gsr_eda.ops.adjacency import CSRAdjacency
 from gsr_eda.ops.dtypes import index_dtype_for
 
 
-def gsr_block_reference(
-    y: Tensor,
-    adj: CSRAdjacency,
-    ln_weight: Tensor,
-    ln_bias: Tensor,
-    weight: Tensor,
-    bias: Tensor,
-    k: int,
-    dropout: float,
-    seed: int,
-    residual: Tensor,
-) -> Tensor:
-    """``residual + F(y)`` with autograd through LayerNorm, top-k (a gather) and aggregation.
+def gsr_code_reference(
+    y: Tensor, ln_weight: Tensor, ln_bias: Tensor, k: int, dropout: float, seed: int
+) -> tuple[Tensor, Tensor]:
+    """The kept values (after dropout) and positions of ``GS_k(LN(y))``, with autograd.
 
-    The kept values are the fused kernel's, bit for bit (a straight-through sum), so that this
+    The values are the fused kernel's, bit for bit (a straight-through sum), so that this
     oracle and the stack choose the same top-k in every later layer; their gradient is plain
     autograd's through the LayerNorm written out in torch operations.
     """
@@ -57,7 +48,24 @@ def gsr_block_reference(
     values = fused_values + (autograd_values - autograd_values.detach())
     if dropout > 0.0:
         values = values * dropout_mask(n, k, dropout, seed, y.device, y.dtype)
-    return cbsr_aggregate(adj, values, indices, dim, weight, out=residual + bias)
+    return values, indices
+
+
+def gsr_block_reference(
+    y: Tensor,
+    adj: CSRAdjacency,
+    ln_weight: Tensor,
+    ln_bias: Tensor,
+    weight: Tensor,
+    bias: Tensor,
+    k: int,
+    dropout: float,
+    seed: int,
+    residual: Tensor,
+) -> Tensor:
+    """``residual + F(y)`` with autograd through LayerNorm, top-k (a gather) and aggregation."""
+    values, indices = gsr_code_reference(y, ln_weight, ln_bias, k, dropout, seed)
+    return cbsr_aggregate(adj, values, indices, y.shape[1], weight, out=residual + bias)
 
 
 def gsr_stack_reference(stack: GSRStack, x: Tensor, adj: CSRAdjacency, *, seed: int = 0) -> Tensor:
@@ -92,22 +100,17 @@ def hetero_stack_reference(stack, x_cell: Tensor, x_net: Tensor, graph, *, seed:
     dropout = stack.dropout if stack.training else 0.0
     groups, k, layers = stack.groups, stack.k, stack.num_layers
     p = stack.stacked_parameters()
-    to_net, to_cell = p[:4], p[4:]
+    to_net, to_cell = p[:4], p[4:8]
     for layer in range(layers):
         xc, xn = list(x_cell.chunk(groups, dim=1)), list(x_net.chunk(groups, dim=1))
         yc = xc[1] if groups == 2 else torch.stack(xc[1:]).sum(0)
         yn = xn[1] if groups == 2 else torch.stack(xn[1:]).sum(0)
         out_c, out_n = [], []
         for group in range(groups):
-            new_n = gsr_block_reference(
-                yc.contiguous(),
-                graph.net_from_cell,
-                *(t[layer, group] for t in to_net),
-                k,
-                dropout,
-                relation_seed(seed, 0, layer, group, layers, groups),
-                xn[group],
-            )
+            ln_w, ln_b, w, b = (t[layer, group] for t in to_net)
+            seed_net = relation_seed(seed, 0, layer, group, layers, groups)
+            code = gsr_code_reference(yc.contiguous(), ln_w, ln_b, k, dropout, seed_net)
+            new_n = cbsr_aggregate(graph.net_from_cell, *code, stack.group_dim, w, out=xn[group] + b)
             new_c = gsr_block_reference(
                 yn.contiguous(),
                 graph.cell_from_net,
@@ -117,6 +120,8 @@ def hetero_stack_reference(stack, x_cell: Tensor, x_net: Tensor, graph, *, seed:
                 relation_seed(seed, 1, layer, group, layers, groups),
                 xc[group],
             )
+            if group < stack.placement_groups:  # the cell -> net block's code, along P
+                new_c = cbsr_aggregate(graph.placement, *code, stack.group_dim, p[8][layer, group], out=new_c)
             yc, yn = new_c, new_n
             out_c.append(new_c)
             out_n.append(new_n)

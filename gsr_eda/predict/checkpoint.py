@@ -142,6 +142,7 @@ def model_from_checkpoint(ckpt: dict[str, Any], path: str | Path):
             dropout=float(cfg["dropout"]),
             # Written before the option existed: the nets were as wide as the cells.
             net_hidden=int(cfg.get("net_hidden") or cfg["hidden"]),
+            placement_groups=int(cfg.get("placement_groups", 0)),  # absent: written before the relation
         )
         model.load_state_dict(ckpt["model_state"])
     except (KeyError, ValueError, RuntimeError) as err:

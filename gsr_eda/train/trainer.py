@@ -69,7 +69,7 @@ from gsr_eda.graph.features import position_maps
 from gsr_eda.graph.placement_edges import DEFAULT_PLACEMENT_NEIGHBOURS
 from gsr_eda.jsonable import json_safe
 from gsr_eda.models import ADJACENCY_NORMALIZATION, MODEL_NAMES, build_model
-from gsr_eda.models.gsr_cellnet import default_net_hidden
+from gsr_eda.models.gsr_cellnet import DEFAULT_PLACEMENT_GROUPS, default_net_hidden
 from gsr_eda.models.inputs import CELLNET_MODELS, model_graph
 from gsr_eda.ops import CSRAdjacency
 from gsr_eda.predict.checkpoint import (
@@ -132,9 +132,9 @@ class TrainConfig:
     layers: int = 16
     groups: int = 2
     k: int = 8
-    #: Nearest nodes on the die joined to each node's netlist neighbours (homogeneous models; the
-    #: cell-net models do not read the cell adjacency). 8 since 2026-12-04: held-out cells Pearson
-    #: 0.645 -> 0.683 for GSR-GNN 16 k 8 (docs/training.md, "Placement neighbours").
+    #: Nearest nodes on the die joined to each node's netlist neighbours (the cell-net models take
+    #: them as a cell -> cell relation). 8 since 2026-12-04: held-out cells Pearson 0.645 -> 0.683
+    #: for GSR-GNN 16 k 8 (docs/training.md, "Placement neighbours").
     placement_neighbours: int = DEFAULT_PLACEMENT_NEIGHBOURS
     #: Width of the net nodes' state (gsr-cellnet; None: models.gsr_cellnet.default_net_hidden, half of hidden).
     net_hidden: int | None = None
@@ -234,11 +234,10 @@ class TrainConfig:
             ) from None
 
     def graph_placement_neighbours(self) -> int:
-        """The placement neighbours the model's graph gets. None for the cell-net models (they do
-        not read the cell adjacency) and with --multiscale, whose coarse levels and windows are
-        cut from the netlist graph (the multilevel gradient telescopes to the full one only
-        when every level is a cut of the same graph)."""
-        if self.model in CELLNET_MODELS or self.multiscale != "off":
+        """The placement neighbours the model's graph gets: none with --multiscale, whose coarse
+        levels and windows are cut from the netlist graph (the multilevel gradient telescopes to
+        the full one only when every level is a cut of the same graph)."""
+        if self.multiscale != "off":
             return 0
         return self.placement_neighbours
 
@@ -250,6 +249,8 @@ class TrainConfig:
             options["net_hidden"] = (
                 default_net_hidden(self.hidden, self.groups, self.k) if net_hidden is None else net_hidden
             )
+        if self.model in CELLNET_MODELS:
+            options["placement_groups"] = DEFAULT_PLACEMENT_GROUPS if self.graph_placement_neighbours() else 0
         return options
 
 
@@ -467,6 +468,10 @@ def train(
         old = state["train"]["config"]
         # A run saved before --net-hidden had nets as wide as the cells.
         saved = TrainConfig(**(OLD_RUN_DEFAULTS | {"net_hidden": old["hidden"]} | old))
+        if saved.model in CELLNET_MODELS:
+            # Cell-net runs saved before their placement relation trained without placement
+            # neighbours, whatever --placement-neighbours said; the checkpoint's graph says which.
+            saved.placement_neighbours = int(state["graph"].get("placement_neighbours", 0))
         saved.epochs, saved.device = cfg.epochs, cfg.device
         if cfg.store:
             saved.store = cfg.store  # the store may have moved; its features are checked below

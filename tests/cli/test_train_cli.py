@@ -247,8 +247,10 @@ def test_cellnet_model_with_a_narrower_net_state(tmp_path_factory, tmp_path, cap
     assert code == 0, err
     checkpoint = torch.load(run / "best.pt", weights_only=True)
     assert checkpoint["model"]["net_hidden"] == 8
-    assert checkpoint["graph"]["placement_neighbours"] == 0  # the cell-net models do not read the cell adjacency
+    # The default placement neighbours, as the cell -> cell relation of the first group of each layer.
+    assert checkpoint["graph"]["placement_neighbours"] == 8 and checkpoint["model"]["placement_groups"] == 1
     assert checkpoint["model_state"]["body.stack.to_net_weight"].shape == (2, 2, 8, 4)
+    assert checkpoint["model_state"]["body.stack.placement_weight"].shape == (2, 1, 8, 8)
     code, out, err = run_cli(
         ["predict", "-c", run, "--store", store, "--design", "d1", "--out", tmp_path / "p.npy"], capsys, monkeypatch
     )

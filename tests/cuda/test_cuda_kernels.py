@@ -8,6 +8,7 @@ import torch
 
 from gsr_eda import _core
 from gsr_eda.graph.net_nodes import NET_FEATURES, NetNodes
+from gsr_eda.graph.placement_edges import placement_neighbours_csr
 from gsr_eda.models.inputs import CellNetGraph
 from gsr_eda.nn import GSRStack, HeteroGSRStack
 from gsr_eda.ops import CSRAdjacency, cbsr_aggregate, kernels, row_topk
@@ -227,10 +228,11 @@ def test_rectangular_kernels_match_cpu() -> None:
         torch.testing.assert_close(gdw.cpu(), dw, rtol=1e-4, atol=1e-2)
 
 
-@pytest.mark.parametrize("net_channels", [64, 32])
-def test_hetero_stack_on_cuda_matches_cpu_and_streams_change_nothing(net_channels: int) -> None:
+@pytest.mark.parametrize("net_channels,placement_groups", [(64, 0), (32, 0), (32, 1)])
+def test_hetero_stack_on_cuda_matches_cpu_and_streams_change_nothing(net_channels: int, placement_groups: int) -> None:
     """gsr-cellnet's stack: CUDA against the CPU path, and the two-stream pair against one stream;
-    nets as wide as the cells and half as wide (gsr-cellnet's default)."""
+    nets as wide as the cells and half as wide (gsr-cellnet's default), with and without the
+    placement relation."""
     rng = np.random.default_rng(1)
     n, m = 6000, 5000
     sizes = rng.integers(2, 6, m)
@@ -245,9 +247,13 @@ def test_hetero_stack_on_cuda_matches_cpu_and_streams_change_nothing(net_channel
         np.ones((m, len(NET_FEATURES)), np.float32),
         list(NET_FEATURES),
     )
-    graph = CellNetGraph.from_net_nodes(nets, n)
+    near = None
+    if placement_groups:
+        p_indptr, p_indices = placement_neighbours_csr(rng.uniform(0, 500, (n, 2)), 8)
+        near = CSRAdjacency.from_csr(p_indptr, p_indices, n, symmetric=True)
+    graph = CellNetGraph.from_net_nodes(nets, n, placement=near)
     torch.manual_seed(0)
-    stack = HeteroGSRStack(64, 6, k=8, concurrent=False, net_channels=net_channels)
+    stack = HeteroGSRStack(64, 6, k=8, concurrent=False, net_channels=net_channels, placement_groups=placement_groups)
     x_c, x_n = torch.randn(n, 64), torch.randn(m, net_channels)
     results = []
     for device, concurrent in (("cpu", False), ("cuda", False), ("cuda", True)):
@@ -258,7 +264,8 @@ def test_hetero_stack_on_cuda_matches_cpu_and_streams_change_nothing(net_channel
         b = x_n.detach().to(device).requires_grad_()
         out_c, out_n = stack(a, b, graph.to(device))
         (out_c.square().sum() + out_n.sum()).backward()
-        results.append([t.detach().cpu() for t in (out_c, out_n, a.grad, b.grad, stack.to_net_weight.grad)])
+        grads = [stack.to_net_weight.grad] + ([stack.placement_weight.grad] if placement_groups else [])
+        results.append([t.detach().cpu() for t in (out_c, out_n, a.grad, b.grad, *grads)])
     for other in results[1:]:
         for want, got in zip(results[0], other):
             torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-3 * want.abs().max().item())

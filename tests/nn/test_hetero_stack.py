@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from gsr_eda.graph.net_nodes import NET_FEATURES, NetNodes
+from gsr_eda.graph.placement_edges import placement_neighbours_csr
 from gsr_eda.models.inputs import CellNetGraph
 from gsr_eda.nn import HeteroGSRStack, gsr_block, hetero_stack_reference
 from gsr_eda.ops import CSRAdjacency
@@ -26,8 +27,9 @@ def single_thread():
     torch.set_num_threads(threads)
 
 
-def random_cellnet(n: int = 40, m: int = 25, seed: int = 0) -> CellNetGraph:
-    """Nets of 2-5 distinct cells, one net of 30 (a clock), a few cells on no net."""
+def random_cellnet(n: int = 40, m: int = 25, seed: int = 0, placement: int = 0) -> CellNetGraph:
+    """Nets of 2-5 distinct cells, one net of 30 (a clock), a few cells on no net; with
+    ``placement``, each cell's nearest cells at random positions as the cell -> cell relation."""
     rng = np.random.default_rng(seed)
     sizes = rng.integers(2, 6, m)
     sizes[3] = min(30, n - 3)
@@ -41,7 +43,11 @@ def random_cellnet(n: int = 40, m: int = 25, seed: int = 0) -> CellNetGraph:
         features=rng.uniform(0, 5, (m, len(NET_FEATURES))).astype(np.float32),
         feature_names=list(NET_FEATURES),
     )
-    return CellNetGraph.from_net_nodes(nets, n)
+    near = None
+    if placement:
+        p_indptr, p_indices = placement_neighbours_csr(rng.uniform(0, 100, (n, 2)), placement)
+        near = CSRAdjacency.from_csr(p_indptr, p_indices, n, symmetric=True)
+    return CellNetGraph.from_net_nodes(nets, n, placement=near)
 
 
 def gradients(stack, x_c, x_n, graph, grad_c, grad_n, reference: bool, seed: int):
@@ -56,21 +62,27 @@ def gradients(stack, x_c, x_n, graph, grad_c, grad_n, reference: bool, seed: int
 
 @pytest.mark.parametrize("concurrent", [False, True])
 @pytest.mark.parametrize(
-    "groups,layers,k,dropout,save_indices,order,net_group_width",
+    "groups,layers,k,dropout,save_indices,order,net_group_width,placement",
     [
-        (2, 40, 3, 0.0, True, GATHER_FIRST, 8),
-        (3, 8, 2, 0.3, True, AGGREGATE_FIRST, 8),
-        (4, 5, 4, 0.0, False, GATHER_FIRST, 8),
-        (2, 12, 3, 0.2, True, GATHER_FIRST, 4),  # nets narrower than cells
-        (3, 6, 2, 0.0, True, AGGREGATE_FIRST, 12),  # nets wider than cells
+        (2, 40, 3, 0.0, True, GATHER_FIRST, 8, 0),
+        (3, 8, 2, 0.3, True, AGGREGATE_FIRST, 8, 0),
+        (4, 5, 4, 0.0, False, GATHER_FIRST, 8, 0),
+        (2, 12, 3, 0.2, True, GATHER_FIRST, 4, 0),  # nets narrower than cells
+        (3, 6, 2, 0.0, True, AGGREGATE_FIRST, 12, 0),  # nets wider than cells
+        # The cell -> cell placement relation, (K neighbours, groups that take it):
+        (2, 20, 3, 0.0, True, GATHER_FIRST, 4, (4, 2)),  # in every group
+        (2, 12, 3, 0.2, True, GATHER_FIRST, 4, (4, 1)),  # in the first group of each layer
+        (3, 6, 2, 0.3, True, AGGREGATE_FIRST, 8, (3, 1)),  # ... the summed first group, dropout
+        (4, 4, 3, 0.0, False, GATHER_FIRST, 8, (5, 3)),
     ],
 )
 def test_gradients_equal_plain_autograd(
-    groups, layers, k, dropout, save_indices, order, net_group_width, concurrent, monkeypatch
+    groups, layers, k, dropout, save_indices, order, net_group_width, placement, concurrent, monkeypatch
 ):
     monkeypatch.setattr(gsr_block, "association_order", lambda *args: order)
     torch.manual_seed(0)
-    graph = random_cellnet()
+    neighbours, placement_groups = placement or (0, 0)
+    graph = random_cellnet(placement=neighbours)
     width, net_width = 8 * groups, net_group_width * groups
     stack = HeteroGSRStack(
         width,
@@ -81,6 +93,7 @@ def test_gradients_equal_plain_autograd(
         save_indices=save_indices,
         concurrent=concurrent,
         net_channels=net_width,
+        placement_groups=placement_groups,
     )
     with torch.no_grad():
         for p in stack.parameters():
@@ -110,6 +123,37 @@ def test_concurrent_equals_sequential_bit_for_bit():
     par = gradients(stack, x_c, x_n, graph, *grad, reference=False, seed=0)
     for a, b in zip([*seq[0], *seq[1]], [*par[0], *par[1]]):
         assert torch.equal(a, b)
+
+
+def test_placement_relation_carries_messages_between_near_cells():
+    """Without the relation a cell hears only its nets; with it, its placement neighbours too."""
+    graph = random_cellnet(seed=5, placement=3)
+    torch.manual_seed(2)
+    stack = HeteroGSRStack(16, 1, k=4, placement_groups=1).eval()
+    x_c, x_n = torch.randn(graph.num_nodes, 16), torch.randn(graph.num_nets, 16)
+    lonely = graph.num_nodes - 1  # on no net: only the placement relation reaches it
+    x_c2 = x_c.clone()
+    indptr, indices, _ = graph.placement.csr()
+    near = indices[indptr[lonely] : indptr[lonely + 1]]
+    x_c2[near] += torch.randn(len(near), 16)  # not a constant shift: LayerNorm would erase it
+    assert (stack(x_c2, x_n, graph)[0][lonely] != stack(x_c, x_n, graph)[0][lonely]).any()
+    stack.placement_groups = 0  # the same first two relations alone
+    assert torch.equal(stack(x_c2, x_n, graph)[0][lonely], stack(x_c, x_n, graph)[0][lonely])
+
+
+def test_placement_relation_needs_the_graphs_matrix():
+    stack = HeteroGSRStack(16, 2, placement_groups=1)
+    assert len(stack.stacked_parameters()) == 9 and stack.placement_weight.shape == (
+        2,
+        1,
+        8,
+        8,
+    )  # W'' alone: LN and code shared
+    graph = random_cellnet()
+    with pytest.raises(ValueError, match="placement relation"):
+        stack(torch.randn(graph.num_nodes, 16), torch.randn(graph.num_nets, 16), graph)
+    with pytest.raises(ValueError, match="placement_groups"):
+        HeteroGSRStack(16, 2, placement_groups=3)
 
 
 def test_float64_gradcheck():

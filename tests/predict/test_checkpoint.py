@@ -124,3 +124,20 @@ def test_cellnet_checkpoint_from_before_net_hidden_has_nets_as_wide_as_cells():
     assert model_from_checkpoint(new, "new.pt").body.stack.net_channels == 4
     with pytest.raises(InputError, match="do not fit"):
         model_from_checkpoint({"model": config, "model_state": narrow.state_dict()}, "mixed.pt")
+
+
+def test_cellnet_checkpoint_records_its_placement_relation():
+    """Checkpoints written before the relation have no key: the model has none."""
+    from gsr_eda.models import build_model
+    from gsr_eda.predict.checkpoint import model_from_checkpoint
+
+    config = {"name": "gsr-cellnet", "in_channels": 3, "hidden": 8, "layers": 1, "groups": 2, "k": 2, "dropout": 0.0}
+    config["net_hidden"] = 4
+    plain = build_model("gsr-cellnet", 3, hidden=8, layers=1, k=2, net_hidden=4)
+    old = {"model": config, "model_state": plain.state_dict()}
+    assert model_from_checkpoint(old, "old.pt").body.stack.placement_groups == 0
+    near = build_model("gsr-cellnet", 3, hidden=8, layers=1, k=2, net_hidden=4, placement_groups=1)
+    new = {"model": config | {"placement_groups": 1}, "model_state": near.state_dict()}
+    assert model_from_checkpoint(new, "new.pt").body.stack.placement_groups == 1
+    with pytest.raises(InputError, match="do not fit"):
+        model_from_checkpoint({"model": config, "model_state": near.state_dict()}, "mixed.pt")

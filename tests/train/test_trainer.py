@@ -177,6 +177,24 @@ def test_min_epochs_keeps_early_epochs_out_of_model_selection_and_patience(four_
         TrainConfig(store="s.h5", min_epochs=-1).validate()
 
 
+def test_a_cellnet_run_learns_its_placement_relation_and_an_older_one_resumes_without(four_design_store, tmp_path):
+    run = tmp_path / "run"
+    _run(four_design_store, run, 1, model="gsr-cellnet", placement_neighbours=3)
+    ckpt = load_checkpoint(run / "last.pt")
+    assert ckpt["graph"]["placement_neighbours"] == 3 and ckpt["model"]["placement_groups"] == 1
+    assert load_predictor(run).model.body.stack.placement_groups == 1
+    # A run saved before the relation: its config said 8 neighbours, its graph and model had none.
+    older = tmp_path / "older"
+    _run(four_design_store, older, 1, model="gsr-cellnet", placement_neighbours=0)
+    old = torch.load(older / "last.pt", weights_only=True)
+    old["model"].pop("placement_groups")
+    old["train"]["config"]["placement_neighbours"] = 8
+    torch.save(old, older / "last.pt")
+    train(TrainConfig(store="", epochs=2), older, resume=True, log=_quiet, show_progress=False)
+    assert load_predictor(older / "last.pt").model.body.stack.placement_groups == 0
+    assert load_checkpoint(older / "last.pt")["graph"]["placement_neighbours"] == 0
+
+
 def test_resuming_a_run_saved_before_the_scales_keeps_its_pooled_statistics(four_design_store, tmp_path):
     from gsr_eda.train.trainer import OLD_RUN_DEFAULTS
 
