@@ -148,15 +148,11 @@ def pairs_to_csr(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, 
     return keys_to_csr(np.asarray(src, np.int64) * n + np.asarray(dst, np.int64), n)
 
 
-def keys_to_csr(key: np.ndarray, n: int, *, sorted_runs: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`pairs_to_csr` of the keys ``row * n + col`` (int64; sorted in place).
-
-    ``sorted_runs``: the keys are a concatenation of a few sorted runs, which a stable sort
-    merges in about linear time (it is slower than the default quicksort on random keys).
-    """
+def keys_to_csr(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pairs_to_csr` of the keys ``row * n + col`` (int64; sorted in place)."""
     # Sort + run-start mask rather than np.unique: NumPy 2's hash-based unique is ~10x slower
     # on the millions of entries of a full clique.
-    key.sort(kind="stable" if sorted_runs else "quicksort")
+    key.sort()
     key = key[_first_of_runs(key)]
     rows = key // n
     indices = (key - rows * n).astype(np.int32)

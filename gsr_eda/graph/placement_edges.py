@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from gsr_eda.graph.net_models import keys_to_csr
-
 #: Placement neighbours per node for new training runs (``gsr-eda train --placement-neighbours``).
 DEFAULT_PLACEMENT_NEIGHBOURS = 8
 
@@ -45,23 +43,25 @@ def add_placement_neighbours(
     n = len(indptr) - 1
     if k == 0 or n < 2:
         return indptr, indices
-    from scipy.spatial import cKDTree  # imported on use: scipy.spatial takes ~0.2 s to import
+    import scipy.sparse as sparse  # imported on use: scipy.spatial takes ~0.2 s to import
+    from scipy.spatial import cKDTree
 
-    # k + 1 nearest, the node itself among them (dropped with the self loops below; where more
-    # than k nodes share one centre it may not be, and the node keeps k + 1 neighbours).
+    # k + 1 nearest, the node itself among them (dropped below; where more than k nodes share
+    # one centre it may not be, and the node keeps k + 1 neighbours).
     queried = min(k + 1, n)
     _, nearest = cKDTree(centres).query(centres, k=queried, workers=-1)
     src = np.repeat(np.arange(n, dtype=np.int64), queried)
-    dst = nearest.reshape(-1).astype(np.int64)
+    dst = nearest.reshape(-1)
     off_diagonal = src != dst
-    src, dst = src[off_diagonal], dst[off_diagonal]
-    # Three sorted runs of keys row * n + col merged by one stable (run-detecting) sort: cheaper
-    # than sorting their concatenation from scratch in a placement loop.
-    netlist = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr)) * n + np.asarray(indices, np.int64)
-    forward, backward = src * n + dst, dst * n + src
-    forward.sort()
-    backward.sort()
-    return keys_to_csr(np.concatenate([netlist, forward, backward]), n, sorted_runs=True)
+    knn_indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src[off_diagonal], minlength=n), out=knn_indptr[1:])
+    # A | P | P^T as boolean sparse sums: scipy merges sorted rows in linear time (half the time
+    # of sorting the three sets of keys in a placement loop's estimate).
+    knn = sparse.csr_matrix((np.ones(int(knn_indptr[-1]), bool), dst[off_diagonal], knn_indptr), (n, n))
+    netlist = sparse.csr_matrix((np.ones(len(indices), bool), np.asarray(indices), np.asarray(indptr)), (n, n))
+    union = netlist + knn + knn.T.tocsr()
+    union.sort_indices()
+    return union.indptr.astype(np.int64), union.indices.astype(np.int32)
 
 
 def placement_neighbours_csr(centres: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
