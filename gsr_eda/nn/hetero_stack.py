@@ -185,7 +185,7 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
                             indices=None if saved_net is None else saved_net[layer, group],
                         )
 
-                    def cell_block(layer=layer, group=group, y_n=y_n, y_c=y_c) -> None:
+                    def cell_block(layer=layer, group=group, y_n=y_n) -> None:
                         ws_cell.forward(
                             y_n,
                             *to_cell.of(layer, group),
@@ -279,7 +279,7 @@ class _HeteroGSRStackFunction(torch.autograd.Function):
                         (w,) = near.of(layer, group)
                         ws_place.forward(w, cells[group], subtract=True)
                         ws_place.backward(g_cells[group], w, d_near.of(layer, group)[0])
-                        block["to_net"].backward_code(layer, group, config, g_cell_input, direct, sum_cells)
+                        block["to_net"].backward_code(layer, group, config, *inputs["to_net"])
                     if not direct:
                         g_c[1:].add_(ws_net.grad_sum)
                         g_n[1:].add_(ws_cell.grad_sum)
