@@ -79,13 +79,13 @@ def model_and_graph(spec: str, record, args: argparse.Namespace) -> tuple:
     import torch
 
     from gsr_eda.models import build_model, model_graph
-    from gsr_eda.models.gsr_cellnet import DEFAULT_PLACEMENT_GROUPS
+    from gsr_eda.models.gsr_cellnet import default_placement_groups
 
     name, *options = spec.split(":")
     net_hidden = next((int(o.removeprefix("net")) for o in options if o.startswith("net")), None)
     placement_groups = next((int(o.removeprefix("place")) for o in options if o.startswith("place")), None)
     if placement_groups is None:
-        placement_groups = DEFAULT_PLACEMENT_GROUPS if args.placement_neighbours else 0
+        placement_groups = default_placement_groups(args.placement_neighbours)
     torch.manual_seed(0)
     graph = model_graph(name, record, "cpu", placement_neighbours=args.placement_neighbours)
     model = build_model(

@@ -29,6 +29,11 @@ from gsr_eda.nn import HeteroGSRStack
 DEFAULT_PLACEMENT_GROUPS = 1
 
 
+def default_placement_groups(placement_neighbours: int) -> int:
+    """The placement relation's groups for a graph with that many placement neighbours (0: none)."""
+    return DEFAULT_PLACEMENT_GROUPS if placement_neighbours else 0
+
+
 def default_net_hidden(hidden: int, groups: int, k: int) -> int:
     """Half of ``hidden`` (a multiple of ``groups``), but no narrower than ``k`` per group, nor wider than ``hidden``."""
     half = (hidden // 2) // groups * groups

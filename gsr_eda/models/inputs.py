@@ -203,7 +203,7 @@ def placement_adjacency(
     indptr, indices = placement_neighbours_csr(centres, placement_neighbours)
     return CSRAdjacency.from_csr(
         indptr,
-        np.asarray(indices, dtype=np.int32),
+        indices,
         int(design.num_nodes),
         normalization=normalization,
         device=device,

@@ -95,7 +95,9 @@ class BlockWorkspace:
         self._grad_sum: torch.Tensor | None = None
         self._mask: torch.Tensor | None = None
         self._input: torch.Tensor | None = None
-        self._active_indices = self.indices  # the positions of the last forward
+        #: The top-k positions of the last forward (``indices`` or the caller's slot), which
+        #: :meth:`backward` and a :class:`SharedCodeBlock` reading this code use.
+        self.active_indices = self.indices
 
     @property
     def group_sum(self) -> torch.Tensor:
@@ -155,7 +157,7 @@ class BlockWorkspace:
             self.rstd,
             given_indices=given_indices,
         )
-        self._input, self._active_indices = y, indices
+        self._input, self.active_indices = y, indices
         if dropout > 0.0:
             dropout_mask(self.num_inputs, k, dropout, seed, adj.device, self.values.dtype, out=self.mask)
             self.values.mul_(self.mask)
@@ -218,7 +220,7 @@ class BlockWorkspace:
             raise RuntimeError("this BlockWorkspace was built for inference (backward=False)")
         if not grad_bias_ready:
             torch.sum(grad, dim=0, out=grad_bias)
-        _linear_aggregate_backward(self, grad, self.values, self._active_indices, weight, grad_weight)
+        _linear_aggregate_backward(self, grad, self.values, self.active_indices, weight, grad_weight)
 
     def backward_code(
         self,
@@ -239,7 +241,7 @@ class BlockWorkspace:
             ln_weight,
             self.mean,
             self.rstd,
-            self._active_indices,
+            self.active_indices,
             self.grad_values,
             grad_input,
             grad_ln_weight,
@@ -272,7 +274,11 @@ class SharedCodeBlock:
         self.adj, self.code, self.out_dim = adj, code, out_dim
         n_out, n, dim, k = adj.num_rows, adj.num_cols, code.dim, code.k
         self.order = association_order(n_out, adj.nnz, k, dim, out_dim, n)
-        new = code._new
+        values = code.values
+
+        def new(*shape: int) -> torch.Tensor:
+            return torch.empty(shape, dtype=values.dtype, device=values.device)
+
         self.hidden = new(*((n, out_dim) if self.order == GATHER_FIRST else (n_out, dim)))
         self.has_backward = backward
         if backward:
@@ -285,14 +291,14 @@ class SharedCodeBlock:
         code = self.code
         if subtract:
             weight = torch.neg(weight, out=self.negated_weight)
-        _linear_aggregate(self, code.values, code._active_indices, code.dim, weight, out, True, None)
+        _linear_aggregate(self, code.values, code.active_indices, code.dim, weight, out, True, None)
 
     def backward(self, grad: torch.Tensor, weight: torch.Tensor, grad_weight: torch.Tensor) -> None:
         """``dW'`` into ``grad_weight``; the kept values' gradient added into ``code.grad_values``."""
         if not self.has_backward:
             raise RuntimeError("this SharedCodeBlock was built for inference (backward=False)")
         code = self.code
-        _linear_aggregate_backward(self, grad, code.values, code._active_indices, weight, grad_weight)
+        _linear_aggregate_backward(self, grad, code.values, code.active_indices, weight, grad_weight)
         code.grad_values.add_(self.grad_values)
 
 

@@ -2,9 +2,10 @@ r"""The heterogeneous grouped sparse reversible stack: cells and nets, memory fl
 
 Two node types, cells (``N``) and nets (``M``), with ``D``- and ``D'``-wide states, each split
 into ``C`` groups (of widths ``d = D / C`` and ``d' = D' / C``; ``D' = D`` by default). Two
-relations connect them through the pin incidence ``B`` (``M x N``): nets aggregate from their cells (:math:`\hat B = D_{net}^{-1} B`) and cells
-from their nets (:math:`\hat B' = D_{cell}^{-1} B^\top`). Each relation is one GSR block, the
-homogeneous stack's ``F`` on a rectangular matrix:
+relations connect them through the pin incidence ``B`` (``M x N``): nets aggregate from their
+cells (:math:`\hat B = D_{net}^{-1} B`) and cells from their nets
+(:math:`\hat B' = D_{cell}^{-1} B^\top`). Each relation is one GSR block, the homogeneous
+stack's ``F`` on a rectangular matrix:
 
 .. math::
     F^{c \to n}(y_c) = \hat B\,(\mathrm{GS}_k(\mathrm{LN}(y_c))\,W) + b, \qquad

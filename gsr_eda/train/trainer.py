@@ -69,7 +69,7 @@ from gsr_eda.graph.features import position_maps
 from gsr_eda.graph.placement_edges import DEFAULT_PLACEMENT_NEIGHBOURS
 from gsr_eda.jsonable import json_safe
 from gsr_eda.models import ADJACENCY_NORMALIZATION, MODEL_NAMES, build_model
-from gsr_eda.models.gsr_cellnet import DEFAULT_PLACEMENT_GROUPS, default_net_hidden
+from gsr_eda.models.gsr_cellnet import default_net_hidden, default_placement_groups
 from gsr_eda.models.inputs import CELLNET_MODELS, model_graph
 from gsr_eda.ops import CSRAdjacency
 from gsr_eda.predict.checkpoint import (
@@ -250,7 +250,7 @@ class TrainConfig:
                 default_net_hidden(self.hidden, self.groups, self.k) if net_hidden is None else net_hidden
             )
         if self.model in CELLNET_MODELS:
-            options["placement_groups"] = DEFAULT_PLACEMENT_GROUPS if self.graph_placement_neighbours() else 0
+            options["placement_groups"] = default_placement_groups(self.graph_placement_neighbours())
         return options
 
 
